@@ -1,0 +1,35 @@
+# Parity: `make demo` and `make test` each do all of their own set-up, and are idempotent.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup system-deps demo test lint typecheck unit clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@scripts/install-system-deps
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+demo: setup
+	@scripts/demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check harness suites load tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest tests
+
+test: setup lint typecheck unit
+
+clean:
+	rm -rf $(VENV) reports/2* reports/latest

@@ -1,0 +1,1 @@
+"""Root conftest: Parity's fixtures, options and hooks live in harness/plugin.py."""

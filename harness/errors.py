@@ -1,0 +1,66 @@
+"""Errors raised by Parity.
+
+ParityError                     root: everything Parity raises on purpose
++-- UsageError                  the harness is misconfigured (bad flag, profile, file): exit 2
+|   +-- ProfileError            an environment profile is invalid (names file, line, field)
++-- EnvironmentUnavailable      the environment cannot be reached or driven: exit 3
+|   +-- MissingDependency       a program Parity needs is not installed
+|   +-- ReplicaError            the embedded replica failed to start or to act
++-- SafetyRefusal               a disruptive action was refused by the guard
++-- DeploymentFinding           the deployment misbehaved (a check or gate failed): exit 1
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DeploymentFinding",
+    "EnvironmentUnavailable",
+    "MissingDependency",
+    "ParityError",
+    "ProfileError",
+    "ReplicaError",
+    "SafetyRefusal",
+    "UsageError",
+]
+
+
+class ParityError(Exception):
+    """Root of every error Parity raises on purpose."""
+
+    exit_code = 3
+
+
+class UsageError(ParityError):
+    """The harness is misconfigured: a flag, a file or a value is not allowed."""
+
+    exit_code = 2
+
+
+class ProfileError(UsageError):
+    """An environment profile is invalid."""
+
+
+class EnvironmentUnavailable(ParityError):
+    """The environment cannot be reached or driven."""
+
+    exit_code = 3
+
+
+class MissingDependency(EnvironmentUnavailable):
+    """A program Parity needs (redis-server, haproxy, ...) is not installed."""
+
+
+class ReplicaError(EnvironmentUnavailable):
+    """The embedded replica failed to start, stop or act."""
+
+
+class SafetyRefusal(ParityError):
+    """The guard refused a disruptive action."""
+
+    exit_code = 2
+
+
+class DeploymentFinding(ParityError):
+    """The deployment misbehaved: a check or a gate failed."""
+
+    exit_code = 1

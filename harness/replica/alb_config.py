@@ -1,0 +1,150 @@
+"""HAProxy configuration for the local ALB, generated from a target-group description.
+
+HAProxy's own `cookie ... insert` is added after the `http-response` rules, so it can neither carry
+an Expires nor a CORS twin. Instead the configuration writes the ALB's cookies itself:
+
+    AWSALB=<16 hex: the target's random token><16 hex: issue time XOR a random key>
+
+and reads them back with `use-server` rules that only match while the cookie is younger than the
+stickiness duration. The value is opaque (no server name), re-issued on every response that went
+through a target (so the idle clock restarts), and a stale, garbage or foreign cookie matches no
+rule and is balanced anew. `use-server` skips servers in maintenance or down, so a deregistered or
+unhealthy target loses its sticky clients at once, as on an ALB.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from harness.errors import UsageError
+
+COOKIE_EXPIRY_SECONDS = 7 * 24 * 3600  # an ALB cookie's fixed Expires, whatever the duration
+ALGORITHMS = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn"}
+BACKEND = "tg"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """A target group's health check (the replica allows intervals below the ALB's 5 s)."""
+
+    path: str = "/healthz"
+    interval_seconds: float = 1.0
+    timeout_seconds: float = 1.0
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 2
+    matcher: str = "200"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One registered target: its id, local port, balancing weight and sticky token."""
+
+    id: str
+    port: int
+    token: str
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class AlbSpec:
+    """Everything the local ALB's configuration is generated from."""
+
+    targets: tuple[Target, ...]
+    http_port: int
+    https_port: int
+    certificate: str
+    admin_socket: str
+    cookie_key: int
+    stickiness_enabled: bool = True
+    stickiness_seconds: int = 86400
+    algorithm: str = "round_robin"
+    health: HealthCheck = field(default_factory=HealthCheck)
+
+
+def matcher_rule(matcher: str) -> str:
+    """Translate an ALB matcher ("200", "200,302", "200-299") into an `http-check expect`."""
+    codes: list[str] = []
+    for part in matcher.split(","):
+        part = part.strip()
+        bounds = part.split("-")
+        if not all(re.fullmatch(r"[1-5]\d\d", b) for b in bounds) or len(bounds) > 2:
+            raise UsageError(
+                f"health check matcher {matcher!r}: use codes like 200, 200,302 or 200-299"
+            )
+        low, high = int(bounds[0]), int(bounds[-1])
+        codes.extend(str(c) for c in range(low, high + 1))
+    if len(codes) == 1:
+        return f"http-check expect status {codes[0]}"
+    return f"http-check expect rstatus ^({'|'.join(codes)})$"
+
+
+def _sticky_request_rules(spec: AlbSpec) -> list[str]:
+    rules = [
+        "http-request set-var(txn.alb) req.cook(AWSALB)",
+        "http-request set-var(txn.alb) req.cook(AWSALBCORS) if !{ var(txn.alb) -m found }",
+        "http-request set-var(txn.tok) var(txn.alb),bytes(0,16) if { var(txn.alb) -m len 32 }",
+        "http-request set-var(txn.issued) var(txn.alb),bytes(16,16),hex2i,"
+        f"xor({spec.cookie_key}) if {{ var(txn.alb) -m len 32 }}",
+        "http-request set-var(txn.age) date,sub(txn.issued) if { var(txn.issued) -m found }",
+        f"acl sticky_fresh var(txn.age) -m int 0:{spec.stickiness_seconds}",
+    ]
+    rules += [
+        f"use-server {t.id} if sticky_fresh {{ var(txn.tok) -m str {t.token} }}"
+        for t in spec.targets
+    ]
+    return rules
+
+
+def _sticky_response_rules(spec: AlbSpec) -> list[str]:
+    rules = [
+        f"http-response set-var(txn.tok) str({t.token}) if {{ srv_id {i} }}"
+        for i, t in enumerate(spec.targets, start=1)
+    ]
+    rules += [
+        f'http-response set-var-fmt(txn.newck) "%[var(txn.tok)]%[date,xor({spec.cookie_key}),hex]"',
+        f'http-response set-var-fmt(txn.exp) "%[date({COOKIE_EXPIRY_SECONDS}),http_date]"',
+        "http-response add-header Set-Cookie "
+        '"AWSALB=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/"',
+        "http-response add-header Set-Cookie "
+        '"AWSALBCORS=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/; SameSite=None; Secure"',
+    ]
+    return rules
+
+
+def render(spec: AlbSpec) -> str:
+    """The full haproxy.cfg text for `spec`."""
+    if spec.algorithm not in ALGORITHMS:
+        known = ", ".join(sorted(ALGORITHMS))
+        raise UsageError(f"algorithm {spec.algorithm!r} is not supported by the replica ({known})")
+    hc = spec.health
+    server_opts = (
+        f"check inter {int(hc.interval_seconds * 1000)}ms rise {hc.healthy_threshold} "
+        f"fall {hc.unhealthy_threshold}"
+    )
+    lines = [
+        "global",
+        f"  stats socket {spec.admin_socket} mode 600 level admin",
+        "defaults",
+        "  mode http",
+        "  timeout connect 10s",
+        "  timeout client 60s",
+        "  timeout server 60s",
+        f"  timeout check {int(hc.timeout_seconds * 1000)}ms",
+        "frontend alb",
+        f"  bind 127.0.0.1:{spec.http_port}",
+        f"  bind 127.0.0.1:{spec.https_port} ssl crt {spec.certificate}",
+        f"  default_backend {BACKEND}",
+        f"backend {BACKEND}",
+        f"  balance {ALGORITHMS[spec.algorithm]}",
+        f"  option httpchk GET {hc.path}",
+        f"  {matcher_rule(hc.matcher)}",
+    ]
+    if spec.stickiness_enabled:
+        lines += [f"  {r}" for r in _sticky_request_rules(spec)]
+    lines += [
+        f"  server {t.id} 127.0.0.1:{t.port} weight {t.weight} {server_opts}" for t in spec.targets
+    ]
+    if spec.stickiness_enabled:
+        lines += [f"  {r}" for r in _sticky_response_rules(spec)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,73 @@
+"""Fault switches: each one a real misconfiguration of the replica, one per field fault.
+
+The harness never reads these switches; the suites must find each fault from the outside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+
+from harness.errors import UsageError
+from harness.replica.app import AppSettings
+
+FAULTS: dict[str, str] = {
+    "abrupt-drain": "deregistration cuts in-flight requests at once and ignores the delay",
+    "local-sessions": "the second instance keeps sessions in its own process memory",
+    "lost-update": "instances write the whole session back, so concurrent writes lose keys",
+    "no-stickiness": "the target group has stickiness disabled",
+    "secret-mismatch": "the second instance signs session cookies with another secret key",
+    "short-redis-ttl": "the session store's TTL is far shorter than the session cookie's lifetime",
+    "short-stickiness": "the stickiness duration is far below the expected 86400 s",
+    "slow-target": "the second instance adds latency to every request",
+    "uneven": "the first target takes three times the traffic of the others",
+    "version-skew": "the second instance serves another build",
+}
+SHORT_STICKINESS_SECONDS = 60
+SHORT_REDIS_TTL_SECONDS = 30
+SLOW_TARGET_MS = 200
+UNEVEN_WEIGHT = 3
+
+
+def check_faults(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Validate fault names; an unknown one is an error listing the known ones."""
+    for name in names:
+        if name not in FAULTS:
+            raise UsageError(
+                f"--fault {name!r} is unknown; known faults: {', '.join(sorted(FAULTS))}"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def instance_settings(base: AppSettings, index: int, faults: tuple[str, ...]) -> AppSettings:
+    """Settings of instance `index` (0-based) once the faults are applied."""
+    s = base
+    if "short-redis-ttl" in faults:
+        s = dataclasses.replace(s, session_ttl=SHORT_REDIS_TTL_SECONDS)
+    if "lost-update" in faults:
+        s = dataclasses.replace(s, write_mode="whole")
+    if index != 1:
+        return s
+    if "local-sessions" in faults:
+        s = dataclasses.replace(s, session_store="memory")
+    if "secret-mismatch" in faults:
+        s = dataclasses.replace(s, secret_key=secrets.token_hex(32))
+    if "version-skew" in faults:
+        s = dataclasses.replace(s, build=f"{s.build}-previous")
+    if "slow-target" in faults:
+        s = dataclasses.replace(s, latency_ms=SLOW_TARGET_MS)
+    return s
+
+
+def target_weight(index: int, faults: tuple[str, ...]) -> int:
+    """The balancing weight of target `index`."""
+    return UNEVEN_WEIGHT if "uneven" in faults and index == 0 else 1
+
+
+def stickiness(enabled: bool, seconds: int, faults: tuple[str, ...]) -> tuple[bool, int]:
+    """The target group's stickiness (enabled, duration) once the faults are applied."""
+    if "no-stickiness" in faults:
+        enabled = False
+    if "short-stickiness" in faults:
+        seconds = min(seconds, SHORT_STICKINESS_SECONDS)
+    return enabled, seconds

@@ -1,0 +1,137 @@
+"""Server-side sessions for the reference app: Flask-Session, a signed session id, Redis hashes.
+
+The healthy app writes back only the keys a request changed (one Redis hash per session), so two
+concurrent requests on two instances never lose each other's keys. The `lost-update` fault writes
+the whole session back instead, and the `local-sessions` fault keeps sessions in process memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+from typing import Any, Literal, Protocol, cast
+
+import redis
+from flask import Flask
+from flask_session.base import ServerSideSession, ServerSideSessionInterface
+
+WriteMode = Literal["field", "whole"]
+KEY_PREFIX = "session:"
+
+
+class SessionStore(Protocol):
+    """Where session data lives, keyed by the store id (`session:<sid>`)."""
+
+    def load(self, key: str) -> dict[str, Any] | None: ...
+    def apply(self, key: str, changed: dict[str, Any], removed: set[str], ttl: int) -> None: ...
+    def replace(self, key: str, data: dict[str, Any], ttl: int) -> None: ...
+    def delete(self, key: str) -> None: ...
+
+
+class RedisHashStore:
+    """One Redis hash per session; each key of the session is a JSON-encoded field."""
+
+    def __init__(self, url: str) -> None:
+        self._client = redis.Redis.from_url(url)
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        raw = cast(dict[bytes, bytes], self._client.hgetall(key))
+        return {k.decode(): json.loads(v) for k, v in raw.items()} if raw else None
+
+    def apply(self, key: str, changed: dict[str, Any], removed: set[str], ttl: int) -> None:
+        pipe = self._client.pipeline()
+        if changed:
+            pipe.hset(key, mapping={k: json.dumps(v) for k, v in changed.items()})
+        if removed:
+            pipe.hdel(key, *removed)
+        pipe.expire(key, ttl)
+        pipe.execute()
+
+    def replace(self, key: str, data: dict[str, Any], ttl: int) -> None:
+        pipe = self._client.pipeline()
+        pipe.delete(key)
+        pipe.hset(key, mapping={k: json.dumps(v) for k, v in data.items()})
+        pipe.expire(key, ttl)
+        pipe.execute()
+
+    def delete(self, key: str) -> None:
+        self._client.delete(key)
+
+
+class MemoryStore:
+    """Sessions in this process's memory: the `local-sessions` fault."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or entry[0] < time.time():
+                return None
+            return dict(entry[1])
+
+    def apply(self, key: str, changed: dict[str, Any], removed: set[str], ttl: int) -> None:
+        with self._lock:
+            data = dict(self._data.get(key, (0.0, {}))[1])
+            data.update(changed)
+            for name in removed:
+                data.pop(name, None)
+            self._data[key] = (time.time() + ttl, data)
+
+    def replace(self, key: str, data: dict[str, Any], ttl: int) -> None:
+        with self._lock:
+            self._data[key] = (time.time() + ttl, dict(data))
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+
+class TrackedSession(ServerSideSession):  # type: ignore[misc]
+    """A session that remembers what the store held when it was opened."""
+
+    def __init__(
+        self,
+        initial: dict[str, Any] | None = None,
+        sid: str | None = None,
+        permanent: bool | None = None,
+    ) -> None:
+        super().__init__(initial, sid, permanent)
+        self.stored: dict[str, Any] = dict(initial or {})
+
+
+class ParitySessionInterface(ServerSideSessionInterface):  # type: ignore[misc]
+    """Flask-Session's server-side sessions with a signed id and a pluggable write-back."""
+
+    session_class = TrackedSession
+
+    def __init__(self, app: Flask, store: SessionStore, write_mode: WriteMode, ttl: int) -> None:
+        super().__init__(app, key_prefix=KEY_PREFIX, use_signer=False, permanent=True)
+        # Sign the session id with SECRET_KEY (Flask-Session's signer, without its warning):
+        # an instance with another key rejects the cookie, as a real mismatch does.
+        self.use_signer = True
+        self._store = store
+        self._write_mode = write_mode
+        self._ttl = ttl
+
+    def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
+        return self._store.load(store_id)
+
+    def _delete_session(self, store_id: str) -> None:
+        self._store.delete(store_id)
+
+    def _upsert_session(
+        self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
+    ) -> None:
+        current = dict(session)
+        if self._write_mode == "whole":
+            self._store.replace(store_id, current, self._ttl)
+            return
+        snapshot: dict[str, Any] = getattr(session, "stored", {})
+        changed = {k: v for k, v in current.items() if k not in snapshot or snapshot[k] != v}
+        removed = set(snapshot) - set(current)
+        self._store.apply(store_id, changed, removed, self._ttl)

@@ -1,0 +1,380 @@
+"""The replica supervisor: redis-server, N gunicorn instances and the local ALB (HAProxy).
+
+`Replica` is a context manager; `parity up` runs one inside a background daemon. Every child is
+stopped by its PID when the replica stops, on an exception or on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import redis
+
+from harness.errors import ReplicaError, UsageError
+from harness.haproxy_admin import HaproxyAdmin
+from harness.replica import alb_config, faults
+from harness.replica.app import AppSettings
+from harness.replica.processes import (
+    Spawner,
+    free_port,
+    http_ok,
+    require_binary,
+    stop_pid,
+    wait_until,
+)
+from harness.replica.spec import ReplicaConfig, TargetState
+from harness.replica.tls import make_certificate
+
+START_TIMEOUT = 20.0
+MONITOR_INTERVAL = 0.2
+CHECK_REASONS = {
+    "L7STS": "Target.ResponseCodeMismatch",
+    "L4TOUT": "Target.Timeout",
+    "L7TOUT": "Target.Timeout",
+}
+
+
+@dataclass
+class _Instance:
+    id: str
+    port: int
+    token: str
+    weight: int
+    settings: AppSettings
+    proc: subprocess.Popen[bytes] | None = None
+    registered: bool = True
+    seen_up: bool = True
+    drain_deadline: float | None = None
+
+
+class Replica:
+    """The embedded staging replica; start() it or use it as a context manager."""
+
+    def __init__(self, config: ReplicaConfig | None = None, work_dir: Path | None = None) -> None:
+        self.config = config or ReplicaConfig()
+        self._tmp = None if work_dir else tempfile.TemporaryDirectory(prefix="parity-replica-")
+        self.work_dir = work_dir or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.password = secrets.token_urlsafe(12)
+        self._spawner = Spawner(self.work_dir)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self._instances: list[_Instance] = []
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.redis_port = self.http_port = self.https_port = 0
+        self.admin = HaproxyAdmin(f"unix:{self.work_dir / 'haproxy.sock'}")
+
+    # ---- life cycle -------------------------------------------------------------------
+    def __enter__(self) -> Replica:
+        self.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> Replica:
+        """Start every part and wait until the local ALB routes to healthy targets."""
+        for binary in ("redis-server", "haproxy", "openssl"):
+            require_binary(binary)
+        try:
+            self._start_redis()
+            self._plan_instances()
+            for inst in self._instances:
+                self._start_instance(inst)
+            make_certificate(self.work_dir)
+            self._wait_redis()
+            for inst in self._instances:
+                self._wait_instance(inst)
+            self._start_alb()
+        except BaseException:
+            self.stop()
+            raise
+        self._monitor = threading.Thread(target=self._watch, name="parity-monitor", daemon=True)
+        self._monitor.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every child by its PID; safe to call twice."""
+        self._stop.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=2)
+        for name, proc in reversed(list(self._procs.items())):
+            stop_pid(proc.pid, timeout=5, proc=proc)
+            del self._procs[name]
+        self._spawner.close()
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.cleanup()
+
+    def child_pids(self) -> dict[str, int]:
+        """Name and PID of every running child (for the state file)."""
+        with self._lock:
+            return {name: proc.pid for name, proc in self._procs.items()}
+
+    # ---- start-up ---------------------------------------------------------------------
+    def _start_redis(self) -> None:
+        self.redis_port = free_port()
+        argv = [
+            "redis-server",
+            "--port",
+            str(self.redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.work_dir),
+        ]
+        self._procs["redis"] = self._spawner.spawn("redis", argv)
+
+    def _wait_redis(self) -> None:
+        client = redis.Redis(port=self.redis_port, socket_connect_timeout=0.5)
+
+        def ping() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                self._check_alive("redis")
+                return False
+
+        wait_until(ping, START_TIMEOUT, "redis-server to answer PING")
+
+    def _plan_instances(self) -> None:
+        cfg = self.config
+        base = AppSettings(
+            instance_id="",
+            build=cfg.build,
+            secret_key=secrets.token_hex(32),
+            redis_url=self.redis_url,
+            password=self.password,
+            session_ttl=cfg.session_ttl,
+            cookie_lifetime=cfg.cookie_lifetime,
+        )
+        for i in range(cfg.instances):
+            target_id = f"app-{i + 1}"
+            settings = faults.instance_settings(base, i, cfg.faults)
+            health = str(self.work_dir / f"{target_id}.unhealthy")
+            settings = AppSettings(
+                **{**settings.__dict__, "instance_id": target_id, "health_file": health}
+            )
+            self._instances.append(
+                _Instance(
+                    id=target_id,
+                    port=free_port(),
+                    token=secrets.token_hex(8).upper(),
+                    weight=faults.target_weight(i, cfg.faults),
+                    settings=settings,
+                )
+            )
+
+    def _start_instance(self, inst: _Instance) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--no-control-socket",
+            "-k",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "32",
+            "--graceful-timeout",
+            "3",
+            "--bind",
+            f"127.0.0.1:{inst.port}",
+            "harness.replica.app:create_app()",
+        ]
+        inst.proc = self._spawner.spawn(inst.id, argv, inst.settings.to_env())
+        self._procs[inst.id] = inst.proc
+
+    def _wait_instance(self, inst: _Instance) -> None:
+        def healthy() -> bool:
+            self._check_alive(inst.id)
+            return http_ok(f"http://127.0.0.1:{inst.port}/healthz")
+
+        wait_until(healthy, START_TIMEOUT, f"instance {inst.id} to answer /healthz")
+
+    def _start_alb(self) -> None:
+        self.http_port, self.https_port = free_port(), free_port()
+        cfg = self.config
+        enabled, seconds = faults.stickiness(
+            cfg.stickiness_enabled, cfg.stickiness_seconds, cfg.faults
+        )
+        spec = alb_config.AlbSpec(
+            targets=tuple(
+                alb_config.Target(i.id, i.port, i.token, i.weight) for i in self._instances
+            ),
+            http_port=self.http_port,
+            https_port=self.https_port,
+            certificate=str(self.work_dir / "alb.pem"),
+            admin_socket=str(self.work_dir / "haproxy.sock"),
+            cookie_key=secrets.randbelow(2**61) + 2**61,
+            stickiness_enabled=enabled,
+            stickiness_seconds=seconds,
+            algorithm=cfg.algorithm,
+            health=cfg.health,
+        )
+        self.alb_spec = spec
+        path = self.work_dir / "haproxy.cfg"
+        path.write_text(alb_config.render(spec))
+        self._procs["haproxy"] = self._spawner.spawn("haproxy", ["haproxy", "-db", "-f", str(path)])
+
+        def routing() -> bool:
+            self._check_alive("haproxy")
+            return http_ok(f"{self.url}/healthz")
+
+        wait_until(routing, START_TIMEOUT, "the local ALB to route requests")
+
+    def _check_alive(self, name: str) -> None:
+        proc = self._procs.get(name)
+        if proc is not None and proc.poll() is not None:
+            tail = self._spawner.log_tail(name)
+            raise ReplicaError(f"{name} exited with code {proc.returncode} at start: {tail}")
+
+    # ---- what it is -------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def describe(self) -> dict[str, Any]:
+        """The replica as JSON: entry URLs, target group settings and target states."""
+        spec = self.alb_spec
+        return {
+            "url": self.url,
+            "https_url": self.https_url,
+            "redis_url": self.redis_url,
+            "faults": list(self.config.faults),
+            "target_group": {
+                "name": "parity-replica",
+                "stickiness": {
+                    "enabled": spec.stickiness_enabled,
+                    "type": "lb_cookie",
+                    "duration_seconds": spec.stickiness_seconds,
+                },
+                "deregistration_delay_seconds": self.config.deregistration_delay,
+                "algorithm": spec.algorithm,
+                "health_check": self.config.health.__dict__,
+            },
+            "targets": [t.to_json() for t in self.targets()],
+        }
+
+    def targets(self) -> list[TargetState]:
+        """Every target with its state and reason, in the ALB's vocabulary."""
+        with self._lock:
+            stats = self.admin.servers(alb_config.BACKEND)
+            return [
+                self._state_of(inst, stats[inst.id].status, stats[inst.id].check_status)
+                for inst in self._instances
+            ]
+
+    def _state_of(self, inst: _Instance, status: str, check: str) -> TargetState:
+        if not inst.registered:
+            draining = inst.drain_deadline is not None
+            state, reason = (
+                ("draining", "Target.DeregistrationInProgress")
+                if draining
+                else ("unused", "Target.NotRegistered")
+            )
+        elif status.startswith("UP"):
+            state, reason = "healthy", ""
+        elif not inst.seen_up:
+            state, reason = "initial", "Elb.InitialHealthChecking"
+        else:
+            state, reason = "unhealthy", CHECK_REASONS.get(check, "Target.FailedHealthChecks")
+        pid = inst.proc.pid if inst.proc is not None and inst.proc.poll() is None else None
+        return TargetState(
+            inst.id, f"http://127.0.0.1:{inst.port}", inst.port, state, reason, inst.weight, pid
+        )
+
+    def _instance(self, target_id: str) -> _Instance:
+        for inst in self._instances:
+            if inst.id == target_id:
+                return inst
+        known = ", ".join(i.id for i in self._instances)
+        raise UsageError(f"target {target_id!r} is not in the replica (targets: {known})")
+
+    # ---- the monitor: health transitions and drain deadlines ----------------------------
+    def _watch(self) -> None:
+        while not self._stop.wait(MONITOR_INTERVAL):
+            with contextlib.suppress(Exception), self._lock:
+                stats = self.admin.servers(alb_config.BACKEND)
+                now = time.monotonic()
+                for inst in self._instances:
+                    if inst.registered and stats[inst.id].status.startswith("UP"):
+                        inst.seen_up = True
+                    if inst.drain_deadline is not None and now >= inst.drain_deadline:
+                        self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
+                        inst.drain_deadline = None
+
+    # ---- control ----------------------------------------------------------------------
+    def deregister(self, target_id: str) -> None:
+        """Drain like an ALB: no new requests at once; cut what still runs after the delay."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if not inst.registered:
+                return
+            self.admin.set_maint(alb_config.BACKEND, inst.id)
+            inst.registered = False
+            if "abrupt-drain" in self.config.faults:
+                self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
+                inst.drain_deadline = None
+            else:
+                inst.drain_deadline = time.monotonic() + self.config.deregistration_delay
+
+    def register(self, target_id: str) -> None:
+        """Register again: the target is `initial` until it passes the healthy threshold."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if inst.registered:
+                return
+            inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
+            self.admin.set_ready(alb_config.BACKEND, inst.id, recheck=True)
+
+    def set_health(self, target_id: str, *, failing: bool) -> None:
+        """Make the target fail (or pass again) its health check."""
+        path = Path(self._instance(target_id).settings.health_file)
+        if failing:
+            path.touch()
+        else:
+            path.unlink(missing_ok=True)
+
+    def kill(self, target_id: str) -> None:
+        """Kill the target's processes at once (SIGKILL to its process group)."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if inst.proc is not None:
+                stop_pid(inst.proc.pid, proc=inst.proc, graceful=False)
+                self._procs.pop(inst.id, None)
+                inst.proc = None
+
+    def restart(self, target_id: str) -> None:
+        """Start a killed (or running) target again on its port and wait for /healthz."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if inst.proc is not None:
+                stop_pid(inst.proc.pid, timeout=5, proc=inst.proc)
+            self._start_instance(inst)
+        self._wait_instance(inst)
