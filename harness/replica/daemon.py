@@ -47,6 +47,7 @@ def main(argv: list[str]) -> int:
                 "redis_url": handle.redis_url,
                 "control_url": handle.control_url,
                 "token": handle.token,
+                "ca_file": handle.ca_file,
                 "work_dir": str(replica.work_dir),
                 "children": replica.child_pids(),
                 "config": config.to_json(),

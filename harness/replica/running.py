@@ -22,6 +22,7 @@ class ReplicaHandle:
     redis_url: str
     control_url: str
     token: str
+    ca_file: str
 
     @property
     def control(self) -> ReplicaControl:
@@ -38,6 +39,7 @@ class ReplicaHandle:
             state["redis_url"],
             state["control_url"],
             state["token"],
+            state["ca_file"],
         )
 
 
@@ -52,7 +54,12 @@ def running_replica(
             yield (
                 replica,
                 ReplicaHandle(
-                    replica.url, replica.https_url, replica.redis_url, server.url, server.token
+                    replica.url,
+                    replica.https_url,
+                    replica.redis_url,
+                    server.url,
+                    server.token,
+                    replica.ca_file,
                 ),
             )
         finally:

@@ -256,6 +256,11 @@ class Replica:
         return f"https://127.0.0.1:{self.https_port}"
 
     @property
+    def ca_file(self) -> str:
+        """The self-signed certificate of the HTTPS listener, for clients to verify against."""
+        return str(self.work_dir / "alb.crt")
+
+    @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
@@ -265,6 +270,7 @@ class Replica:
         return {
             "url": self.url,
             "https_url": self.https_url,
+            "ca_file": self.ca_file,
             "redis_url": self.redis_url,
             "faults": list(self.config.faults),
             "target_group": {
