@@ -1,0 +1,60 @@
+"""Commands that target an environment: `parity topology` and `parity restore`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from harness.config import load_environment
+from harness.restore import restore_outstanding
+from harness.targeting import open_environment
+from harness.topology.render import render
+
+
+def add_environment_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("environment")
+    group.add_argument(
+        "--env",
+        default=os.environ.get("PARITY_ENV"),
+        metavar="NAME",
+        help="environments/NAME.yaml (default: the embedded replica; PARITY_ENV)",
+    )
+    group.add_argument(
+        "--env-file",
+        default=os.environ.get("PARITY_ENV_FILE"),
+        metavar="PATH",
+        help="a profile file (PARITY_ENV_FILE)",
+    )
+
+
+def cmd_topology(args: argparse.Namespace) -> int:
+    env = load_environment(args.env, args.env_file)
+    with open_environment(env) as provider:
+        topology = provider.resolve()
+    if args.json:
+        print(json.dumps(topology.to_json(), indent=2))
+    else:
+        print(render(topology))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    env = load_environment(args.env, args.env_file)
+    lines = restore_outstanding(env, progress=lambda m: print(f"  {m}", file=sys.stderr))
+    for line in lines:
+        print(line)
+    if not lines:
+        print(f"nothing to restore for {env.name}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    topo = sub.add_parser("topology", help="resolve the load balancer and every target")
+    add_environment_options(topo)
+    topo.add_argument("--json", action="store_true", help="machine-readable output")
+    topo.set_defaults(handler=cmd_topology)
+    rest = sub.add_parser("restore", help="undo what an interrupted run left drained or broken")
+    add_environment_options(rest)
+    rest.set_defaults(handler=cmd_restore)

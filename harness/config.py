@@ -1,0 +1,171 @@
+"""Environment profiles: finding, loading, `${VAR}` interpolation and validation.
+
+A profile is `environments/<name>.yaml` (or any file given with `--env-file`); with neither, the
+embedded replica's built-in profile is used. Every error names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from harness.errors import ProfileError
+from harness.profile_schema import PROFILE
+from harness.schema import Context, line_map
+
+ENV_DIR_VARIABLE = "PARITY_ENV_DIR"
+DEFAULT_ENV_DIR = "environments"
+REPLICA_PROFILE = "replica.yaml"
+DEFAULT_IDENTITY_HEADER = "X-Instance-Id"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def mask_url(url: str | None) -> str | None:
+    """The URL with any password replaced by ***."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
+        f":{parts.port}" if parts.port else ""
+    )
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A validated environment profile. Sections are plain dicts with defaults filled in."""
+
+    name: str
+    source: str
+    production: bool
+    url: str | None
+    tls_verify: bool | str
+    topology: dict[str, Any]
+    identity: dict[str, Any]
+    expect: dict[str, Any]
+    session: dict[str, Any] | None
+    redis: dict[str, Any]
+    safety: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def provider(self) -> str:
+        return str(self.topology["provider"])
+
+    def __repr__(self) -> str:
+        return (
+            f"Environment(name={self.name!r}, source={self.source!r}, "
+            f"provider={self.provider!r}, url={self.url!r}, "
+            f"redis={mask_url(self.redis.get('url'))!r})"
+        )
+
+
+def _interpolate(value: Any, path: tuple[str | int, ...], ctx: Context) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, str(k)), ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), ctx) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ctx.fail(path, f"environment variable {name} is not set")
+
+    return _VAR.sub(substitute, value)
+
+
+def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
+    topo = data["topology"]
+    provider = topo["provider"]
+    if provider == "aws" and not topo.get("load_balancer"):
+        raise ctx.fail(
+            ("topology", "load_balancer"),
+            "missing; the aws provider needs a load balancer name, ARN or DNS name",
+        )
+    if provider == "static":
+        if not data.get("url"):
+            raise ctx.fail(("url",), "missing; a static environment needs its entry URL")
+        if not topo.get("targets"):
+            raise ctx.fail(("topology", "targets"), "missing; list every target (id, url)")
+    ident = data["identity"]
+    if not ident.get("header") and not ident.get("json"):
+        ident["header"] = DEFAULT_IDENTITY_HEADER
+
+
+def parse_profile(text: str, source: str) -> Environment:
+    """Validate a profile's text; `source` names it in errors."""
+    try:
+        loaded = yaml.safe_load(text)
+        lines = line_map(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ProfileError(f"{source}:{line}: {problem}") from exc
+    ctx = Context(source, lines)
+    if not isinstance(loaded, dict):
+        raise ctx.fail((), "a profile is a mapping (name:, topology:, ...)")
+    data = PROFILE.check(_interpolate(loaded, (), ctx), (), ctx)
+    _provider_rules(data, ctx)
+    return Environment(
+        name=data["name"],
+        source=source,
+        production=data["production"],
+        url=data.get("url"),
+        tls_verify=data["tls_verify"],
+        topology=data["topology"],
+        identity=data["identity"],
+        expect=data["expect"],
+        session=data.get("session"),
+        redis=data["redis"],
+        safety=data["safety"],
+        raw=loaded,
+    )
+
+
+def load_file(path: Path) -> Environment:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror}") from exc
+    return parse_profile(text, str(path))
+
+
+def replica_profile() -> Environment:
+    """The built-in profile of the embedded replica."""
+    text = resources.files("harness").joinpath("profiles", REPLICA_PROFILE).read_text()
+    return parse_profile(text, f"<built-in {REPLICA_PROFILE}>")
+
+
+def environment_dir() -> Path:
+    return Path(os.environ.get(ENV_DIR_VARIABLE) or DEFAULT_ENV_DIR)
+
+
+def load_environment(name: str | None = None, env_file: str | None = None) -> Environment:
+    """The environment a command targets: `--env-file`, then `--env NAME`, else the replica."""
+    if env_file:
+        return load_file(Path(env_file))
+    if not name or name == "replica":
+        return replica_profile()
+    path = environment_dir() / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in environment_dir().glob("*.yaml"))
+        listing = ", ".join(known) if known else "none"
+        raise ProfileError(
+            f"--env {name}: no profile {path} (profiles there: {listing}; or give --env-file PATH)"
+        )
+    return load_file(path)

@@ -1,0 +1,134 @@
+"""The one guard every disruptive action goes through: refuse, journal, act, always undo.
+
+Refused when the profile says `safety.allow_disruptive: false`, when the run did not allow
+disruptive actions, when the environment is production and the run did not name it explicitly,
+and when the action would leave no healthy target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+
+from harness.config import Environment
+from harness.drain import Progress, Transition, restore, restore_timeout, wait_for
+from harness.errors import SafetyRefusal
+from harness.journal import Entry, Journal
+from harness.topology import Provider
+
+
+@dataclass(frozen=True)
+class Permission:
+    """What the run allows: `--allow-disruptive` and `--allow-production NAME`."""
+
+    disruptive: bool = False
+    production_name: str | None = None
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM unwinds like Ctrl-C so that `finally` undoes what was done."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Guard:
+    """Checks, journals, performs and undoes disruptive actions on one environment."""
+
+    def __init__(
+        self,
+        env: Environment,
+        provider: Provider,
+        permission: Permission,
+        journal: Journal | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.env, self.provider, self.permission = env, provider, permission
+        self.journal = journal or Journal()
+        self.progress = progress
+
+    def check(self, action: str, target_id: str) -> None:
+        """Raise SafetyRefusal with the reason, or return when the action is allowed."""
+        env = self.env
+        if not env.safety.get("allow_disruptive"):
+            raise SafetyRefusal(
+                f"{action} {target_id} refused: {env.source} sets safety.allow_disruptive: false"
+            )
+        if not self.permission.disruptive:
+            raise SafetyRefusal(
+                f"{action} {target_id} refused: disruptive actions need "
+                "--allow-disruptive (or PARITY_ALLOW_DISRUPTIVE=1)"
+            )
+        if env.production and self.permission.production_name != env.name:
+            raise SafetyRefusal(
+                f"{action} {target_id} refused: {env.name} is a production "
+                f"environment; allow it by name with --allow-production {env.name}"
+            )
+        if action != "deregister" and action not in self.provider.actions():
+            raise SafetyRefusal(f"{action} is not possible with the {self.provider.name} provider")
+        states = self.provider.target_states()
+        if target_id not in states:
+            raise SafetyRefusal(
+                f"{action} {target_id} refused: no such registered target "
+                f"(targets: {', '.join(sorted(states)) or 'none'})"
+            )
+        healthy = sorted(t for t, (s, _) in states.items() if s == "healthy" and t != target_id)
+        if not healthy:
+            raise SafetyRefusal(
+                f"{action} {target_id} refused: it would leave no healthy target "
+                f"(states: {', '.join(f'{t}={s}' for t, (s, _) in states.items())})"
+            )
+
+    @contextlib.contextmanager
+    def disrupt(
+        self, action: str, target_id: str, restore_after: float | None = None
+    ) -> Iterator[Transition]:
+        """Perform `action` on the target for the block; undo it on every way out."""
+        self.check(action, target_id)
+        entry = self.journal.begin(
+            self.env.name, self.env.source, self.provider.identity(), action, target_id
+        )
+        record = Transition(target_id, action, entry.at)
+        with sigterm_as_interrupt():
+            try:
+                if action == "deregister":
+                    record.details = self.provider.deregister(target_id)
+                    if record.details:
+                        entry = self.journal.update(entry, record.details)
+                else:
+                    self.provider.perform(action, target_id)
+                yield record
+            finally:
+                undo(self.provider, entry, restore_after or self._restore_timeout(), self.progress)
+                self.journal.end(entry.id)
+
+    def _restore_timeout(self) -> float:
+        group = self.provider.resolve().target_groups[0]
+        hc = group.health_check
+        return restore_timeout(hc.interval_seconds, hc.healthy_threshold)
+
+
+def undo(
+    provider: Provider, entry: Entry, timeout: float, progress: Progress | None = None
+) -> Transition:
+    """Undo one journaled action and wait until the target is healthy again."""
+    if entry.action == "deregister":
+        return restore(provider, entry.target, timeout, entry.details, progress)
+    record = Transition(entry.target, entry.undo, entry.at)
+    provider.perform(entry.undo, entry.target)
+    wait_for(provider, record, lambda s: s == "healthy", timeout, progress)
+    return record

@@ -1,0 +1,143 @@
+"""The schema of an environment profile (`environments/<name>.yaml`)."""
+
+from __future__ import annotations
+
+from harness.schema import Free, ListOf, MapOf, Scalar, Section
+
+STR = Scalar((str,))
+BOOL = Scalar((bool,))
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ALGORITHMS = ("round_robin", "least_outstanding_requests", "weighted_random")
+
+EXTRACT = Section({"json": STR, "regex": STR, "header": STR, "cookie": STR})
+STEP = Section(
+    {
+        "method": Scalar((str,), choices=METHODS),
+        "path": STR,
+        "headers": MapOf(STR),
+        "json": Free(),
+        "form": MapOf(Scalar((str, int, float))),
+        "expect_status": Scalar((int,), minimum=100, maximum=599),
+        "extract": MapOf(EXTRACT),
+    },
+    required=("method", "path"),
+    defaults={"expect_status": 200, "headers": {}, "extract": {}},
+)
+SESSION = Section(
+    {
+        "cookie": STR,
+        "driver": STR,
+        "credentials": MapOf(STR),
+        "lifetime_seconds": Scalar((int,), minimum=1),
+        "login": STEP,
+        "write": STEP,
+        "read": STEP,
+        "logout": STEP,
+    },
+    required=("cookie",),
+    defaults={"driver": "recipe", "credentials": {}},
+)
+IDENTITY = Section({"header": STR, "json": STR})
+STICKINESS = Section(
+    {
+        "enabled": BOOL,
+        "type": Scalar((str,), choices=("lb_cookie", "app_cookie")),
+        "duration_seconds": Scalar((int,), minimum=1, maximum=604800),
+    },
+    defaults={"enabled": True, "type": "lb_cookie"},
+)
+HEALTH = Section(
+    {
+        "path": STR,
+        "interval_seconds": Scalar((float,), minimum=0.1, maximum=300),
+        "timeout_seconds": Scalar((float,), minimum=0.1, maximum=120),
+        "healthy_threshold": Scalar((int,), minimum=2, maximum=10),
+        "unhealthy_threshold": Scalar((int,), minimum=2, maximum=10),
+        "matcher": STR,
+    }
+)
+COOKIE = Section(
+    {
+        "name": STR,
+        "cors_name": STR,
+        "expires_days": Scalar((float,), minimum=0),
+        "path": STR,
+        "secure": BOOL,
+        "httponly": BOOL,
+    },
+    required=("name",),
+)
+EXPECT = Section(
+    {
+        "targets": Scalar((int,), minimum=1),
+        "stickiness": STICKINESS,
+        "deregistration_delay_seconds": Scalar((float,), minimum=0, maximum=3600),
+        "health_check": HEALTH,
+        "algorithm": Scalar((str,), choices=ALGORITHMS),
+        "cookie": COOKIE,
+        "error_budget": Scalar((int,), minimum=0),
+    },
+    defaults={"error_budget": 0},
+)
+REDIS = Section(
+    {"url": STR, "key": STR, "session_id": STR},
+    defaults={"key": "session:{session_id}", "session_id": r"^([^.]+)"},
+)
+SAFETY = Section(
+    {
+        "allow_disruptive": BOOL,
+        "max_users": Scalar((int,), minimum=1),
+        "max_rps": Scalar((float,), minimum=1),
+    },
+    defaults={"allow_disruptive": False, "max_users": 200, "max_rps": 500},
+)
+STATIC_TARGET = Section({"id": STR, "url": STR, "address": STR, "zone": STR}, required=("id",))
+DRAIN = Section(
+    {
+        "adapter": Scalar((str,), choices=("haproxy", "command")),
+        "socket": STR,
+        "backend": STR,
+        "drain": STR,
+        "restore": STR,
+        "health": STR,
+    },
+    required=("adapter",),
+)
+REPLICA = Section(
+    {
+        "instances": Scalar((int,), minimum=1, maximum=8),
+        "faults": ListOf(STR),
+        "stickiness_seconds": Scalar((int,), minimum=1, maximum=604800),
+        "deregistration_delay": Scalar((float,), minimum=0, maximum=3600),
+    }
+)
+TOPOLOGY = Section(
+    {
+        "provider": Scalar((str,), choices=("aws", "static", "replica")),
+        "load_balancer": STR,
+        "region": STR,
+        "profile": STR,
+        "endpoint_url": STR,
+        "instance_url": STR,
+        "targets": ListOf(STATIC_TARGET),
+        "drain": DRAIN,
+        "replica": REPLICA,
+    },
+    required=("provider",),
+)
+PROFILE = Section(
+    {
+        "name": STR,
+        "production": BOOL,
+        "url": STR,
+        "tls_verify": Scalar((bool, str)),
+        "topology": TOPOLOGY,
+        "identity": IDENTITY,
+        "expect": EXPECT,
+        "session": SESSION,
+        "redis": REDIS,
+        "safety": SAFETY,
+    },
+    required=("name", "topology"),
+    defaults={"production": False, "tls_verify": True},
+)

@@ -1,0 +1,183 @@
+"""A small declarative schema for YAML profiles, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from harness.errors import ProfileError
+
+Path_ = tuple[str | int, ...]
+
+
+def line_map(text: str) -> dict[Path_, int]:
+    """The 1-based line of every key and list item in a YAML document, by its path."""
+    lines: dict[Path_, int] = {}
+
+    def walk(node: yaml.Node, path: Path_) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value))
+                walk(value, child)
+                lines[child] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+@dataclass
+class Context:
+    """Where a value came from, for error messages."""
+
+    source: str
+    lines: dict[Path_, int]
+
+    def fail(self, path: Path_, message: str) -> ProfileError:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        line = self.lines.get(probe, 1)
+        name = ".".join(str(p) for p in path) or "(top level)"
+        return ProfileError(f"{self.source}:{line}: {name}: {message}")
+
+
+class Node:
+    """A schema node: validates a value and returns it with defaults filled in."""
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class Scalar(Node):
+    types: tuple[type, ...]
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def describe(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        names = " or ".join("a number" if t is float else _TYPE_NAMES[t] for t in self.types)
+        if self.minimum is not None and self.maximum is not None:
+            names += f" from {self.minimum:g} to {self.maximum:g}"
+        elif self.minimum is not None:
+            names += f" of at least {self.minimum:g}"
+        return names
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        ok_type = any(_is(value, t) for t in self.types)
+        ok_choice = not self.choices or value in self.choices
+        in_range = (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or (
+                (self.minimum is None or value >= self.minimum)
+                and (self.maximum is None or value <= self.maximum)
+            )
+        )
+        if not (ok_type and ok_choice and in_range):
+            raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")
+        return value
+
+
+_TYPE_NAMES = {
+    str: "a string",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    dict: "a mapping",
+    list: "a list",
+}
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+@dataclass
+class Free(Node):
+    """Any YAML value (a request body, say)."""
+
+    def describe(self) -> str:
+        return "any value"
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        return value
+
+
+@dataclass
+class ListOf(Node):
+    item: Node
+
+    def describe(self) -> str:
+        return f"a list of {self.item.describe()}"
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        if not isinstance(value, list):
+            raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")
+        return [self.item.check(v, (*path, i), ctx) for i, v in enumerate(value)]
+
+
+@dataclass
+class MapOf(Node):
+    """A mapping with free keys (headers, say) and values of one kind."""
+
+    value: Node
+
+    def describe(self) -> str:
+        return f"a mapping of names to {self.value.describe()}"
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        if not isinstance(value, dict):
+            raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")
+        return {str(k): self.value.check(v, (*path, str(k)), ctx) for k, v in value.items()}
+
+
+@dataclass
+class Section(Node):
+    """A mapping with known keys; unknown keys are errors naming the allowed ones."""
+
+    fields: dict[str, Node]
+    required: tuple[str, ...] = ()
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return "a mapping with keys " + ", ".join(self.fields)
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")
+        for key in value:
+            if key not in self.fields:
+                allowed = ", ".join(sorted(self.fields))
+                raise ctx.fail((*path, str(key)), f"unknown key; allowed here: {allowed}")
+        for key in self.required:
+            if value.get(key) is None:
+                raise ctx.fail((*path, key), f"missing; expected {self.fields[key].describe()}")
+        out: dict[str, Any] = {}
+        for key, node in self.fields.items():
+            if value.get(key) is not None:
+                out[key] = node.check(value[key], (*path, key), ctx)
+            elif key in self.defaults:
+                out[key] = self.defaults[key]
+            elif isinstance(node, Section):  # an absent section: its defaults, if it can have any
+                out[key] = None if node.required else node.check({}, (*path, key), ctx)
+        return out

@@ -1,0 +1,36 @@
+"""Opening the environment a command targets, starting a replica for it when none runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from harness.config import Environment
+from harness.replica.commands import running_state
+from harness.replica.running import running_replica
+from harness.replica.spec import ReplicaConfig
+from harness.topology import Provider, open_provider
+
+REPLICA_TEST_DELAY = 3.0  # a replica started for one run drains in seconds, not minutes
+
+
+def replica_config(env: Environment, **overrides: Any) -> ReplicaConfig:
+    """The replica a profile asks for (`topology.replica`), with overrides."""
+    options = dict(env.topology.get("replica") or {})
+    options.setdefault("deregistration_delay", REPLICA_TEST_DELAY)
+    options["faults"] = tuple(options.get("faults") or ())
+    options.update(overrides)
+    return ReplicaConfig(**options)
+
+
+@contextmanager
+def open_environment(env: Environment) -> Iterator[Provider]:
+    """The environment's provider; for the replica, the running one or one started for now."""
+    if env.provider != "replica" or running_state() is not None:
+        yield open_provider(env)
+        return
+    from harness.topology.replica import ReplicaProvider
+
+    with running_replica(replica_config(env)) as (_, handle):
+        yield ReplicaProvider(env, handle)

@@ -1,0 +1,247 @@
+"""The AWS provider: an Application Load Balancer, its target groups and targets, via boto3.
+
+Works against AWS (health checks, `draining` for the delay) and moto (everything healthy at once,
+deregistered targets gone at once, an error when deregistering an unregistered target).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from harness.config import Environment
+from harness.errors import EnvironmentUnavailable
+from harness.topology import TargetStates
+from harness.topology.aws_errors import aws_call
+from harness.topology.aws_parse import listener_of, parse_group, target_of
+from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_elbv2.type_defs import LoadBalancerTypeDef, TargetDescriptionTypeDef
+
+RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+
+
+class AwsProvider:
+    """Resolves an ALB by name, ARN or DNS name and drives its targets."""
+
+    name = "aws"
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        topo = env.topology
+        self.ref = str(topo["load_balancer"])
+        session = aws_call(
+            "sts",
+            "Session",
+            lambda: boto3.Session(profile_name=topo.get("profile"), region_name=topo.get("region")),
+            env.source,
+        )
+        self.region = session.region_name
+        kwargs: dict[str, Any] = {"config": RETRIES}
+        if topo.get("endpoint_url"):
+            kwargs["endpoint_url"] = topo["endpoint_url"]
+        self.elb: ElasticLoadBalancingv2Client = aws_call(
+            "elbv2", "client", lambda: session.client("elbv2", **kwargs), env.source
+        )
+        self.ec2: EC2Client = aws_call(
+            "ec2", "client", lambda: session.client("ec2", **kwargs), env.source
+        )
+        self._groups: list[TargetGroup] = []
+
+    # ---- finding the load balancer --------------------------------------------------------
+    def _all_load_balancers(self) -> list[LoadBalancerTypeDef]:
+        pages = self.elb.get_paginator("describe_load_balancers").paginate()
+        return aws_call(
+            "elbv2",
+            "DescribeLoadBalancers",
+            lambda: [lb for page in pages for lb in page["LoadBalancers"]],
+            self.env.source,
+        )
+
+    def find_load_balancer(self) -> LoadBalancerTypeDef:
+        ref = self.ref
+        candidates = self._all_load_balancers()
+        if ref.startswith("arn:"):
+            matches = [lb for lb in candidates if lb["LoadBalancerArn"] == ref]
+        elif "." in ref:
+            matches = [lb for lb in candidates if lb["DNSName"].lower() == ref.lower().rstrip(".")]
+        else:
+            matches = [lb for lb in candidates if lb["LoadBalancerName"] == ref]
+        names = ", ".join(sorted(lb["LoadBalancerName"] for lb in candidates)) or "none"
+        if not matches:
+            raise EnvironmentUnavailable(
+                f"load balancer {ref!r} not found in {self.region}; load balancers there: {names}"
+            )
+        if len(matches) > 1:
+            found = ", ".join(lb["LoadBalancerArn"] for lb in matches)
+            raise EnvironmentUnavailable(f"load balancer {ref!r} is ambiguous: {found}")
+        return matches[0]
+
+    # ---- resolve -----------------------------------------------------------------------------
+    def resolve(self) -> Topology:
+        lb = self.find_load_balancer()
+        arn = lb["LoadBalancerArn"]
+        listeners_raw = aws_call(
+            "elbv2",
+            "DescribeListeners",
+            lambda: [
+                listener
+                for page in self.elb.get_paginator("describe_listeners").paginate(
+                    LoadBalancerArn=arn
+                )
+                for listener in page["Listeners"]
+            ],
+        )
+        weights: dict[str, int | None] = {}
+        listeners = []
+        for raw in listeners_raw:
+            rules = aws_call(
+                "elbv2",
+                "DescribeRules",
+                partial(self.elb.describe_rules, ListenerArn=raw["ListenerArn"]),
+            )["Rules"]
+            listener, forwards = listener_of(raw, rules)
+            listeners.append(listener)
+            weights.update({k: v for k, v in forwards.items() if k not in weights or v})
+        groups = [self._group(tg_arn, weight) for tg_arn, weight in weights.items()]
+        for listener in listeners:
+            listener.target_groups = [g.name for g in groups if g.arn in listener.target_groups]
+        attrs = aws_call(
+            "elbv2",
+            "DescribeLoadBalancerAttributes",
+            lambda: self.elb.describe_load_balancer_attributes(LoadBalancerArn=arn),
+        )
+        balancer = LoadBalancer(
+            name=lb["LoadBalancerName"],
+            arn=arn,
+            dns_name=lb["DNSName"],
+            scheme=lb.get("Scheme"),
+            kind=lb.get("Type", "application"),
+            listeners=listeners,
+            attributes={a["Key"]: a["Value"] for a in attrs["Attributes"]},
+        )
+        self._groups = groups
+        https = any(listener.protocol == "HTTPS" for listener in listeners)
+        entry = self.env.url or f"{'https' if https else 'http'}://{lb['DNSName']}"
+        return Topology(self.name, entry, balancer, groups, redis_url=self.env.redis.get("url"))
+
+    def _group(self, arn: str, weight: int | None) -> TargetGroup:
+        raw = aws_call(
+            "elbv2",
+            "DescribeTargetGroups",
+            lambda: self.elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0],
+        )
+        attrs = aws_call(
+            "elbv2",
+            "DescribeTargetGroupAttributes",
+            lambda: self.elb.describe_target_group_attributes(TargetGroupArn=arn),
+        )
+        group = parse_group(raw, {a["Key"]: a["Value"] for a in attrs["Attributes"]}, weight)
+        group.targets = self._targets(arn, group.target_type)
+        return group
+
+    def _targets(self, tg_arn: str, target_type: str) -> list[Target]:
+        health = aws_call(
+            "elbv2",
+            "DescribeTargetHealth",
+            lambda: self.elb.describe_target_health(TargetGroupArn=tg_arn)[
+                "TargetHealthDescriptions"
+            ],
+        )
+        instances: dict[str, dict[str, Any]] = {}
+        ids = [h["Target"]["Id"] for h in health]
+        if target_type == "instance" and ids:
+            reservations = aws_call(
+                "ec2",
+                "DescribeInstances",
+                lambda: self.ec2.describe_instances(InstanceIds=ids)["Reservations"],
+            )
+            instances = {i["InstanceId"]: dict(i) for r in reservations for i in r["Instances"]}
+        template = self.env.topology.get("instance_url")
+        return [target_of(dict(h), instances, template) for h in health]
+
+    # ---- health and drive ------------------------------------------------------------------
+    def _known_groups(self) -> list[TargetGroup]:
+        if not self._groups:
+            self.resolve()
+        return self._groups
+
+    def target_states(self) -> TargetStates:
+        states: TargetStates = {}
+        for group in self._known_groups():
+            arn = str(group.arn)
+            health = aws_call(
+                "elbv2",
+                "DescribeTargetHealth",
+                partial(self.elb.describe_target_health, TargetGroupArn=arn),
+            )["TargetHealthDescriptions"]
+            for h in health:
+                th = h.get("TargetHealth", {})
+                states.setdefault(
+                    h["Target"]["Id"], (th.get("State", "unavailable"), th.get("Reason", ""))
+                )
+        return {k: v for k, v in states.items() if v[0] != "unused"}
+
+    def deregister(self, target_id: str) -> dict[str, Any]:
+        registrations = [
+            {"target_group_arn": str(group.arn), "port": target.port}
+            for group in self._known_groups()
+            for target in group.targets
+            if target.id == target_id
+        ]
+        if not registrations:
+            raise EnvironmentUnavailable(
+                f"target {target_id} is not registered in any target group of {self.ref}"
+            )
+        for reg in registrations:
+            try:
+                self.elb.deregister_targets(
+                    TargetGroupArn=str(reg["target_group_arn"]), Targets=[_desc(target_id, reg)]
+                )
+            except ClientError as exc:  # moto: already unregistered; AWS succeeds there
+                if exc.response.get("Error", {}).get("Code") != "InvalidTarget":
+                    aws_call("elbv2", "DeregisterTargets", partial(_reraise, exc))
+        return {"registrations": registrations}
+
+    def register(self, target_id: str, details: dict[str, Any] | None = None) -> None:
+        registrations = (details or {}).get("registrations") or [
+            {"target_group_arn": str(g.arn), "port": t.port}
+            for g in self._known_groups()
+            for t in g.targets
+            if t.id == target_id
+        ]
+        for reg in registrations:
+            aws_call(
+                "elbv2",
+                "RegisterTargets",
+                partial(
+                    self.elb.register_targets,
+                    TargetGroupArn=str(reg["target_group_arn"]),
+                    Targets=[_desc(target_id, reg)],
+                ),
+            )
+
+    def actions(self) -> tuple[str, ...]:
+        return ()
+
+    def perform(self, action: str, target_id: str) -> None:
+        raise EnvironmentUnavailable(f"the aws provider cannot {action} a target")
+
+    def identity(self) -> str:
+        return f"aws {self.ref} ({self.region})"
+
+
+def _reraise(exc: ClientError) -> None:
+    raise exc
+
+
+def _desc(target_id: str, registration: dict[str, Any]) -> TargetDescriptionTypeDef:
+    port = registration.get("port")
+    return {"Id": target_id, "Port": int(port)} if port else {"Id": target_id}

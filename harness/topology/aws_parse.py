@@ -1,0 +1,103 @@
+"""AWS API responses turned into the typed topology model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.topology.model import HealthCheckSettings, Listener, Stickiness, Target, TargetGroup
+
+
+def forwards_of(actions: Sequence[Any]) -> dict[str, int | None]:
+    """Target group ARN -> weight (None for a plain forward) of a list of actions."""
+    found: dict[str, int | None] = {}
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        config = action.get("ForwardConfig") or {}
+        weighted = config.get("TargetGroups") or []
+        if weighted:
+            for tg in weighted:
+                found[tg["TargetGroupArn"]] = tg.get("Weight")
+        elif action.get("TargetGroupArn"):
+            found[action["TargetGroupArn"]] = None
+    return found
+
+
+def listener_of(raw: Any, rules: Sequence[Any]) -> tuple[Listener, dict[str, int | None]]:
+    """A listener and every target group its default action and rules forward to."""
+    forwards = forwards_of(raw.get("DefaultActions", []))
+    for rule in rules:
+        for arn, weight in forwards_of(rule.get("Actions", [])).items():
+            forwards.setdefault(arn, weight)
+    listener = Listener(raw.get("Protocol", "HTTP"), int(raw.get("Port", 0)), list(forwards))
+    return listener, forwards
+
+
+def _int(attrs: dict[str, str], key: str, default: int) -> int:
+    try:
+        return int(attrs.get(key, default))
+    except ValueError:
+        return default
+
+
+def parse_group(raw: Any, attrs: dict[str, str], weight: int | None) -> TargetGroup:
+    """A target group with every session-relevant attribute parsed into typed fields."""
+    kind = attrs.get("stickiness.type", "lb_cookie")
+    duration_key = (
+        "stickiness.app_cookie.duration_seconds"
+        if kind == "app_cookie"
+        else "stickiness.lb_cookie.duration_seconds"
+    )
+    matcher = raw.get("Matcher") or {}
+    return TargetGroup(
+        name=raw["TargetGroupName"],
+        arn=raw["TargetGroupArn"],
+        protocol=raw.get("Protocol", "HTTP"),
+        port=raw.get("Port"),
+        target_type=raw.get("TargetType", "instance"),
+        weight=weight,
+        stickiness=Stickiness(
+            enabled=attrs.get("stickiness.enabled", "false").lower() == "true",
+            type=kind,
+            duration_seconds=_int(attrs, duration_key, 86400),
+            cookie_name=attrs.get("stickiness.app_cookie.cookie_name") or None,
+        ),
+        deregistration_delay_seconds=_int(attrs, "deregistration_delay.timeout_seconds", 300),
+        algorithm=attrs.get("load_balancing.algorithm.type", "round_robin"),
+        slow_start_seconds=_int(attrs, "slow_start.duration_seconds", 0),
+        health_check=HealthCheckSettings(
+            protocol=raw.get("HealthCheckProtocol", "HTTP"),
+            path=raw.get("HealthCheckPath", "/"),
+            port=str(raw.get("HealthCheckPort", "traffic-port")),
+            interval_seconds=raw.get("HealthCheckIntervalSeconds", 30),
+            timeout_seconds=raw.get("HealthCheckTimeoutSeconds", 5),
+            healthy_threshold=raw.get("HealthyThresholdCount", 5),
+            unhealthy_threshold=raw.get("UnhealthyThresholdCount", 2),
+            matcher=matcher.get("HttpCode", "200"),
+        ),
+        attributes=dict(attrs),
+    )
+
+
+def target_of(
+    health: dict[str, Any], instances: dict[str, dict[str, Any]], url_template: str | None
+) -> Target:
+    """A target with its address, zone, health and (when a template is given) direct URL."""
+    desc, th = health["Target"], health.get("TargetHealth", {})
+    instance = instances.get(desc["Id"], {})
+    address = instance.get("PrivateIpAddress") or desc["Id"]
+    zone = desc.get("AvailabilityZone") or (instance.get("Placement") or {}).get("AvailabilityZone")
+    port = desc.get("Port")
+    url = (
+        url_template.format(private_ip=address, port=port, id=desc["Id"]) if url_template else None
+    )
+    return Target(
+        id=desc["Id"],
+        address=address,
+        port=port,
+        state=th.get("State", "unavailable"),
+        reason=th.get("Reason", ""),
+        zone=zone,
+        direct_url=url,
+    )

@@ -1,0 +1,114 @@
+"""The resolved topology: load balancer, listeners, target groups, targets, Redis."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.config import mask_url
+
+HEALTHY = "healthy"
+DRAINED_STATES = ("unused", "gone")
+
+
+@dataclass
+class HealthCheckSettings:
+    protocol: str = "HTTP"
+    path: str = "/"
+    port: str = "traffic-port"
+    interval_seconds: float = 30
+    timeout_seconds: float = 5
+    healthy_threshold: int = 5
+    unhealthy_threshold: int = 2
+    matcher: str = "200"
+
+
+@dataclass
+class Stickiness:
+    enabled: bool = False
+    type: str = "lb_cookie"
+    duration_seconds: int = 86400
+    cookie_name: str | None = None  # app_cookie only
+
+
+@dataclass
+class Target:
+    id: str
+    address: str
+    port: int | None
+    state: str  # initial | healthy | unhealthy | draining | unused | unavailable | gone
+    reason: str = ""
+    zone: str | None = None
+    direct_url: str | None = None
+
+
+@dataclass
+class TargetGroup:
+    name: str
+    arn: str | None = None
+    protocol: str = "HTTP"
+    port: int | None = None
+    target_type: str = "instance"
+    weight: int | None = None  # in a weighted forward action
+    stickiness: Stickiness = field(default_factory=Stickiness)
+    deregistration_delay_seconds: float = 300
+    algorithm: str = "round_robin"
+    slow_start_seconds: int = 0
+    health_check: HealthCheckSettings = field(default_factory=HealthCheckSettings)
+    attributes: dict[str, str] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+
+
+@dataclass
+class Listener:
+    protocol: str
+    port: int
+    target_groups: list[str] = field(default_factory=list)  # names
+
+
+@dataclass
+class LoadBalancer:
+    name: str
+    arn: str | None = None
+    dns_name: str | None = None
+    scheme: str | None = None
+    kind: str = "application"
+    listeners: list[Listener] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Topology:
+    """Everything a provider resolved about one environment."""
+
+    provider: str
+    entry_url: str
+    load_balancer: LoadBalancer
+    target_groups: list[TargetGroup]
+    redis_url: str | None = None
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never serialised
+
+    @property
+    def targets(self) -> list[Target]:
+        """Every target once, in target-group order."""
+        seen: dict[str, Target] = {}
+        for group in self.target_groups:
+            for target in group.targets:
+                seen.setdefault(target.id, target)
+        return list(seen.values())
+
+    def healthy_targets(self) -> list[Target]:
+        return [t for t in self.targets if t.state == HEALTHY]
+
+    def group_of(self, target_id: str) -> TargetGroup | None:
+        return next(
+            (g for g in self.target_groups if any(t.id == target_id for t in g.targets)), None
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON for machines and reports; secrets and Redis passwords left out."""
+        data = dataclasses.asdict(self)
+        data.pop("secrets")
+        data["redis_url"] = mask_url(self.redis_url)
+        return data

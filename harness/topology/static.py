@@ -1,0 +1,196 @@
+"""The static provider: any load balancer described in the profile (HAProxy, Caddy, nginx, ...).
+
+Drain adapters: `haproxy` (its runtime API socket and backend; server names are the target ids)
+or `command` (shell commands with a `{target}` placeholder for drain, restore and health).
+Without an adapter the targets' health comes from their direct URL's health-check path.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from harness.config import Environment
+from harness.errors import EnvironmentUnavailable, UsageError
+from harness.haproxy_admin import HaproxyAdmin, ServerStat
+from harness.topology import TargetStates
+from harness.topology.model import (
+    HealthCheckSettings,
+    Listener,
+    LoadBalancer,
+    Stickiness,
+    Target,
+    TargetGroup,
+    Topology,
+)
+
+COMMAND_TIMEOUT = 60.0
+GROUP_NAME = "static"
+
+
+def haproxy_state(stat: ServerStat) -> tuple[str, str]:
+    """An HAProxy server state in the ALB's vocabulary."""
+    status = stat.status
+    if status == "MAINT" or status == "DRAIN":
+        return (
+            ("draining", "Target.DeregistrationInProgress")
+            if stat.current_sessions
+            else ("unused", "Target.NotRegistered")
+        )
+    if status.startswith("UP") or status == "no check":
+        return "healthy", ""
+    return "unhealthy", f"HAProxy {status} ({stat.check_status or 'no check'})"
+
+
+class StaticProvider:
+    """Targets and settings from the profile; drain through HAProxy or shell commands."""
+
+    name = "static"
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.topo = env.topology
+        self.drain_cfg: dict[str, Any] | None = self.topo.get("drain")
+        self._admin: HaproxyAdmin | None = None
+        if self.drain_cfg and self.drain_cfg["adapter"] == "haproxy":
+            if not self.drain_cfg.get("socket") or not self.drain_cfg.get("backend"):
+                raise UsageError(
+                    f"{env.source}: topology.drain: the haproxy adapter needs socket and backend"
+                )
+            self._admin = HaproxyAdmin(self.drain_cfg["socket"])
+        if self.drain_cfg and self.drain_cfg["adapter"] == "command":
+            for key in ("drain", "restore"):
+                if not self.drain_cfg.get(key):
+                    raise UsageError(
+                        f"{env.source}: topology.drain.{key}: the command adapter "
+                        "needs drain and restore commands with {target}"
+                    )
+
+    # ---- resolve --------------------------------------------------------------------------
+    def resolve(self) -> Topology:
+        expect = self.env.expect
+        sticky = expect.get("stickiness") or {}
+        health = expect.get("health_check") or {}
+        states = self.target_states()
+        targets = []
+        for t in self.topo["targets"]:
+            state, reason = states.get(t["id"], ("unused", "Target.NotRegistered"))
+            url = t.get("url")
+            address = t.get("address") or (urlsplit(url).hostname if url else "") or ""
+            port = urlsplit(url).port if url else None
+            targets.append(Target(t["id"], address, port, state, reason, t.get("zone"), url))
+        group = TargetGroup(
+            name=GROUP_NAME,
+            target_type="ip",
+            stickiness=Stickiness(
+                enabled=bool(sticky.get("enabled", bool(sticky))),
+                type=sticky.get("type", "lb_cookie"),
+                duration_seconds=sticky.get("duration_seconds", 86400),
+            ),
+            deregistration_delay_seconds=expect.get("deregistration_delay_seconds", 0),
+            algorithm=expect.get("algorithm", "round_robin"),
+            health_check=HealthCheckSettings(**{k: v for k, v in health.items()}),
+            targets=targets,
+        )
+        entry = str(self.env.url)
+        parts = urlsplit(entry)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        lb = LoadBalancer(
+            name=parts.hostname or entry,
+            dns_name=parts.netloc,
+            kind="static",
+            listeners=[Listener(parts.scheme.upper(), port, [GROUP_NAME])],
+        )
+        return Topology(self.name, entry, lb, [group], redis_url=self.env.redis.get("url"))
+
+    # ---- health -----------------------------------------------------------------------------
+    def target_states(self) -> TargetStates:
+        ids = [t["id"] for t in self.topo["targets"]]
+        if self._admin is not None:
+            stats = self._admin.servers(str(self.drain_cfg["backend"]))  # type: ignore[index]
+            states = {i: haproxy_state(stats[i]) for i in ids if i in stats}
+            return {i: s for i, s in states.items() if s[0] != "unused"}
+        if self.drain_cfg and self.drain_cfg.get("health"):
+            return {i: self._command_health(i) for i in ids}
+        return {t["id"]: self._probe(t) for t in self.topo["targets"]}
+
+    def _probe(self, target: dict[str, Any]) -> tuple[str, str]:
+        if not target.get("url"):
+            return "unavailable", "no direct URL and no health command"
+        path = (self.env.expect.get("health_check") or {}).get("path", "/")
+        try:
+            code = requests.get(target["url"].rstrip("/") + path, timeout=5).status_code
+        except requests.RequestException as exc:
+            return "unhealthy", f"Target.FailedHealthChecks ({type(exc).__name__})"
+        return (
+            ("healthy", "") if code == 200 else ("unhealthy", f"Target.ResponseCodeMismatch {code}")
+        )
+
+    def _command_health(self, target_id: str) -> tuple[str, str]:
+        result = self._run("health", target_id, check=False)
+        return (
+            ("healthy", "")
+            if result.returncode == 0
+            else ("unhealthy", f"health command exited {result.returncode}")
+        )
+
+    def _run(
+        self, which: str, target_id: str, *, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        template = str(self.drain_cfg[which])  # type: ignore[index]
+        command = template.replace("{target}", shlex.quote(target_id))
+        result = subprocess.run(
+            command,
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EnvironmentUnavailable(
+                f"{which} command for {target_id} exited {result.returncode}: {last}"
+            )
+        return result
+
+    # ---- drive --------------------------------------------------------------------------------
+    def _need_adapter(self) -> dict[str, Any]:
+        if not self.drain_cfg:
+            raise UsageError(
+                f"{self.env.source}: topology.drain is not set: this environment "
+                "cannot drain a target (adapter: haproxy or command)"
+            )
+        return self.drain_cfg
+
+    def deregister(self, target_id: str) -> dict[str, Any]:
+        cfg = self._need_adapter()
+        if self._admin is not None:
+            self._admin.set_maint(cfg["backend"], target_id)
+        else:
+            self._run("drain", target_id)
+        return {}
+
+    def register(self, target_id: str, details: dict[str, Any] | None = None) -> None:
+        cfg = self._need_adapter()
+        if self._admin is not None:  # with health checks, it must pass them before traffic
+            stat = self._admin.servers(cfg["backend"]).get(target_id)
+            checked = stat is not None and stat.check_status not in ("", "no check")
+            self._admin.set_ready(cfg["backend"], target_id, recheck=checked)
+        else:
+            self._run("restore", target_id)
+
+    def actions(self) -> tuple[str, ...]:
+        return ()
+
+    def perform(self, action: str, target_id: str) -> None:
+        raise UsageError(f"the static provider cannot {action} a target")
+
+    def identity(self) -> str:
+        if self.drain_cfg and self.drain_cfg["adapter"] == "haproxy":
+            return f"static haproxy {self.drain_cfg['socket']} {self.drain_cfg['backend']}"
+        return f"static {self.env.url}"
