@@ -22,6 +22,7 @@ class ServerStat:
     check_code: str
     current_sessions: int
     weight: int
+    checked: bool  # health checks configured (shown even in maintenance, unlike check_status)
 
 
 class HaproxyAdmin:
@@ -74,6 +75,7 @@ class HaproxyAdmin:
                 check_code=row.get("check_code", ""),
                 current_sessions=int(row.get("scur") or 0),
                 weight=int(row.get("weight") or 0),
+                checked=bool(row.get("chkfail")),
             )
         return stats
 

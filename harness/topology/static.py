@@ -179,8 +179,7 @@ class StaticProvider:
         cfg = self._need_adapter()
         if self._admin is not None:  # with health checks, it must pass them before traffic
             stat = self._admin.servers(cfg["backend"]).get(target_id)
-            checked = stat is not None and stat.check_status not in ("", "no check")
-            self._admin.set_ready(cfg["backend"], target_id, recheck=checked)
+            self._admin.set_ready(cfg["backend"], target_id, recheck=bool(stat and stat.checked))
         else:
             self._run("restore", target_id)
 

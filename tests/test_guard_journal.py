@@ -1,0 +1,170 @@
+"""The guard refuses unsafe actions, journals before acting, and always undoes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.config import replica_profile
+from harness.drain import wait_drained
+from harness.errors import SafetyRefusal
+from harness.guard import Guard, Permission
+from harness.journal import Journal
+from harness.replica.running import ReplicaHandle
+from harness.replica.supervisor import Replica
+from harness.topology.replica import ReplicaProvider
+from tests.helpers import state_of, wait_for_state
+
+Pair = tuple[Replica, ReplicaHandle]
+ALLOW = Permission(disruptive=True)
+
+
+def guard_for(
+    handle: ReplicaHandle, tmp_path: Path, permission: Permission = ALLOW, **env_changes: object
+) -> Guard:
+    env = dataclasses.replace(replica_profile(), **env_changes)  # type: ignore[arg-type]
+    return Guard(env, ReplicaProvider(env, handle), permission, Journal(tmp_path / "j.jsonl"))
+
+
+def test_drain_is_journaled_first_and_undone_after(fresh_replica: Pair, tmp_path: Path) -> None:
+    _, handle = fresh_replica
+    guard = guard_for(handle, tmp_path)
+    with guard.disrupt("deregister", "app-1", restore_after=15) as record:
+        (entry,) = guard.journal.outstanding()
+        assert (entry.action, entry.target, entry.environment) == ("deregister", "app-1", "replica")
+        wait_drained(guard.provider, record, delay_seconds=2)
+        assert record.states()[0] == "draining" and record.states()[-1] == "gone"
+    assert state_of(handle, "app-1") == "healthy"
+    assert guard.journal.outstanding() == []
+
+
+def test_an_exception_inside_still_undoes(fresh_replica: Pair, tmp_path: Path) -> None:
+    _, handle = fresh_replica
+    guard = guard_for(handle, tmp_path)
+    with pytest.raises(RuntimeError), guard.disrupt("fail-health", "app-2", restore_after=15):
+        wait_for_state(handle, "app-2", "unhealthy")
+        raise RuntimeError("the check failed")
+    assert state_of(handle, "app-2") == "healthy"
+    assert guard.journal.outstanding() == []
+
+
+def test_refusals_say_why(fresh_replica: Pair, tmp_path: Path) -> None:
+    _, handle = fresh_replica
+    safety = {**replica_profile().safety, "allow_disruptive": False}
+    cases = [
+        (guard_for(handle, tmp_path, safety=safety), "sets safety.allow_disruptive: false"),
+        (
+            guard_for(handle, tmp_path, Permission(disruptive=False)),
+            "disruptive actions need --allow-disruptive",
+        ),
+        (
+            guard_for(handle, tmp_path, production=True),
+            "replica is a production environment; allow it by name with --allow-production replica",
+        ),
+    ]
+    for guard, reason in cases:
+        with pytest.raises(SafetyRefusal, match=reason):
+            guard.check("deregister", "app-1")
+    allowed = guard_for(handle, tmp_path, Permission(True, "replica"), production=True)
+    allowed.check("deregister", "app-1")  # named explicitly: allowed
+    assert Journal(tmp_path / "j.jsonl").outstanding() == []
+
+
+def test_refuses_to_leave_no_healthy_target(fresh_replica: Pair, tmp_path: Path) -> None:
+    _, handle = fresh_replica
+    guard = guard_for(handle, tmp_path)
+    with (
+        guard.disrupt("deregister", "app-1", restore_after=15),
+        pytest.raises(SafetyRefusal, match="would leave no healthy target"),
+    ):
+        guard.check("kill", "app-2")
+    assert state_of(handle, "app-1") == "healthy"
+
+
+def _parity(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PARITY_HOME": str(home)},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_parity_restore_undoes_a_drain_whose_run_was_killed(tmp_path: Path) -> None:
+    assert _parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
+    try:
+        script = (
+            "import time\n"
+            "from harness.config import replica_profile\n"
+            "from harness.guard import Guard, Permission\n"
+            "from harness.topology.replica import ReplicaProvider\n"
+            "env = replica_profile()\n"
+            "guard = Guard(env, ReplicaProvider(env), Permission(disruptive=True))\n"
+            "with guard.disrupt('deregister', 'app-1'):\n"
+            "    print('draining', flush=True)\n"
+            "    time.sleep(120)\n"
+        )
+        run = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PARITY_HOME": str(tmp_path)},
+        )
+        assert run.stdout is not None and run.stdout.readline().strip() == "draining"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+        time.sleep(1.5)
+        status = json.loads(_parity(tmp_path, "status", "--json").stdout)
+        assert {t["id"]: t["state"] for t in status["targets"]}["app-1"] == "unused"
+        restored = _parity(tmp_path, "restore")
+        assert restored.returncode == 0, restored.stderr
+        assert restored.stdout.startswith("deregister app-1: undone (register), healthy after")
+        status = json.loads(_parity(tmp_path, "status", "--json").stdout)
+        assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
+        assert _parity(tmp_path, "restore").stdout.strip() == "nothing to restore for replica"
+    finally:
+        _parity(tmp_path, "down")
+
+
+def test_sigterm_unwinds_and_undoes(tmp_path: Path) -> None:
+    assert _parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
+    try:
+        script = (
+            "import time\n"
+            "from harness.config import replica_profile\n"
+            "from harness.guard import Guard, Permission\n"
+            "from harness.topology.replica import ReplicaProvider\n"
+            "env = replica_profile()\n"
+            "guard = Guard(env, ReplicaProvider(env), Permission(disruptive=True))\n"
+            "try:\n"
+            "    with guard.disrupt('kill', 'app-2'):\n"
+            "        print('killed', flush=True)\n"
+            "        time.sleep(120)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('undone', flush=True)\n"
+        )
+        run = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PARITY_HOME": str(tmp_path)},
+        )
+        assert run.stdout is not None and run.stdout.readline().strip() == "killed"
+        run.send_signal(signal.SIGTERM)
+        assert run.stdout.readline().strip() == "undone"
+        run.wait(timeout=30)
+        status = json.loads(_parity(tmp_path, "status", "--json").stdout)
+        assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
+        assert Journal(tmp_path / "journal.jsonl").outstanding() == []
+    finally:
+        _parity(tmp_path, "down")

@@ -1,0 +1,203 @@
+"""The AWS provider against moto: in-process (mock_aws) and as a real moto_server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+
+from harness.config import parse_profile
+from harness.drain import Transition, wait_drained
+from harness.errors import EnvironmentUnavailable, UsageError
+from harness.replica.processes import free_port, http_ok, stop_pid, wait_until
+from harness.topology import open_provider
+from harness.topology.aws import AwsProvider
+from tests.aws_world import REGION, World, build, profile
+
+
+@pytest.fixture(autouse=True)
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(f"{url}/moto-api/"), 30, "moto_server")
+        yield url
+    finally:
+        stop_pid(proc.pid, proc=proc)
+
+
+def provider_for(world: World, endpoint_url: str | None = None) -> AwsProvider:
+    env = parse_profile(profile(world, endpoint_url=endpoint_url), f"{world.lb_name}.yaml")
+    provider = open_provider(env)
+    assert isinstance(provider, AwsProvider)
+    return provider
+
+
+@pytest.mark.usefixtures("aws")
+def test_resolves_listener_group_attributes_and_targets() -> None:
+    world = build(stickiness_seconds=3600, deregistration_delay=45)
+    topo = provider_for(world).resolve()
+    assert topo.load_balancer.arn == world.lb_arn
+    assert [(li.protocol, li.port, li.target_groups) for li in topo.load_balancer.listeners] == [
+        ("HTTP", 80, ["staging-alb-web"])
+    ]
+    (group,) = topo.target_groups
+    assert (group.stickiness.enabled, group.stickiness.type, group.stickiness.duration_seconds) == (
+        True,
+        "lb_cookie",
+        3600,
+    )
+    assert group.deregistration_delay_seconds == 45
+    assert (
+        group.health_check.path,
+        group.health_check.interval_seconds,
+        group.health_check.healthy_threshold,
+    ) == ("/healthz", 15, 3)
+    assert sorted(t.id for t in group.targets) == sorted(world.instances)
+    assert {t.zone for t in group.targets} == {"us-east-1a", "us-east-1b"}
+    for target in group.targets:
+        assert target.address.startswith("10.0.")
+        assert target.direct_url == f"http://{target.address}:8080"
+        assert target.state == "healthy"
+    assert topo.entry_url == f"http://{world.dns_name}"
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("ref", ["name", "arn", "dns"])
+def test_finds_the_load_balancer_by_name_arn_or_dns(ref: str) -> None:
+    world = build()
+    build("other-alb")
+    provider = provider_for(world)
+    provider.ref = {"name": world.lb_name, "arn": world.lb_arn, "dns": world.dns_name.upper()}[ref]
+    assert provider.resolve().load_balancer.arn == world.lb_arn
+
+
+@pytest.mark.usefixtures("aws")
+def test_weighted_forward_resolves_both_groups_with_weights() -> None:
+    topo = provider_for(build(weighted=True)).resolve()
+    assert [(g.name, g.weight) for g in topo.target_groups] == [
+        ("staging-alb-web-blue", 80),
+        ("staging-alb-web-green", 20),
+    ]
+    assert topo.load_balancer.listeners[0].target_groups == [
+        "staging-alb-web-blue",
+        "staging-alb-web-green",
+    ]
+
+
+@pytest.mark.usefixtures("aws")
+def test_unknown_load_balancer_lists_the_candidates() -> None:
+    world = build()
+    build("prod-alb")
+    provider = provider_for(world)
+    provider.ref = "stagng-alb"
+    with pytest.raises(EnvironmentUnavailable) as err:
+        provider.resolve()
+    assert str(err.value) == (
+        "load balancer 'stagng-alb' not found in us-east-1; load balancers "
+        "there: prod-alb, staging-alb"
+    )
+
+
+@pytest.mark.usefixtures("aws")
+def test_drain_and_restore_handle_moto_removing_targets_at_once() -> None:
+    world = build(weighted=True)
+    provider = provider_for(world)
+    target = world.instances[0]
+    record = Transition(target, "deregister", 0)
+    details = provider.deregister(target)
+    assert len(details["registrations"]) == 2  # in both weighted groups
+    wait_drained(provider, record, delay_seconds=30)
+    assert record.states() == ["gone"]
+    assert provider.deregister(target)  # again: moto's InvalidTarget is not an error
+    provider.register(target, details)
+    assert provider.target_states()[target] == ("healthy", "")
+    groups = provider.resolve().target_groups
+    assert all(target in [t.id for t in g.targets] for g in groups)
+
+
+def test_missing_region_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    text = "name: s\ntopology: {provider: aws, load_balancer: staging-alb}\n"
+    with pytest.raises(UsageError) as err:
+        open_provider(parse_profile(text, "s.yaml")).resolve()
+    assert str(err.value).startswith("s.yaml: topology.region is missing")
+
+
+def test_missing_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    text = f"name: s\ntopology: {{provider: aws, load_balancer: x, region: {REGION}}}\n"
+    with pytest.raises(EnvironmentUnavailable, match=r"^no AWS credentials found: set AWS_PROFILE"):
+        open_provider(parse_profile(text, "s.yaml")).resolve()
+
+
+def test_moto_server_resolves_the_same_topology(moto_server: str) -> None:
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
+    world = build(endpoint_url=moto_server, stickiness_seconds=600)
+    topo = provider_for(world, moto_server).resolve()
+    assert topo.target_groups[0].stickiness.duration_seconds == 600
+    assert sorted(t.id for t in topo.targets) == sorted(world.instances)
+
+
+def test_access_denied_names_the_iam_action(moto_server: str) -> None:
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
+    world = build(endpoint_url=moto_server)
+    iam = boto3.client("iam", endpoint_url=moto_server, region_name=REGION)
+    iam.create_user(UserName="reader")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:DescribeLoadBalancers",
+                "Resource": "*",
+            }
+        ],
+    }
+    iam.put_user_policy(UserName="reader", PolicyName="lb-only", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    requests.post(f"{moto_server}/moto-api/reset-auth", data=b"0", timeout=10)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+            mp.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+            with pytest.raises(EnvironmentUnavailable) as err:
+                provider_for(world, moto_server).resolve()
+    finally:
+        requests.post(f"{moto_server}/moto-api/reset-auth", data=b"1000000", timeout=10)
+    assert str(err.value) == (
+        "AccessDenied: the IAM action elasticloadbalancing:DescribeListeners "
+        "is not allowed for these credentials"
+    )

@@ -1,0 +1,88 @@
+"""The static provider (real HAProxy runtime API, shell commands) and the replica provider."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import requests
+
+from harness.config import parse_profile, replica_profile
+from harness.drain import Transition, restore, wait_drained
+from harness.replica.running import ReplicaHandle
+from harness.replica.supervisor import Replica
+from harness.topology.replica import ReplicaProvider
+from harness.topology.static import StaticProvider
+from tests.helpers import TIMEOUT
+
+Pair = tuple[Replica, ReplicaHandle]
+
+
+def static_profile(replica: Replica, handle: ReplicaHandle, drain: str) -> str:
+    targets = "\n".join(f'    - {{id: {t.id}, url: "{t.url}"}}' for t in replica.targets())
+    return (
+        f"name: static-haproxy\nurl: {handle.url}\ntopology:\n  provider: static\n"
+        f"  targets:\n{targets}\n  drain: {drain}\n"
+        "expect:\n  stickiness: {duration_seconds: 86400}\n"
+        "  deregistration_delay_seconds: 0\n  health_check: {path: /healthz}\n"
+    )
+
+
+def test_static_haproxy_adapter_drains_and_restores_through_the_runtime_api(
+    fresh_replica: Pair,
+) -> None:
+    replica, handle = fresh_replica
+    socket = replica.work_dir / "haproxy.sock"
+    env = parse_profile(
+        static_profile(
+            replica, handle, f'{{adapter: haproxy, socket: "unix:{socket}", backend: tg}}'
+        ),
+        "static.yaml",
+    )
+    provider = StaticProvider(env)
+    topo = provider.resolve()
+    assert [(t.id, t.state) for t in topo.targets] == [("app-1", "healthy"), ("app-2", "healthy")]
+    assert topo.load_balancer.listeners[0].protocol == "HTTP"
+    record = Transition("app-1", "deregister", time.time())
+    provider.deregister("app-1")
+    wait_drained(provider, record, delay_seconds=0)
+    assert record.states()[-1] in ("unused", "gone")
+    seen = {
+        requests.get(handle.url + "/", timeout=TIMEOUT).headers["X-Instance-Id"] for _ in range(6)
+    }
+    assert seen == {"app-2"}
+    back = restore(provider, "app-1", timeout=15)
+    assert back.states()[-1] == "healthy"
+    assert "unhealthy" in back.states(), "must pass the health checks before taking traffic"
+
+
+def test_static_command_adapter_runs_the_commands(tmp_path: Path, fresh_replica: Pair) -> None:
+    replica, handle = fresh_replica
+    flags = tmp_path
+    drain = (
+        f'{{adapter: command, drain: "touch {flags}/{{target}}.out", '
+        f'restore: "rm -f {flags}/{{target}}.out", health: "test ! -e {flags}/{{target}}.out"}}'
+    )
+    provider = StaticProvider(parse_profile(static_profile(replica, handle, drain), "cmd.yaml"))
+    provider.deregister("app-2")
+    assert (flags / "app-2.out").exists()
+    assert provider.target_states() == {
+        "app-1": ("healthy", ""),
+        "app-2": ("unhealthy", "health command exited 1"),
+    }
+    provider.register("app-2")
+    assert provider.target_states()["app-2"] == ("healthy", "")
+
+
+def test_replica_provider_resolves_the_replica(fresh_replica: Pair) -> None:
+    _, handle = fresh_replica
+    topo = ReplicaProvider(replica_profile(), handle).resolve()
+    assert topo.entry_url == handle.url and topo.redis_url == handle.redis_url
+    assert [li.protocol for li in topo.load_balancer.listeners] == ["HTTP", "HTTPS"]
+    (group,) = topo.target_groups
+    assert group.stickiness.enabled and group.stickiness.duration_seconds == 86400
+    assert group.deregistration_delay_seconds == 2
+    assert [t.direct_url for t in group.targets] == [
+        t["url"] for t in handle.control.describe()["targets"]
+    ]
+    assert "replica_password" in topo.secrets and "secrets" not in topo.to_json()
