@@ -55,6 +55,7 @@ class Environment:
     session: dict[str, Any] | None
     redis: dict[str, Any]
     safety: dict[str, Any]
+    failover: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -133,6 +134,7 @@ def parse_profile(text: str, source: str) -> Environment:
         session=data.get("session"),
         redis=data["redis"],
         safety=data["safety"],
+        failover=data["failover"],
         raw=loaded,
     )
 

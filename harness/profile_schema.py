@@ -67,8 +67,10 @@ COOKIE = Section(
     },
     required=("name",),
 )
+VERSION = Section({"path": STR, "json": STR, "header": STR}, required=("path",))
 EXPECT = Section(
     {
+        "version": VERSION,
         "targets": Scalar((int,), minimum=1),
         "stickiness": STICKINESS,
         "deregistration_delay_seconds": Scalar((float,), minimum=0, maximum=3600),
@@ -125,8 +127,17 @@ TOPOLOGY = Section(
     },
     required=("provider",),
 )
+FAILOVER = Section(
+    {
+        "clients": Scalar((int,), minimum=1, maximum=50),
+        "in_flight_path": STR,
+        "in_flight_seconds": Scalar((float,), minimum=0.1, maximum=60),
+    },
+    defaults={"clients": 4},
+)
 PROFILE = Section(
     {
+        "failover": FAILOVER,
         "name": STR,
         "production": BOOL,
         "url": STR,

@@ -1,0 +1,194 @@
+"""A virtual user: its own cookie jar, the identity of the instance that answered, a trace.
+
+Each request leaves one `RequestRecord` (method, path, target that answered, status, time, the
+Set-Cookie names and attributes with values redacted) in a bounded trace, which failure messages
+print as evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from harness.cookies import set_cookies
+from harness.errors import UsageError
+
+TRACE_LIMIT = 40
+TIMEOUT_SECONDS = 15.0
+
+
+def json_pointer(document: Any, pointer: str) -> Any:
+    """Resolve an RFC 6901 JSON pointer; KeyError when the path is absent."""
+    if pointer in ("", "/"):
+        return document
+    node = document
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node[part]
+        else:
+            raise KeyError(pointer)
+    return node
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How a response names the instance that served it: a header or a JSON pointer."""
+
+    header: str | None = None
+    json: str | None = None
+
+    def of(self, response: requests.Response) -> str | None:
+        if self.header:
+            return response.headers.get(self.header)
+        try:
+            return str(json_pointer(response.json(), str(self.json)))
+        except (ValueError, KeyError, IndexError):
+            return None
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to reach one target: through the load balancer with its sticky cookies, or directly."""
+
+    target: str
+    base_url: str
+    cookies: dict[str, str] = field(default_factory=dict, repr=False)
+    direct: bool = False
+
+    def describe(self) -> str:
+        return f"{self.target} ({'direct' if self.direct else 'via the load balancer'})"
+
+
+@dataclass
+class RequestRecord:
+    """One request as evidence."""
+
+    seq: int
+    user: str
+    method: str
+    path: str
+    via: str
+    target: str | None
+    status: int | None
+    elapsed_ms: float
+    set_cookies: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def line(self) -> str:
+        outcome = str(self.status) if self.status is not None else f"ERROR {self.error}"
+        cookies = f"  Set-Cookie: {'; '.join(self.set_cookies)}" if self.set_cookies else ""
+        return (
+            f"#{self.seq} {self.user} {self.method} {self.path} via {self.via} -> "
+            f"{self.target or '?'} {outcome} {self.elapsed_ms:.0f} ms{cookies}"
+        )
+
+
+class VirtualUser:
+    """One browser-like client with its own cookies."""
+
+    _seq = 0
+
+    def __init__(
+        self,
+        base_url: str,
+        identity: Identity,
+        *,
+        verify: bool | str = True,
+        name: str = "user",
+        sticky_names: tuple[str, ...] = ("AWSALB", "AWSALBCORS"),
+        trace: deque[RequestRecord] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.identity = identity
+        self.verify = verify
+        self.name = name
+        self.sticky_names = sticky_names
+        self.http = requests.Session()
+        self.vars: dict[str, str] = {}
+        self.trace: deque[RequestRecord] = trace if trace is not None else deque(maxlen=TRACE_LIMIT)
+        self.last_target: str | None = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: Route | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request (through `route` when given); record it; raise on no response."""
+        base = route.base_url.rstrip("/") if route else self.base_url
+        if route and route.direct:  # another host: send the app's cookies explicitly
+            own = {
+                c.name: c.value
+                for c in self.http.cookies
+                if c.name not in self.sticky_names and c.value is not None
+            }
+            kwargs["cookies"] = {**own, **kwargs.get("cookies", {})}
+        if route and route.cookies:
+            kwargs["cookies"] = {**kwargs.get("cookies", {}), **route.cookies}
+        VirtualUser._seq += 1
+        record = RequestRecord(
+            VirtualUser._seq,
+            self.name,
+            method,
+            path,
+            route.describe() if route else "the load balancer",
+            None,
+            None,
+            0,
+        )
+        started = time.perf_counter()
+        try:
+            response = self.http.request(
+                method, base + path, timeout=timeout, verify=self.verify, **kwargs
+            )
+        except requests.RequestException as exc:
+            record.elapsed_ms = (time.perf_counter() - started) * 1000
+            record.error = type(exc).__name__
+            self.trace.append(record)
+            raise
+        record.elapsed_ms = (time.perf_counter() - started) * 1000
+        record.status = response.status_code
+        record.target = self.last_target = self.identity.of(response)
+        record.set_cookies = [c.redacted() for c in set_cookies(response).values()]
+        self.trace.append(record)
+        if route and not route.direct and record.target == route.target:
+            for name in self.sticky_names:  # the balancer re-issued them: keep the idle clock
+                if name in response.cookies:
+                    route.cookies[name] = response.cookies[name]
+        return response
+
+    def adopt(self, cookies: dict[str, str]) -> None:
+        """Take cookies (a pinned route's, another user's) as if the balancer had set them."""
+        host = urlsplit(self.base_url).hostname or ""
+        for name, value in cookies.items():
+            self.http.cookies.set(name, value, domain=host, path="/")
+
+    def sticky_cookies(self) -> dict[str, str]:
+        return {n: v for n in self.sticky_names if (v := self.cookie(n)) is not None}
+
+    def cookie(self, name: str) -> str | None:
+        """The cookie's current value (the most recently set one if several domains hold it)."""
+        values = [c.value for c in self.http.cookies if c.name == name and c.value is not None]
+        return values[-1] if values else None
+
+    def trace_text(self, last: int = 12) -> str:
+        return "\n".join("  " + r.line() for r in list(self.trace)[-last:])
+
+
+def identity_from(spec: dict[str, Any]) -> Identity:
+    if spec.get("json"):
+        return Identity(json=str(spec["json"]))
+    if spec.get("header"):
+        return Identity(header=str(spec["header"]))
+    raise UsageError("identity: give a header or a json pointer")

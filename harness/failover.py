@@ -1,0 +1,183 @@
+"""The drain scenario: clients pinned to a target, traffic running, the target drained.
+
+Used by the failover suite and the `drain_during_load` profile. Everything seen is kept as
+evidence; the suite decides what is a finding.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+from harness.client import VirtualUser
+from harness.drain import Transition, wait_drained
+from harness.flows import Site, read_value, sticky_names
+from harness.guard import Guard
+from harness.session import SessionDriver
+
+TRAFFIC_MAX_REQUESTS = 5000  # per client: every loop is bounded in count and in time
+TRAFFIC_PAUSE = 0.05
+
+
+@dataclass
+class Outcome:
+    """One request of the background traffic."""
+
+    at: float  # seconds since the deregistration
+    user: str
+    target: str | None
+    status: int | None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or (self.status is not None and self.status >= 500)
+
+
+@dataclass
+class PinnedClient:
+    user: VirtualUser
+    value: str
+    cookie_before: str | None
+    moved_to: str | None = None
+    new_cookie: bool = False
+    kept_session: bool = False
+    read_status: int | None = None
+
+
+@dataclass
+class DrainEvidence:
+    target: str
+    delay_seconds: float
+    clients: list[PinnedClient] = field(default_factory=list)
+    traffic: list[Outcome] = field(default_factory=list)
+    in_flight: Outcome | None = None
+    in_flight_seconds: float = 0.0
+    transition: Transition | None = None
+
+    def errors(self) -> list[Outcome]:
+        return [o for o in self.traffic if o.failed]
+
+
+class Traffic:
+    """Background reads from each pinned client until stopped (bounded in count and time)."""
+
+    def __init__(
+        self, site: Site, clients: list[PinnedClient], started: float, time_limit: float
+    ) -> None:
+        self.site, self.clients, self.started = site, clients, started
+        self.outcomes: list[Outcome] = []
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + time_limit
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, args=(c,), daemon=True) for c in clients
+        ]
+
+    def _run(self, client: PinnedClient) -> None:
+        user = self.site.user(f"{client.user.name}-traffic", own_trace=True)
+        user.adopt({c.name: c.value for c in client.user.http.cookies if c.value})
+        for _ in range(TRAFFIC_MAX_REQUESTS):
+            if self._stop.is_set() or time.monotonic() > self._deadline:
+                return
+            outcome = Outcome(time.time() - self.started, user.name, None, None)
+            try:
+                outcome.status = user.request("GET", "/").status_code
+                outcome.target = user.last_target
+            except requests.RequestException as exc:
+                outcome.error = type(exc).__name__
+            with self._lock:
+                self.outcomes.append(outcome)
+            time.sleep(TRAFFIC_PAUSE)
+
+    def __enter__(self) -> Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+
+def _pin_clients(site: Site, driver: SessionDriver, target: str, count: int) -> list[PinnedClient]:
+    clients = []
+    for i in range(count):
+        route = site.pin(target)
+        user = site.user(f"pinned-{i + 1}")
+        user.adopt(route.cookies)
+        driver.login(user, 100 + i)
+        value = f"cart-{i + 1}"
+        driver.write(user, "failover", value)
+        clients.append(PinnedClient(user, value, user.cookie(sticky_names(site.env)[0])))
+    return clients
+
+
+def _in_flight(
+    site: Site, target: str, path: str, seconds: float, started: list[float], result: list[Outcome]
+) -> None:
+    user = site.user("in-flight")
+    user.adopt(site.pin(target).cookies)
+    outcome = Outcome(0.0, user.name, None, None)
+    try:
+        response = user.request("GET", path.format(seconds=seconds), timeout=seconds + 30)
+        outcome.status, outcome.target = response.status_code, user.last_target
+    except requests.RequestException as exc:
+        outcome.error = type(exc).__name__
+    outcome.at = time.time() - started[0] if started else 0.0
+    result.append(outcome)
+
+
+def drain_scenario(
+    site: Site,
+    guard: Guard,
+    driver: SessionDriver,
+    target: str,
+    delay: float,
+    restore_timeout: float,
+) -> DrainEvidence:
+    """Pin clients to `target`, start traffic and a long request, drain it, restore it."""
+    settings = site.env.failover
+    evidence = DrainEvidence(target, delay)
+    evidence.clients = _pin_clients(site, driver, target, settings.get("clients", 4))
+    name = sticky_names(site.env)[0]
+    started: list[float] = []
+    flight: list[Outcome] = []
+    flight_thread = None
+    if settings.get("in_flight_path"):
+        evidence.in_flight_seconds = settings.get("in_flight_seconds") or max(
+            0.5, min(delay * 0.5, 2.0)
+        )
+        flight_thread = threading.Thread(
+            target=_in_flight,
+            daemon=True,
+            args=(
+                site,
+                target,
+                settings["in_flight_path"],
+                evidence.in_flight_seconds,
+                started,
+                flight,
+            ),
+        )
+        flight_thread.start()
+        time.sleep(0.4)  # the long request is running on the target
+    with guard.disrupt("deregister", target, restore_after=restore_timeout) as record:
+        started.append(record.started_at)
+        evidence.transition = record
+        with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
+            for client in evidence.clients:
+                value, client.read_status = read_value(driver, client.user, "failover", None)
+                client.moved_to = client.user.last_target
+                client.kept_session = value == client.value
+                client.new_cookie = client.user.cookie(name) not in (None, client.cookie_before)
+            if flight_thread is not None:
+                flight_thread.join(timeout=delay + 60)
+            wait_drained(guard.provider, record, delay, guard.progress)
+        evidence.traffic = traffic.outcomes
+    evidence.in_flight = flight[0] if flight else None
+    return evidence

@@ -1,0 +1,39 @@
+"""Findings: failure messages that name the field fault and carry the evidence.
+
+Each message starts `[fault] title: what was seen`, then the evidence (request traces with the
+target of each request, statuses, timings, cookie names and attributes, values redacted).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import pytest
+
+FIELD_FAULTS: dict[str, str] = {
+    "abrupt-drain": "draining that cuts requests",
+    "local-sessions": "in-process session store",
+    "lost-update": "whole-session write-back loses concurrent writes",
+    "no-stickiness": "stickiness disabled or misconfigured",
+    "secret-mismatch": "a different secret key per instance",
+    "session-not-shared": "sessions not shared between instances",
+    "short-redis-ttl": "session store TTL shorter than the session cookie",
+    "short-stickiness": "stickiness shorter than expected",
+    "slow-target": "one slow instance",
+    "settings-drift": "load balancer settings differ from the profile",
+    "unhealthy-target": "a target is not healthy",
+    "uneven": "uneven distribution",
+    "version-skew": "version skew across targets",
+}
+
+
+def message(fault: str, what: str, evidence: str = "") -> str:
+    """The text of a finding."""
+    text = f"[{fault}] {FIELD_FAULTS[fault]}: {what}"
+    return f"{text}\nevidence:\n{evidence}" if evidence else text
+
+
+def fail(fault: str, what: str, evidence: str = "") -> NoReturn:
+    """Fail the current test with a finding (no Python traceback: the evidence is the story)."""
+    __tracebackhide__ = True
+    pytest.fail(message(fault, what, evidence), pytrace=False)

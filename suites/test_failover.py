@@ -1,0 +1,108 @@
+"""Failover: drain a target with pinned clients and traffic running; sessions must survive."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.drain import restore_timeout
+from harness.failover import DrainEvidence, drain_scenario
+from harness.findings import fail
+from harness.flows import Site
+from harness.guard import Guard
+from harness.session import SessionDriver
+from harness.topology.model import Topology
+
+DRAINING_SHARE = 0.8  # the target must show `draining` for at least this share of the delay
+
+
+def _timeline(evidence: DrainEvidence) -> str:
+    lines = []
+    if evidence.transition:
+        lines += [
+            f"  {o.at:7.2f} s  {evidence.target} {o.state} {o.reason}".rstrip()
+            for o in evidence.transition.observations
+        ]
+    if evidence.in_flight:
+        f = evidence.in_flight
+        lines.append(
+            f"  {f.at:7.2f} s  in-flight request ({evidence.in_flight_seconds:g} s) "
+            f"ended: {f.status or f.error} from {f.target or '?'}"
+        )
+    for o in evidence.errors()[:10]:
+        lines.append(f"  {o.at:7.2f} s  {o.user}: {o.status or o.error} from {o.target or '?'}")
+    for c in evidence.clients:
+        lines.append(
+            f"  client {c.user.name}: moved to {c.moved_to}, new sticky cookie "
+            f"{'yes' if c.new_cookie else 'no'}, session "
+            f"{'kept' if c.kept_session else f'LOST (HTTP {c.read_status})'}"
+        )
+    return "\n".join(sorted(lines))
+
+
+@pytest.mark.disruptive
+def test_drain_moves_pinned_clients_with_their_sessions(
+    site: Site, topology: Topology, guard: Guard, session_driver: SessionDriver
+) -> None:
+    healthy = topology.healthy_targets()
+    if len(healthy) < 2:
+        pytest.skip("failover needs two healthy targets")
+    target = healthy[0].id
+    group = topology.group_of(target) or topology.target_groups[0]
+    delay = group.deregistration_delay_seconds
+    hc = group.health_check
+    evidence = drain_scenario(
+        site,
+        guard,
+        session_driver,
+        target,
+        delay,
+        restore_timeout(hc.interval_seconds, hc.healthy_threshold),
+    )
+    timeline = _timeline(evidence)
+
+    flight = evidence.in_flight
+    if flight is not None and (flight.error or flight.status != 200):
+        fail(
+            "abrupt-drain",
+            f"a request in flight on {target} when it was deregistered was cut "
+            f"({flight.status or flight.error}) {flight.at:.1f} s after deregistration, before "
+            f"the {delay:g} s deregistration delay ended",
+            timeline,
+        )
+    transition = evidence.transition
+    states = transition.states() if transition else []
+    if transition is not None and delay >= 1 and states[:1] != ["gone"]:  # moto: gone at once
+        left = next((o.at for o in transition.observations if o.state in ("unused", "gone")), None)
+        if "draining" not in states or (left is not None and left < delay * DRAINING_SHARE):
+            fail(
+                "abrupt-drain",
+                f"{target} went {' -> '.join(states)} and left draining after "
+                f"{left or 0:.1f} s of a {delay:g} s deregistration delay",
+                timeline,
+            )
+    budget = int(site.env.expect.get("error_budget", 0))
+    errors = evidence.errors()
+    if len(errors) > budget:
+        fail(
+            "abrupt-drain",
+            f"{len(errors)} failed requests of {len(evidence.traffic)} while "
+            f"{target} drained (budget {budget})",
+            timeline,
+        )
+    stuck = [c.user.name for c in evidence.clients if c.moved_to in (None, target)]
+    lost = [c.user.name for c in evidence.clients if not c.kept_session]
+    same_cookie = [c.user.name for c in evidence.clients if not c.new_cookie]
+    if stuck:
+        fail("abrupt-drain", f"clients still served by the drained {target}: {stuck}", timeline)
+    if lost:
+        fail(
+            "session-not-shared", f"clients moved off {target} lost their session: {lost}", timeline
+        )
+    if same_cookie:
+        fail(
+            "no-stickiness",
+            f"clients moved off {target} got no new sticky cookie: {same_cookie}",
+            timeline,
+        )
+    back = site.pin(target)  # after the restore, new clients reach the target again
+    assert back.target == target

@@ -1,0 +1,134 @@
+"""Model-based: random sequences of session operations over the targets, checked against a model.
+
+Hypothesis drives log in, write, read, log out, switch target and concurrent pairs of writes;
+every read is compared with what the session must hold. A failure shrinks to the shortest
+sequence that shows it, printed step by step with the request trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+
+from harness.client import Route
+from harness.findings import message
+from harness.flows import Site, read_value, run_together
+from harness.session import SessionDriver, StepFailed
+
+KEYS = ("a", "b", "c")
+MAX_EXAMPLES = 12
+STEPS = 10
+
+
+def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -> type:
+    targets = sorted(routes)
+
+    class SessionModel(RuleBasedStateMachine):
+        """What the session must hold, against what the targets answer."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.user = site.user("model")
+            self.logged_in = False
+            self.data: dict[str, str] = {}
+            self.target = targets[0]
+
+        def _check(self, ok: bool, what: str) -> None:
+            if not ok:
+                raise AssertionError(message("session-not-shared", what, self.user.trace_text()))
+
+        def _step(self, call: Callable[[], Any], what: str) -> None:
+            try:
+                call()
+            except StepFailed as failed:
+                self._check(False, f"{what}: {failed}")
+
+        @rule(where=st.sampled_from(targets))
+        def switch_target(self, where: str) -> None:
+            self.target = where
+
+        @rule()
+        def log_in(self) -> None:
+            self.user = site.user("model")
+            self._step(
+                partial(driver.login, self.user, 7, routes[self.target]), f"log in on {self.target}"
+            )
+            self.logged_in, self.data = True, {}
+
+        @precondition(lambda self: self.logged_in)
+        @rule(key=st.sampled_from(KEYS), value=st.integers(0, 99).map(str))
+        def write(self, key: str, value: str) -> None:
+            self._step(
+                partial(driver.write, self.user, key, value, routes[self.target]),
+                f"write {key} on {self.target}",
+            )
+            self.data[key] = value
+
+        @precondition(lambda self: self.logged_in and len(targets) > 1)
+        @rule(keys=st.permutations(KEYS).map(lambda p: p[:2]), value=st.integers(0, 99).map(str))
+        def write_two_at_once(self, keys: tuple[str, str], value: str) -> None:
+            first, second = targets[0], targets[1]
+            errors = run_together(
+                [
+                    partial(driver.write, self.user, keys[0], value, routes[first]),
+                    partial(driver.write, self.user, keys[1], value, routes[second]),
+                ]
+            )
+            self._check(
+                not any(errors),
+                f"writes of {keys} at once on {first} and {second}: "
+                + "; ".join(str(e) for e in errors if e),
+            )
+            self.data.update({keys[0]: value, keys[1]: value})
+
+        @rule(key=st.sampled_from(KEYS))
+        def read(self, key: str) -> None:
+            value, status = read_value(driver, self.user, key, routes[self.target])
+            if not self.logged_in:
+                self._check(
+                    status is not None or value is None,
+                    f"{self.target} serves a session that was logged out",
+                )
+                return
+            self._check(status is None, f"{self.target} rejected the session (HTTP {status})")
+            self._check(
+                value == self.data.get(key),
+                f"{self.target} read {key}={value!r}, the session holds {self.data.get(key)!r}",
+            )
+
+        @precondition(lambda self: self.logged_in)
+        @rule()
+        def log_out(self) -> None:
+            self._step(
+                partial(driver.logout, self.user, routes[self.target]), f"log out on {self.target}"
+            )
+            self.logged_in, self.data = False, {}
+
+    return SessionModel
+
+
+def test_random_session_sequences_match_the_model(
+    site: Site, session_driver: SessionDriver
+) -> None:
+    healthy = [t.id for t in site.topology.healthy_targets()]
+    if len(healthy) < 2:
+        pytest.skip("the model test needs two healthy targets")
+    routes = {t: site.route(t) for t in healthy}
+    machine = build_machine(site, session_driver, routes)
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=MAX_EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            database=None,
+            report_multiple_bugs=False,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

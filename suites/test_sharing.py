@@ -1,0 +1,229 @@
+"""Sharing: a session made on one target works on every other, through the shared store."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from itertools import permutations
+from typing import Any
+
+import pytest
+
+from harness.client import Route
+from harness.findings import fail
+from harness.flows import Site, read_value, run_together
+from harness.session import SessionDriver, StepFailed
+from harness.topology.model import Topology
+
+CONCURRENT_TRIES = 5
+
+
+@pytest.fixture(scope="module")
+def routes(site: Site, topology: Topology) -> dict[str, Route]:
+    healthy = [t.id for t in topology.healthy_targets()]
+    if len(healthy) < 2:
+        pytest.skip(f"sharing needs two healthy targets; healthy: {healthy}")
+    return {t: site.route(t) for t in healthy}
+
+
+@pytest.fixture(scope="module")
+def stored(
+    site: Site, routes: dict[str, Route], session_driver: SessionDriver, session_store: Any
+) -> dict[str, bool | None]:
+    """Per target: does a session made there reach the shared store (None: cannot tell)?"""
+    found = {}
+    for target, route in routes.items():
+        user = site.user(f"store-probe-{target}")
+        try:
+            session_driver.login(user, 9, route)
+        except StepFailed:
+            found[target] = None
+            continue
+        found[target] = _in_store(site, session_store, user.cookie(session_driver.cookie_name))
+    return found
+
+
+def _store_key(site: Site, cookie: str | None) -> str | None:
+    if cookie is None:
+        return None
+    match = re.search(site.env.redis["session_id"], cookie)
+    return str(site.env.redis["key"]).format(session_id=match.group(1) if match else cookie)
+
+
+def _in_store(site: Site, store: Any, cookie: str | None) -> bool | None:
+    key = _store_key(site, cookie)
+    return None if store is None or key is None else bool(store.exists(key))
+
+
+def _diagnose(site: Site, failures: list[str], stored: dict[str, bool | None]) -> None:
+    __tracebackhide__ = True
+    not_stored = [t for t, s in stored.items() if s is False]
+    if not_stored:
+        fail(
+            "local-sessions",
+            f"sessions made on {', '.join(not_stored)} never reach the shared "
+            f"store: {', '.join(not_stored)} keeps sessions in process memory. "
+            + "; ".join(failures),
+            site.trace_text(),
+        )
+    if all(s for s in stored.values()):
+        fail(
+            "secret-mismatch",
+            "sessions that are in the shared store are rejected by another "
+            "target: the instances sign session cookies with different secret keys. "
+            + "; ".join(failures),
+            site.trace_text(),
+        )
+    fail("session-not-shared", "; ".join(failures), site.trace_text())
+
+
+def test_session_made_on_one_target_works_on_every_other(
+    site: Site,
+    routes: dict[str, Route],
+    session_driver: SessionDriver,
+    stored: dict[str, bool | None],
+) -> None:
+    failures = []
+    for made_on, route in routes.items():
+        user = site.user(f"made-on-{made_on}")
+        session_driver.login(user, 1, route)
+        session_driver.write(user, "colour", f"from-{made_on}", route)
+        for read_on, other in routes.items():
+            if read_on == made_on:
+                continue
+            value, status = read_value(session_driver, user, "colour", other)
+            if value != f"from-{made_on}":
+                seen = f"HTTP {status}" if status else f"value {value!r}"
+                failures.append(f"made on {made_on}, read on {read_on}: {seen}")
+    if failures:
+        _diagnose(site, failures, stored)
+
+
+def test_cookie_signed_on_one_target_is_accepted_by_every_other(
+    site: Site,
+    routes: dict[str, Route],
+    session_driver: SessionDriver,
+    stored: dict[str, bool | None],
+) -> None:
+    failures = []
+    for made_on, route in routes.items():
+        user = site.user(f"signed-on-{made_on}")
+        session_driver.login(user, 2, route)
+        for read_on, other in routes.items():
+            if read_on != made_on:
+                _, status = read_value(session_driver, user, "anything", other)
+                if status is not None:
+                    failures.append(
+                        f"signed on {made_on}, rejected by {read_on} with HTTP {status}"
+                    )
+    if failures:
+        _diagnose(site, failures, stored)
+
+
+def test_write_on_one_target_is_seen_on_the_other_at_once(
+    site: Site,
+    routes: dict[str, Route],
+    session_driver: SessionDriver,
+    stored: dict[str, bool | None],
+) -> None:
+    for a, b in permutations(routes, 2):
+        user = site.user(f"write-{b}-read-{a}")
+        session_driver.login(user, 3, routes[a])
+        status: int | None = None
+        try:
+            session_driver.write(user, "step", f"written-on-{b}", routes[b])
+        except StepFailed as failed:
+            status = failed.status
+        value, read_status = read_value(session_driver, user, "step", routes[a])
+        status = status or read_status
+        if value != f"written-on-{b}":
+            _diagnose(
+                site,
+                [
+                    f"written on {b}, read on {a} at once: "
+                    f"{f'HTTP {status}' if status else repr(value)}"
+                ],
+                stored,
+            )
+
+
+def test_logout_on_one_target_ends_the_session_on_every_other(
+    site: Site, routes: dict[str, Route], session_driver: SessionDriver
+) -> None:
+    for a, b in permutations(routes, 2):
+        user = site.user(f"logout-{a}")
+        session_driver.login(user, 4, routes[a])
+        session_driver.write(user, "secret", "kept", routes[a])
+        cookie = user.cookie(session_driver.cookie_name)
+        session_driver.logout(user, routes[a])
+        if cookie is not None:  # replay the old cookie, as a second tab would
+            user.adopt({session_driver.cookie_name: cookie})
+        value, status = read_value(session_driver, user, "secret", routes[b])
+        if status is None and value == "kept":
+            fail(
+                "session-not-shared",
+                f"after logout on {a}, {b} still serves the session",
+                site.trace_text(),
+            )
+
+
+def test_concurrent_writes_on_two_targets_both_survive(
+    site: Site,
+    routes: dict[str, Route],
+    session_driver: SessionDriver,
+    stored: dict[str, bool | None],
+) -> None:
+    a, b = list(routes)[:2]
+    for attempt in range(CONCURRENT_TRIES):
+        user = site.user(f"concurrent-{attempt}")
+        session_driver.login(user, 5, routes[a])
+        errors = run_together(
+            [
+                partial(session_driver.write, user, "left", f"l{attempt}", routes[a]),
+                partial(session_driver.write, user, "right", f"r{attempt}", routes[b]),
+            ]
+        )
+        if any(errors):
+            _diagnose(
+                site,
+                ["concurrent writes failed: " + "; ".join(str(e) for e in errors if e)],
+                stored,
+            )
+        left, _ = read_value(session_driver, user, "left", routes[a])
+        right, _ = read_value(session_driver, user, "right", routes[a])
+        if (left, right) != (f"l{attempt}", f"r{attempt}"):
+            lost = [k for k, v in (("left", left), ("right", right)) if v is None]
+            fail(
+                "lost-update",
+                f"two keys written at once on {a} and {b}: {', '.join(lost)} "
+                f"lost (try {attempt + 1}): each instance writes the whole session back",
+                site.trace_text(),
+            )
+
+
+def test_session_is_in_the_store_with_a_ttl(
+    site: Site, routes: dict[str, Route], session_driver: SessionDriver, redis: Any
+) -> None:
+    missing = []
+    for target, route in routes.items():
+        user = site.user(f"store-{target}")
+        session_driver.login(user, 6, route)
+        key = _store_key(site, user.cookie(session_driver.cookie_name))
+        if key is None:
+            pytest.skip(f"login set no {session_driver.cookie_name} cookie")
+        ttl = redis.ttl(key)
+        if ttl == -2:
+            missing.append(target)
+        elif ttl == -1:
+            fail(
+                "short-redis-ttl",
+                f"the session made on {target} has no TTL in the store: it never expires",
+                site.trace_text(),
+            )
+    if missing:
+        fail(
+            "local-sessions",
+            f"sessions made on {', '.join(missing)} are not in the shared "
+            f"store ({site.env.redis['key']}): kept in process memory",
+            site.trace_text(),
+        )

@@ -1,0 +1,105 @@
+"""Topology: every expected target is healthy and answers, settings match the profile, one build."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from harness.config import Environment
+from harness.findings import fail
+from harness.flows import Site
+from harness.session import extract
+from harness.topology.model import TargetGroup, Topology
+
+
+def test_expected_number_of_healthy_targets(environment: Environment, topology: Topology) -> None:
+    expected = environment.expect.get("targets")
+    healthy = topology.healthy_targets()
+    states = ", ".join(
+        f"{t.id}={t.state}{f' ({t.reason})' if t.reason else ''}" for t in topology.targets
+    )
+    if expected is not None and len(healthy) != expected:
+        fail(
+            "unhealthy-target",
+            f"{len(healthy)} healthy targets, the profile expects {expected}",
+            f"  {states}",
+        )
+    if len(healthy) != len(topology.targets):
+        fail("unhealthy-target", "not every registered target is healthy", f"  {states}")
+
+
+def test_every_target_answers(site: Site) -> None:
+    silent = []
+    for target in site.topology.targets:
+        user = site.user(f"probe-{target.id}")
+        route = site.route(target.id)
+        try:
+            response = user.request("GET", "/", route=route)
+        except requests.RequestException as exc:
+            silent.append(f"{target.id}: {type(exc).__name__}")
+            continue
+        if response.status_code >= 500 or user.last_target != target.id:
+            silent.append(f"{target.id}: {response.status_code} from {user.last_target}")
+    if silent:
+        fail(
+            "unhealthy-target",
+            f"targets that do not answer: {'; '.join(silent)}",
+            site.trace_text(),
+        )
+
+
+def _drift(group: TargetGroup, expect: dict[str, Any]) -> list[str]:
+    found = []
+    sticky = expect.get("stickiness") or {}
+    if sticky:
+        if sticky.get("enabled", True) and not group.stickiness.enabled:
+            found.append("stickiness is disabled, the profile expects it enabled")
+        if group.stickiness.enabled and sticky.get("type") not in (None, group.stickiness.type):
+            found.append(f"stickiness type {group.stickiness.type}, expected {sticky['type']}")
+        want = sticky.get("duration_seconds")
+        if group.stickiness.enabled and want and group.stickiness.duration_seconds != want:
+            found.append(
+                f"stickiness duration {group.stickiness.duration_seconds} s, expected {want} s"
+            )
+    delay = expect.get("deregistration_delay_seconds")
+    if delay is not None and group.deregistration_delay_seconds != delay:
+        found.append(
+            f"deregistration delay {group.deregistration_delay_seconds:g} s, expected {delay:g} s"
+        )
+    if expect.get("algorithm") and group.algorithm != expect["algorithm"]:
+        found.append(f"algorithm {group.algorithm}, expected {expect['algorithm']}")
+    for key, want in (expect.get("health_check") or {}).items():
+        have = getattr(group.health_check, key)
+        if have != want:
+            found.append(f"health check {key} {have}, expected {want}")
+    return found
+
+
+def test_settings_match_the_profile(environment: Environment, topology: Topology) -> None:
+    problems = [
+        f"{g.name}: {p}" for g in topology.target_groups for p in _drift(g, environment.expect)
+    ]
+    if not problems:
+        return
+    durations = [p for p in problems if "stickiness duration" in p]
+    disabled = [p for p in problems if "stickiness is disabled" in p]
+    fault = "no-stickiness" if disabled else "short-stickiness" if durations else "settings-drift"
+    fail(fault, "; ".join(problems), f"  profile: {environment.source}")
+
+
+def test_every_target_serves_the_same_build(environment: Environment, site: Site) -> None:
+    version = environment.expect.get("version")
+    if not version:
+        pytest.skip("no expect.version in the profile (path and json pointer or header)")
+    builds: dict[str, str] = {}
+    for target in site.topology.targets:
+        user = site.user(f"build-{target.id}")
+        response = user.request("GET", version["path"], route=site.route(target.id))
+        spec = {k: version[k] for k in ("json", "header") if version.get(k)} or {"json": "/build"}
+        build = extract(response, spec) if response.ok else None
+        builds[target.id] = build or f"HTTP {response.status_code}"
+    if len(set(builds.values())) > 1:
+        listing = ", ".join(f"{t} serves {b}" for t, b in builds.items())
+        fail("version-skew", f"targets serve different builds: {listing}", site.trace_text())

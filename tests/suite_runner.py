@@ -1,0 +1,89 @@
+"""Run `pytest suites` in a subprocess against a replica (healthy or with one fault)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # passed | failed | error | skipped
+    message: str
+
+
+def _parity(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PARITY_HOME": str(home)},
+        timeout=120,
+        check=False,
+    )
+
+
+def parse_junit(path: Path) -> dict[str, Outcome]:
+    outcomes = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        name = f"{case.get('classname', '').split('.')[-1]}::{case.get('name')}"
+        status, text = "passed", ""
+        for kind in ("failure", "error", "skipped"):
+            node = case.find(kind)
+            if node is not None:
+                status = {"failure": "failed"}.get(kind, kind)
+                text = (node.get("message") or "") + "\n" + (node.text or "")
+        outcomes[name] = Outcome(status, text)
+    return outcomes
+
+
+def run_suites(home: Path, fault: str | None = None, *args: str) -> dict[str, Outcome]:
+    """Outcomes by `module::test`; with a fault, against `parity up --fault FAULT`."""
+    home.mkdir(parents=True, exist_ok=True)
+    if fault:
+        up = _parity(home, "up", "--fault", fault, "--deregistration-delay", "3")
+        assert up.returncode == 0, up.stderr
+    junit = home / "junit.xml"
+    try:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "suites",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={junit}",
+                *args,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PARITY_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        if fault:
+            _parity(home, "down")
+    return parse_junit(junit)
+
+
+if __name__ == "__main__":  # print what each fault does to the suites
+    import tempfile
+
+    for name in sys.argv[1:]:
+        results = run_suites(Path(tempfile.mkdtemp()), name)
+        print(f"== {name}")
+        for test, outcome in results.items():
+            if outcome.status != "passed":
+                print(
+                    f"  {outcome.status:7} {test}: {outcome.message.strip().splitlines()[0][:150]}"
+                )

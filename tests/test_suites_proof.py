@@ -1,0 +1,101 @@
+"""Proof: the healthy replica passes every suite; each fault fails the intended test, naming it,
+while the tests that should not notice it pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.suite_runner import run_suites
+
+LAPSE = "test_sticky::test_stickiness_lapses_after_the_idle_duration"
+TOPOLOGY = [
+    "test_topology::test_expected_number_of_healthy_targets",
+    "test_topology::test_every_target_answers",
+]
+STICKY = [
+    "test_sticky::test_sticky_cookie_has_the_documented_attributes",
+    "test_sticky::test_pinned_clients_stay_on_their_target",
+]
+SHARING = [
+    "test_sharing::test_session_made_on_one_target_works_on_every_other",
+    "test_sharing::test_concurrent_writes_on_two_targets_both_survive",
+]
+SPREAD = ["test_distribution::test_fresh_clients_spread_evenly"]
+FAILOVER = ["test_failover::test_drain_moves_pinned_clients_with_their_sessions"]
+
+# fault: (the test that must catch it, tests that must not notice it)
+PROOF = {
+    "local-sessions": (
+        "test_sharing::test_session_made_on_one_target_works_on_every_other",
+        TOPOLOGY + STICKY + SPREAD,
+    ),
+    "secret-mismatch": (
+        "test_sharing::test_cookie_signed_on_one_target_is_accepted_by_every_other",
+        TOPOLOGY + STICKY + SPREAD,
+    ),
+    "no-stickiness": (
+        "test_sticky::test_sticky_cookie_has_the_documented_attributes",
+        TOPOLOGY + SHARING + SPREAD,
+    ),
+    "short-stickiness": (
+        "test_topology::test_settings_match_the_profile",
+        TOPOLOGY + STICKY + SHARING + SPREAD + FAILOVER,
+    ),
+    "version-skew": (
+        "test_topology::test_every_target_serves_the_same_build",
+        STICKY + SHARING + SPREAD + FAILOVER,
+    ),
+    "abrupt-drain": (
+        "test_failover::test_drain_moves_pinned_clients_with_their_sessions",
+        TOPOLOGY + STICKY + SHARING + SPREAD,
+    ),
+    "slow-target": (
+        "test_distribution::test_no_target_is_much_slower",
+        TOPOLOGY + STICKY + SHARING + SPREAD + FAILOVER,
+    ),
+    "short-redis-ttl": (
+        "test_sticky::test_session_lifetimes_are_consistent",
+        TOPOLOGY + STICKY + SHARING + SPREAD + FAILOVER,
+    ),
+    "lost-update": (
+        "test_sharing::test_concurrent_writes_on_two_targets_both_survive",
+        TOPOLOGY
+        + STICKY
+        + SPREAD
+        + FAILOVER
+        + ["test_sharing::test_session_made_on_one_target_works_on_every_other"],
+    ),
+    "uneven": (
+        "test_distribution::test_fresh_clients_spread_evenly",
+        TOPOLOGY + STICKY + SHARING + FAILOVER,
+    ),
+}
+
+
+@pytest.mark.slow
+def test_healthy_replica_passes_every_suite_twice(tmp_path: Path) -> None:
+    for run in (1, 2):
+        outcomes = run_suites(tmp_path / f"run{run}")
+        assert len(outcomes) >= 20
+        bad = {
+            t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")
+        }
+        assert not bad, f"run {run}: {bad}"
+        assert {t for t, o in outcomes.items() if o.status == "skipped"} == {LAPSE}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(PROOF))
+def test_each_fault_is_caught_by_its_test_with_a_message_naming_it(
+    tmp_path: Path, fault: str
+) -> None:
+    catcher, bystanders = PROOF[fault]
+    outcomes = run_suites(tmp_path, fault)
+    caught = outcomes[catcher]
+    assert caught.status == "failed", f"{catcher} did not catch {fault}: {caught.status}"
+    assert f"[{fault}]" in caught.message, caught.message[:400]
+    assert "Traceback" not in caught.message
+    noticed = {t: outcomes[t].message[:200] for t in bystanders if outcomes[t].status != "passed"}
+    assert not noticed, f"tests that should not notice {fault}: {noticed}"
