@@ -63,6 +63,8 @@ PARITY_FIXTURES = {
     "session_driver",
     "guard",
 }
+ENVIRONMENT = pytest.StashKey[Environment]()
+LOADGROUP = "parity_loadgroup"
 MARKERS = {
     "disruptive": "drains, kills or breaks a target; serialised; always undone",
     "slow": "takes more than a few seconds",
@@ -101,12 +103,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "no",
     ):
         config.option.dist = "loadgroup"  # keep every disruptive test on one worker
+    if getattr(config, "workerinput", {}).get(LOADGROUP):
+        config.option.loadgroup = True  # workers re-parse the command line: tell them here
+    if config.option.env or config.option.env_file:  # a bad profile stops the run at once
+        try:
+            config.stash[ENVIRONMENT] = load_environment(config.option.env, config.option.env_file)
+        except ParityError as exc:
+            raise pytest.UsageError(str(exc)) from exc
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("disruptive"):
-            item.add_marker(pytest.mark.xdist_group("parity-disruptive"))
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(xdist) Carry the switch to `loadgroup` to each worker."""
+    if node.config.option.dist == "loadgroup":
+        node.workerinput[LOADGROUP] = True
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Every disruptive test joins one xdist group (set before xdist reads groups)."""
+    if item.get_closest_marker("disruptive"):
+        item.add_marker(pytest.mark.xdist_group("parity-disruptive"))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -125,6 +141,8 @@ def pytest_runtest_makereport(
 @pytest.fixture(scope="session")
 def environment(pytestconfig: pytest.Config) -> Environment:
     """The environment profile the run targets."""
+    if ENVIRONMENT in pytestconfig.stash:
+        return pytestconfig.stash[ENVIRONMENT]
     try:
         return load_environment(pytestconfig.option.env, pytestconfig.option.env_file)
     except ParityError as exc:

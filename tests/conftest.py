@@ -10,6 +10,8 @@ from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="module")
 def replica() -> Iterator[tuple[Replica, ReplicaHandle]]:

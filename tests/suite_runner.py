@@ -43,12 +43,16 @@ def parse_junit(path: Path) -> dict[str, Outcome]:
     return outcomes
 
 
-def run_suites(home: Path, fault: str | None = None, *args: str) -> dict[str, Outcome]:
-    """Outcomes by `module::test`; with a fault, against `parity up --fault FAULT`."""
+def run_suites(
+    home: Path, fault: str | None = None, *args: str, up: tuple[str, ...] = ()
+) -> dict[str, Outcome]:
+    """Outcomes by `module::test`; with a fault (or `up` flags), against `parity up`."""
     home.mkdir(parents=True, exist_ok=True)
-    if fault:
-        up = _parity(home, "up", "--fault", fault, "--deregistration-delay", "3")
-        assert up.returncode == 0, up.stderr
+    started = bool(fault or up)
+    if started:
+        flags = ("--fault", fault) if fault else ()
+        result = _parity(home, "up", *flags, "--deregistration-delay", "3", *up)
+        assert result.returncode == 0, result.stderr
     junit = home / "junit.xml"
     try:
         subprocess.run(
@@ -56,12 +60,11 @@ def run_suites(home: Path, fault: str | None = None, *args: str) -> dict[str, Ou
                 sys.executable,
                 "-m",
                 "pytest",
-                "suites",
+                *(args or ("suites",)),
                 "-q",
                 "-p",
                 "no:cacheprovider",
                 f"--junitxml={junit}",
-                *args,
             ],
             cwd=ROOT,
             env={**os.environ, "PARITY_HOME": str(home)},
@@ -71,7 +74,7 @@ def run_suites(home: Path, fault: str | None = None, *args: str) -> dict[str, Ou
             check=False,
         )
     finally:
-        if fault:
+        if started:
             _parity(home, "down")
     return parse_junit(junit)
 

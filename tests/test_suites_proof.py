@@ -99,3 +99,25 @@ def test_each_fault_is_caught_by_its_test_with_a_message_naming_it(
     assert "Traceback" not in caught.message
     noticed = {t: outcomes[t].message[:200] for t in bystanders if outcomes[t].status != "passed"}
     assert not noticed, f"tests that should not notice {fault}: {noticed}"
+
+
+@pytest.mark.slow
+def test_stickiness_lapse_is_checked_when_the_duration_is_short(tmp_path: Path) -> None:
+    outcomes = run_suites(
+        tmp_path,
+        None,
+        "suites/test_sticky.py",
+        "suites/test_topology.py",
+        up=("--stickiness-seconds", "2"),
+    )
+    assert outcomes[LAPSE].status == "passed"
+    drift = outcomes["test_topology::test_settings_match_the_profile"]
+    assert drift.status == "failed" and "stickiness duration 2 s, expected 86400 s" in drift.message
+
+
+@pytest.mark.slow
+def test_suites_pass_with_two_xdist_workers(tmp_path: Path) -> None:
+    outcomes = run_suites(tmp_path, None, "suites", "-n", "2")
+    assert len(outcomes) >= 20
+    bad = {t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")}
+    assert not bad
