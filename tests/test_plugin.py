@@ -133,7 +133,7 @@ def test_with_two_workers_disruptive_tests_never_overlap_anything(
     spans = [json.loads(line) for line in log.read_text().splitlines()]
     drains = [s for s in spans if s[0] == "drain"]
     assert len({s[3] for s in drains}) == 1, "every disruptive test on one worker"
-    for name, start, end, _ in drains:
+    for _, start, end, _worker in drains:
         for other in spans:
             if other[1:3] != [start, end]:
                 assert other[2] <= start or other[1] >= end, f"{other} overlaps a drain"
