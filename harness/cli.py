@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness import __version__, cli_env
+from harness import __version__, cli_env, cli_load
 from harness.errors import ParityError
 from harness.replica import commands as replica_commands
 from harness.replica.faults import FAULTS
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_replica_commands(sub)
     cli_env.add_commands(sub)
+    cli_load.add_commands(sub)
     return parser
 
 

@@ -45,7 +45,8 @@ class Identity:
     header: str | None = None
     json: str | None = None
 
-    def of(self, response: requests.Response) -> str | None:
+    def of(self, response: Any) -> str | None:
+        """The instance named by a response (requests' or Locust's: anything with headers)."""
         if self.header:
             return response.headers.get(self.header)
         try:
@@ -173,6 +174,10 @@ class VirtualUser:
         host = urlsplit(self.base_url).hostname or ""
         for name, value in cookies.items():
             self.http.cookies.set(name, value, domain=host, path="/")
+
+    def forget_cookie(self, name: str) -> None:
+        for cookie in [c for c in self.http.cookies if c.name == name]:
+            self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
     def sticky_cookies(self) -> dict[str, str]:
         return {n: v for n in self.sticky_names if (v := self.cookie(n)) is not None}

@@ -119,6 +119,16 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[LOADGROUP] = True
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Load tests run only when asked for with `-m load` (they take minutes, not seconds)."""
+    if "load" in (config.option.markexpr or ""):
+        return
+    keep = [i for i in items if i.get_closest_marker("load") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Every disruptive test joins one xdist group (set before xdist reads groups)."""
     if item.get_closest_marker("disruptive"):

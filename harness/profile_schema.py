@@ -33,6 +33,7 @@ SESSION = Section(
         "write": STEP,
         "read": STEP,
         "logout": STEP,
+        "cart": STEP,
     },
     required=("cookie",),
     defaults={"driver": "recipe", "credentials": {}},
@@ -135,8 +136,10 @@ FAILOVER = Section(
     },
     defaults={"clients": 4},
 )
+LOAD = Section({"gates": ListOf(STR)}, defaults={"gates": []})
 PROFILE = Section(
     {
+        "load": LOAD,
         "failover": FAILOVER,
         "name": STR,
         "production": BOOL,

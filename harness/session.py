@@ -13,9 +13,7 @@ import importlib
 import re
 from typing import Any, Protocol
 
-import requests
-
-from harness.client import Route, VirtualUser, json_pointer
+from harness.client import Route, json_pointer
 from harness.errors import UsageError
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -29,17 +27,34 @@ class StepFailed(Exception):
         self.step, self.status, self.expected, self.target = step, status, expected, target
 
 
+class Transport(Protocol):
+    """Who sends a flow's requests: a VirtualUser in the suites, a Locust user under load."""
+
+    vars: dict[str, str]
+    last_target: str | None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: Route | None = None,
+        step: str | None = None,
+        **kwargs: Any,
+    ) -> Any: ...
+
+    def forget_cookie(self, name: str) -> None: ...
+
+
 class SessionDriver(Protocol):
     """Drives one app's session. `route` picks the target; None goes through the balancer."""
 
     cookie_name: str
 
-    def login(self, user: VirtualUser, n: int, route: Route | None = None) -> None: ...
-    def write(
-        self, user: VirtualUser, key: str, value: str, route: Route | None = None
-    ) -> None: ...
-    def read(self, user: VirtualUser, key: str, route: Route | None = None) -> str | None: ...
-    def logout(self, user: VirtualUser, route: Route | None = None) -> None: ...
+    def login(self, user: Transport, n: int, route: Route | None = None) -> None: ...
+    def write(self, user: Transport, key: str, value: str, route: Route | None = None) -> None: ...
+    def read(self, user: Transport, key: str, route: Route | None = None) -> str | None: ...
+    def logout(self, user: Transport, route: Route | None = None) -> None: ...
 
 
 def fill(template: Any, values: dict[str, str]) -> Any:
@@ -53,22 +68,22 @@ def fill(template: Any, values: dict[str, str]) -> Any:
     return template
 
 
-def extract(response: requests.Response, spec: dict[str, str]) -> str | None:
+def extract(response: Any, spec: dict[str, str]) -> str | None:
     """One value from a response by JSON pointer, regex (group 1), header or cookie."""
+    found: Any = None
     if spec.get("json") is not None:
         try:
             found = json_pointer(response.json(), spec["json"])
-        except (ValueError, KeyError, IndexError):
+        except (ValueError, KeyError, IndexError, TypeError):
             return None
-        return None if found is None else str(found)
-    if spec.get("regex"):
+    elif spec.get("regex"):
         match = re.search(spec["regex"], response.text)
-        return match.group(1) if match else None
-    if spec.get("header"):
-        return response.headers.get(spec["header"])
-    if spec.get("cookie"):
-        return response.cookies.get(spec["cookie"])
-    return None
+        found = match.group(1) if match else None
+    elif spec.get("header"):
+        found = response.headers.get(spec["header"])
+    elif spec.get("cookie"):
+        found = (getattr(response, "cookies", None) or {}).get(spec["cookie"])
+    return None if found is None else str(found)
 
 
 class RecipeDriver:
@@ -82,17 +97,27 @@ class RecipeDriver:
         self.cookie_name = str(recipe["cookie"])
         self.secrets = dict(secrets or {})
 
-    def _step(
-        self, name: str, user: VirtualUser, values: dict[str, str], route: Route | None
-    ) -> requests.Response:
+    def has_step(self, name: str) -> bool:
+        return bool(self.recipe.get(name))
+
+    def step(
+        self,
+        name: str,
+        user: Transport,
+        values: dict[str, str] | None = None,
+        route: Route | None = None,
+    ) -> Any:
+        """Run any step of the recipe (login, write, read, logout, or an extra one: cart)."""
         step = self.recipe[name]
-        context = {**self.secrets, **user.vars, **values}
+        context = {**self.secrets, **user.vars, **(values or {})}
         kwargs: dict[str, Any] = {"headers": fill(step.get("headers", {}), context)}
         if step.get("json") is not None:
             kwargs["json"] = fill(step["json"], context)
         if step.get("form") is not None:
             kwargs["data"] = fill(step["form"], context)
-        response = user.request(step["method"], fill(step["path"], context), route=route, **kwargs)
+        response = user.request(
+            step["method"], fill(step["path"], context), route=route, step=name, **kwargs
+        )
         if response.status_code != step["expect_status"]:
             raise StepFailed(name, response.status_code, step["expect_status"], user.last_target)
         for var, spec in (step.get("extract") or {}).items():
@@ -110,22 +135,22 @@ class RecipeDriver:
             "password": fill(raw.get("password", ""), base),
         }
 
-    def login(self, user: VirtualUser, n: int, route: Route | None = None) -> None:
-        self._step("login", user, self.credentials(n), route)
+    def login(self, user: Transport, n: int, route: Route | None = None) -> None:
+        self.step("login", user, self.credentials(n), route)
 
-    def write(self, user: VirtualUser, key: str, value: str, route: Route | None = None) -> None:
-        self._step("write", user, {"key": key, "value": value}, route)
+    def write(self, user: Transport, key: str, value: str, route: Route | None = None) -> None:
+        self.step("write", user, {"key": key, "value": value}, route)
 
-    def read(self, user: VirtualUser, key: str, route: Route | None = None) -> str | None:
+    def read(self, user: Transport, key: str, route: Route | None = None) -> str | None:
         user.vars.pop("value", None)
-        self._step("read", user, {"key": key}, route)
+        self.step("read", user, {"key": key}, route)
         return user.vars.get("value")
 
-    def logout(self, user: VirtualUser, route: Route | None = None) -> None:
+    def logout(self, user: Transport, route: Route | None = None) -> None:
         if self.recipe.get("logout"):
-            self._step("logout", user, {}, route)
+            self.step("logout", user, {}, route)
         else:
-            user.http.cookies.pop(self.cookie_name, None)
+            user.forget_cookie(self.cookie_name)
 
 
 def load_driver(recipe: dict[str, Any] | None, secrets: dict[str, str]) -> SessionDriver:

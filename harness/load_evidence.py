@@ -1,0 +1,190 @@
+"""Load evidence collected inside Locust processes and merged exactly across workers.
+
+Per target: requests, errors, sessions and an HDR latency histogram (3 significant digits).
+Per second: requests, errors and a compact log-bucket latency sketch per target, reduced to
+numbers once the second is old, so memory stays flat however long the run. Sticky violations and
+session losses are counted, with the first events kept as examples.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.stats import histogram, percentiles_ms
+
+SKETCH_RESOLUTION = 50  # buckets per e-fold of latency: about 2 % wide
+OPEN_SECONDS = 15  # seconds kept as sketches (workers report every 3 s)
+EXAMPLES = 200  # violations and losses kept as examples
+
+
+def _bucket(ms: float) -> int:
+    return round(math.log(max(ms, 0.01)) * SKETCH_RESOLUTION)
+
+
+def sketch_percentile(sketch: Counter[int], pct: float) -> float:
+    total = sum(sketch.values())
+    if not total:
+        return 0.0
+    rank, seen = total * pct / 100, 0
+    for bucket in sorted(sketch):
+        seen += sketch[bucket]
+        if seen >= rank:
+            return round(math.exp(bucket / SKETCH_RESOLUTION), 2)
+    return 0.0
+
+
+@dataclass
+class Second:
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    sketches: dict[str, Counter[int]] = field(default_factory=dict)
+
+    def close(self) -> dict[str, dict[str, float]]:
+        return {
+            t: {
+                "requests": n,
+                "errors": self.errors.get(t, 0),
+                "p95_ms": sketch_percentile(self.sketches.get(t, Counter()), 95),
+            }
+            for t, n in self.requests.items()
+        }
+
+
+class Evidence:
+    """What one Locust process (or the master, merged) saw."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.sessions: Counter[str] = Counter()
+        self.histograms: dict[str, Any] = {}
+        self.open: dict[int, Second] = {}
+        self.closed: dict[int, dict[str, dict[str, float]]] = {}
+        self.counters: Counter[str] = Counter()  # sticky_violations, session_losses, moves
+        self.examples: deque[dict[str, Any]] = deque(maxlen=EXAMPLES)
+
+    # ---- recording ------------------------------------------------------------------------
+    def record(self, target: str | None, ms: float, failed: bool, now: float | None = None) -> None:
+        key = target or "unknown"
+        self.requests[key] += 1
+        if failed:
+            self.errors[key] += 1
+        hist = self.histograms.get(key)
+        if hist is None:
+            hist = self.histograms[key] = histogram()
+        hist.record_value(max(int(ms * 1000), 1))
+        second = self._second(int(now if now is not None else time.time()))
+        second.requests[key] += 1
+        if failed:
+            second.errors[key] += 1
+        second.sketches.setdefault(key, Counter())[_bucket(ms)] += 1
+
+    def record_session(self, target: str | None) -> None:
+        self.sessions[target or "unknown"] += 1
+
+    def record_event(self, kind: str, **details: Any) -> None:
+        """A sticky violation, a session loss or a move: counted, the first kept as examples."""
+        self.counters[kind] += 1
+        self.examples.append({"kind": kind, "at": round(time.time(), 3), **details})
+
+    def _second(self, epoch: int) -> Second:
+        second = self.open.get(epoch)
+        if second is None:
+            second = self.open[epoch] = Second()
+            self.close_older_than(epoch - OPEN_SECONDS)
+        return second
+
+    def close_older_than(self, epoch: float) -> None:
+        for sec in [s for s in self.open if s < epoch]:
+            self.closed[sec] = self.open.pop(sec).close()
+
+    # ---- distributed: a worker's delta, merged by the master --------------------------------
+    def take_delta(self) -> dict[str, Any]:
+        """Everything recorded since the last delta, as JSON; the local state starts over."""
+        delta = {
+            "requests": dict(self.requests),
+            "errors": dict(self.errors),
+            "sessions": dict(self.sessions),
+            "counters": dict(self.counters),
+            "examples": list(self.examples),
+            "histograms": {t: h.encode().decode() for t, h in self.histograms.items()},
+            "seconds": {
+                str(s): {
+                    "requests": dict(v.requests),
+                    "errors": dict(v.errors),
+                    "sketches": {
+                        t: {str(b): n for b, n in c.items()} for t, c in v.sketches.items()
+                    },
+                }
+                for s, v in self.open.items()
+            },
+        }
+        self._reset()
+        return delta
+
+    def merge(self, delta: dict[str, Any]) -> None:
+        """Add a worker's delta: counts add up and histograms merge exactly."""
+        self.requests.update(delta.get("requests", {}))
+        self.errors.update(delta.get("errors", {}))
+        self.sessions.update(delta.get("sessions", {}))
+        self.counters.update(delta.get("counters", {}))
+        self.examples.extend(delta.get("examples", []))
+        for target, encoded in delta.get("histograms", {}).items():
+            other = histogram()
+            other.decode_and_add(encoded.encode())  # HDR's own base64 encoding
+            if target in self.histograms:
+                self.histograms[target].add(other)
+            else:
+                self.histograms[target] = other
+        for sec, data in delta.get("seconds", {}).items():
+            epoch = int(sec)
+            if epoch in self.closed:  # a late report: count it, its latency sketch is gone
+                for t, n in data["requests"].items():
+                    row = self.closed[epoch].setdefault(
+                        t, {"requests": 0, "errors": 0, "p95_ms": 0.0}
+                    )
+                    row["requests"] += n
+                    row["errors"] += data["errors"].get(t, 0)
+                continue
+            second = self._second(epoch)
+            second.requests.update(data["requests"])
+            second.errors.update(data["errors"])
+            for t, sketch in data["sketches"].items():
+                second.sketches.setdefault(t, Counter()).update(
+                    {int(b): n for b, n in sketch.items()}
+                )
+
+    # ---- the result ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        self.close_older_than(float("inf"))
+        targets = sorted(set(self.requests) | set(self.sessions))
+        return {
+            "targets": {
+                t: {
+                    "requests": self.requests.get(t, 0),
+                    "errors": self.errors.get(t, 0),
+                    "sessions": self.sessions.get(t, 0),
+                    "latency_ms": percentiles_ms(self.histograms[t])
+                    if t in self.histograms
+                    else {},
+                }
+                for t in targets
+            },
+            "totals": {
+                "requests": sum(self.requests.values()),
+                "errors": sum(self.errors.values()),
+                "sessions": sum(self.sessions.values()),
+            },
+            "sticky_violations": self.counters.get("sticky_violation", 0),
+            "session_losses": self.counters.get("session_loss", 0),
+            "moves": self.counters.get("move", 0),
+            "examples": list(self.examples),
+            "timeline": [{"second": s, "targets": self.closed[s]} for s in sorted(self.closed)],
+        }

@@ -1,0 +1,249 @@
+"""Locust users and event hooks for Parity's load profiles (imported by the files in load/).
+
+This module runs inside Locust's gevent-patched processes, so it never imports boto3: drains
+are done by the `parity load` process, which tells Locust through the events file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, between, constant, constant_throughput, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from harness.client import Identity, Route, identity_from
+from harness.load_evidence import Evidence
+from harness.session import RecipeDriver, StepFailed
+
+CONTEXT_VARIABLE = "PARITY_LOAD_CONTEXT"
+CHECK = "CHECK"  # request type of the pseudo-requests that carry check failures
+_numbers = itertools.count(1)
+
+
+def load_context() -> dict[str, Any]:
+    path = os.environ.get(CONTEXT_VARIABLE)
+    if not path:
+        return {}
+    data: dict[str, Any] = json.loads(Path(path).read_text())
+    return data
+
+
+CONTEXT = load_context()
+EVIDENCE = Evidence()
+IDENTITY: Identity = identity_from(CONTEXT.get("identity") or {"header": "X-Instance-Id"})
+DRAINED: dict[str, float] = {}  # target -> epoch its drain began (from the parity process)
+
+
+def _wait_time() -> Any:
+    if CONTEXT.get("no_wait"):
+        return constant(0)
+    per_user = CONTEXT.get("per_user_rps")
+    return constant_throughput(per_user) if per_user else between(0.1, 0.3)
+
+
+class LocustTransport:
+    """The session contract's Transport over a FastHttpUser's client."""
+
+    def __init__(self, user: FastHttpUser) -> None:
+        self.client = user.client
+        self.vars: dict[str, str] = {}
+        self.last_target: str | None = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: Route | None = None,
+        step: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        response = self.client.request(method, path, name=step or path, **kwargs)
+        self.last_target = IDENTITY.of(response)
+        return response
+
+    def forget_cookie(self, name: str) -> None:
+        for cookie in [c for c in self.client.cookiejar if c.name == name]:
+            self.client.cookiejar.clear(cookie.domain, cookie.path, cookie.name)
+
+
+def report_check(name: str, detail: str) -> None:
+    """A check failure as a Locust failure with its own name and counter."""
+    events.request.fire(
+        request_type=CHECK,
+        name=name,
+        response_time=0,
+        response_length=0,
+        response=None,
+        context={},
+        exception=AssertionError(detail),
+    )
+
+
+class ParityUser(FastHttpUser):
+    abstract = True
+    host = CONTEXT.get("entry_url")
+    wait_time = _wait_time()
+
+
+class StickyUser(ParityUser):
+    """Logs in, then reads, writes and fills a cart; every answer is checked."""
+
+    def on_start(self) -> None:
+        self.number = next(_numbers)
+        self.transport = LocustTransport(self)
+        self.driver = RecipeDriver(CONTEXT["session"], CONTEXT.get("secrets", {}))
+        self.target: str | None = None
+        self.value: str | None = None
+        try:
+            self.driver.login(self.transport, self.number)
+        except StepFailed:
+            return
+        self.target = self.transport.last_target
+        EVIDENCE.record_session(self.target)
+        self._write()
+
+    def _write(self) -> None:
+        value = f"u{self.number}-{time.time():.3f}"
+        try:
+            self.driver.write(self.transport, "load", value)
+        except StepFailed:
+            return
+        self.value = value
+        self._check_target()
+
+    def _check_target(self) -> None:
+        now, old = self.transport.last_target, self.target
+        if old is None or now is None or now == old:
+            return
+        drained_at = DRAINED.get(old)
+        kind = (
+            "move" if drained_at is not None and time.time() >= drained_at else ("sticky_violation")
+        )
+        EVIDENCE.record_event(kind, user=self.number, source=old, destination=now)
+        if kind == "sticky_violation":
+            report_check("sticky violation", f"user {self.number} moved {old} -> {now}")
+        self.target = now
+
+    @task(5)
+    def read(self) -> None:
+        if self.value is None:
+            return
+        try:
+            got = self.driver.read(self.transport, "load")
+        except StepFailed as failed:
+            got = f"HTTP {failed.status}"
+        self._check_target()
+        if got != self.value:
+            EVIDENCE.record_event(
+                "session_loss", user=self.number, target=self.target, seen=str(got)[:40]
+            )
+            report_check("session loss", f"user {self.number} on {self.target}: {got!r}")
+            self.on_start()  # a real user logs in again
+
+    @task(2)
+    def write(self) -> None:
+        if self.value is not None:
+            self._write()
+
+    @task(1)
+    def cart(self) -> None:
+        if self.value is not None and self.driver.has_step("cart"):
+            try:
+                self.driver.step("cart", self.transport, {"item": f"item-{self.number}"})
+            except StepFailed:
+                return
+            self._check_target()
+
+
+class FreshVisitor(ParityUser):
+    """Every request from a new client with no cookies: measures distribution."""
+
+    @task
+    def visit(self) -> None:
+        self.client.cookiejar.clear()
+        response = self.client.request("GET", "/", name="fresh visit")
+        EVIDENCE.record_session(IDENTITY.of(response))
+
+
+# ---- event hooks: evidence, reporting, progress, drain notices --------------------------------
+def _on_request(
+    request_type: str, response_time: float, response: Any = None, exception: Any = None, **_: Any
+) -> None:
+    if request_type == CHECK:
+        return
+    try:
+        target = IDENTITY.of(response) if response is not None else None
+    except Exception:  # a response without headers or body (connection error)
+        target = None
+    EVIDENCE.record(target, float(response_time or 0), exception is not None)
+
+
+def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
+    data["parity"] = EVIDENCE.take_delta()
+
+
+def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+    if "parity" in data:
+        EVIDENCE.merge(data["parity"])
+
+
+def _watch(environment: Any) -> None:
+    """Master or local: write progress, read drain notices and pass them to the workers."""
+    progress, notices = CONTEXT.get("progress_path"), CONTEXT.get("events_path")
+    seen = ""
+    while True:
+        stats = environment.stats.total
+        if progress:
+            Path(progress).write_text(
+                json.dumps(
+                    {
+                        "at": time.time(),
+                        "users": environment.runner.user_count,
+                        "requests": stats.num_requests,
+                        "failures": stats.num_failures,
+                    }
+                )
+            )
+        text = Path(notices).read_text() if notices and Path(notices).exists() else ""
+        if text and text != seen:
+            seen = text
+            DRAINED.clear()
+            DRAINED.update(json.loads(text).get("drained", {}))
+            if isinstance(environment.runner, MasterRunner):
+                environment.runner.send_message("parity-drained", dict(DRAINED))
+        gevent.sleep(0.5)
+
+
+def _on_drained_message(environment: Any, msg: Any, **_: Any) -> None:
+    DRAINED.clear()
+    DRAINED.update(msg.data)
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.register_message("parity-drained", _on_drained_message)
+    else:
+        gevent.spawn(_watch, environment)
+
+
+def _on_quitting(environment: Any, **_: Any) -> None:
+    path = CONTEXT.get("evidence_path")
+    if path and not isinstance(environment.runner, WorkerRunner):
+        Path(path).write_text(json.dumps(EVIDENCE.to_json()))
+
+
+def install() -> None:
+    """Register the hooks once (a profile file calls this)."""
+    events.request.add_listener(_on_request)
+    events.report_to_master.add_listener(_on_report_to_master)
+    events.worker_report.add_listener(_on_worker_report)
+    events.init.add_listener(_on_init)
+    events.quitting.add_listener(_on_quitting)

@@ -1,0 +1,288 @@
+"""Running Locust headless (locally, with --processes, or as master/worker) and collecting evidence.
+
+Locust runs as a child process; this process resolves the environment, enforces the safety caps,
+drains and restores a target for `drain_during_load` through the guard, shows progress, and
+writes the merged evidence with the gates to `reports/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.config import Environment
+from harness.drain import restore_timeout
+from harness.errors import EnvironmentUnavailable, UsageError
+from harness.flows import sticky_names, verify_of
+from harness.gates import Gate, GateResult, check, metrics
+from harness.guard import Guard, Permission
+from harness.load_phases import phases
+from harness.topology import Provider
+from harness.topology.model import Topology
+
+PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
+LOAD_DIR = Path(__file__).resolve().parent.parent / "load"
+MARGIN_SECONDS = 60.0
+NOTICE_SECONDS = 1.5  # drain notices reach every Locust process within 1 s
+
+
+@dataclass
+class LoadOptions:
+    profile: str
+    users: int = 10
+    spawn_rate: float = 10
+    run_time: float = 30
+    gates: list[str] = field(default_factory=list)
+    processes: int | None = None
+    master: bool = False
+    expect_workers: int = 1
+    master_bind: str = "127.0.0.1"
+    worker: bool = False
+    master_host: str = "127.0.0.1"
+    drain_target: str | None = None
+    allow_disruptive: bool = False
+    allow_production: str | None = None
+    no_wait: bool = False
+
+
+@dataclass
+class LoadResult:
+    evidence: dict[str, Any]
+    gates: list[GateResult]
+    measured: dict[str, float]
+    drain_events: list[dict[str, Any]]
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `5m`, `1h30m` -> seconds; anything else is a usage error."""
+    total, number = 0.0, ""
+    for char in text.strip():
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in "hms" and number:
+            total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
+            number = ""
+        else:
+            raise UsageError(f"--run-time {text!r}: use seconds or 30s, 5m, 1h30m")
+    total += float(number) if number else 0
+    if total <= 0:
+        raise UsageError(f"--run-time {text!r}: must be more than 0")
+    return total
+
+
+def profile_path(name: str) -> Path:
+    if name not in PROFILES:
+        raise UsageError(f"--profile {name!r}: known profiles: {', '.join(PROFILES)}")
+    return LOAD_DIR / f"{name}.py"
+
+
+def check_caps(env: Environment, opts: LoadOptions) -> None:
+    cap = int(env.safety["max_users"])
+    if opts.users > cap:
+        raise UsageError(f"--users {opts.users} is above safety.max_users {cap} of {env.source}")
+    if opts.users < 1 or opts.spawn_rate <= 0:
+        raise UsageError("--users must be 1 or more and --spawn-rate more than 0")
+
+
+def _context(env: Environment, topology: Topology, opts: LoadOptions, work: Path) -> Path:
+    context = {
+        "entry_url": topology.entry_url,
+        "identity": env.identity,
+        "session": env.session,
+        "secrets": topology.secrets,
+        "sticky_names": list(sticky_names(env)),
+        "verify": verify_of(env, topology),
+        "no_wait": opts.no_wait,
+        "per_user_rps": float(env.safety["max_rps"]) / opts.users,
+        "evidence_path": str(work / "evidence.json"),
+        "progress_path": str(work / "progress.json"),
+        "events_path": str(work / "events.json"),
+    }
+    path = work / "context.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the app password
+    with os.fdopen(fd, "w") as out:
+        json.dump(context, out)
+    return path
+
+
+def locust_argv(opts: LoadOptions, entry_url: str) -> list[str]:
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(profile_path(opts.profile)),
+        "--loglevel",
+        "WARNING",
+    ]
+    if opts.worker:
+        return [*argv, "--worker", "--master-host", opts.master_host]
+    argv += [
+        "--headless",
+        "--only-summary",
+        "-u",
+        str(opts.users),
+        "-r",
+        f"{opts.spawn_rate:g}",
+        "-t",
+        f"{int(opts.run_time)}s",
+        "--host",
+        entry_url,
+        "--stop-timeout",
+        "5",
+    ]
+    if opts.processes:
+        argv += ["--processes", str(opts.processes)]
+    if opts.master:
+        argv += [
+            "--master",
+            "--expect-workers",
+            str(opts.expect_workers),
+            "--master-bind-host",
+            opts.master_bind,
+        ]
+    return argv
+
+
+class Drainer(threading.Thread):
+    """drain_during_load: drain at a third of the run, restore at two thirds, through the guard."""
+
+    def __init__(
+        self,
+        guard: Guard,
+        target: str,
+        opts: LoadOptions,
+        events_path: Path,
+        started: float,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.guard, self.target, self.opts = guard, target, opts
+        self.events_path, self.started, self.stop = events_path, started, stop
+        self.events: list[dict[str, Any]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            if self.stop.wait(self.opts.run_time / 3):
+                return
+            hc = (self.guard.provider.resolve().target_groups[0]).health_check
+            self.guard.check("deregister", self.target)
+            # Announce first: every Locust process must know before the first client moves.
+            self.events_path.write_text(json.dumps({"drained": {self.target: time.time()}}))
+            time.sleep(NOTICE_SECONDS)
+            with self.guard.disrupt(
+                "deregister",
+                self.target,
+                restore_after=restore_timeout(hc.interval_seconds, hc.healthy_threshold),
+            ) as record:
+                self.events.append(
+                    {"event": "drain", "target": self.target, "at": record.started_at}
+                )
+                self.stop.wait(max(self.opts.run_time / 3 - NOTICE_SECONDS, 1))
+                self.events.append({"event": "restore", "target": self.target, "at": time.time()})
+            self.events.append({"event": "healthy", "target": self.target, "at": time.time()})
+            self.events_path.write_text(json.dumps({"drained": {}}))
+        except BaseException as exc:  # reported by the caller
+            self.error = exc
+
+
+def _progress(work: Path, started: float, opts: LoadOptions) -> str:
+    path = work / "progress.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    return (
+        f"\r  {time.monotonic() - started:5.0f}/{opts.run_time:.0f} s  users "
+        f"{data.get('users', 0):>4}  requests {data.get('requests', 0):>8,}  failures "
+        f"{data.get('failures', 0):>6,}"
+    )
+
+
+def run_load(
+    env: Environment, provider: Provider, opts: LoadOptions, show: bool = True
+) -> LoadResult | None:
+    """Run one profile; None for a worker (its evidence goes to the master)."""
+    check_caps(env, opts)
+    gates = [Gate.parse(g) for g in opts.gates]
+    topology = provider.resolve()
+    with tempfile.TemporaryDirectory(prefix="parity-load-") as tmp:
+        work = Path(tmp)
+        env_vars = {**os.environ, "PARITY_LOAD_CONTEXT": str(_context(env, topology, opts, work))}
+        proc = subprocess.Popen(
+            locust_argv(opts, topology.entry_url),
+            env=env_vars,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started, stop = time.monotonic(), threading.Event()
+        drainer = None
+        if opts.profile == "drain_during_load" and not opts.worker:
+            target = opts.drain_target or topology.healthy_targets()[0].id
+            guard = Guard(
+                env,
+                provider,
+                Permission(
+                    opts.allow_disruptive or env.provider == "replica", opts.allow_production
+                ),
+            )
+            guard.check("deregister", target)
+            drainer = Drainer(guard, target, opts, work / "events.json", started, stop)
+            drainer.start()
+        output = _wait(proc, opts, work, started, show)
+        stop.set()
+        if drainer is not None:
+            drainer.join(timeout=MARGIN_SECONDS * 2)
+            if drainer.error is not None:
+                raise drainer.error
+        if opts.worker:
+            return None
+        evidence_file = work / "evidence.json"
+        if not evidence_file.exists():
+            tail = " | ".join(output.strip().splitlines()[-3:])
+            raise EnvironmentUnavailable(
+                f"Locust ended with code {proc.returncode} and wrote no evidence: {tail}"
+            )
+        evidence = json.loads(evidence_file.read_text())
+    drain_events = drainer.events if drainer else []
+    evidence["phases"] = phases(evidence, drain_events)
+    measured = metrics(evidence, opts.run_time)
+    return LoadResult(evidence, check(gates, measured), measured, drain_events)
+
+
+def _wait(
+    proc: subprocess.Popen[str], opts: LoadOptions, work: Path, started: float, show: bool
+) -> str:
+    deadline = started + opts.run_time + MARGIN_SECONDS
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        while proc.poll() is None:
+            if time.monotonic() > deadline and not opts.worker:
+                proc.terminate()
+                proc.wait(timeout=15)
+                break
+            if show and not opts.worker:
+                print(_progress(work, started, opts), end="", file=sys.stderr, flush=True)
+            time.sleep(1)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=15)
+        if show and not opts.worker:
+            print(file=sys.stderr)
+    reader.join(timeout=5)
+    return "".join(out)

@@ -1,0 +1,35 @@
+"""A short load run as a CI gate: `pytest suites -m load` (deselected otherwise)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness.config import Environment
+from harness.loadrun import LoadOptions, run_load
+from harness.topology import Provider
+
+RUN_SECONDS = float(os.environ.get("PARITY_LOAD_SECONDS", "10"))
+USERS = int(os.environ.get("PARITY_LOAD_USERS", "10"))
+
+
+@pytest.mark.load
+@pytest.mark.slow
+def test_sticky_users_meet_the_load_gates(environment: Environment, provider: Provider) -> None:
+    gates = list((environment.raw.get("load") or {}).get("gates", [])) or [
+        "error_ratio < 0.001",
+        "sticky_violations == 0",
+        "session_losses == 0",
+    ]
+    result = run_load(
+        environment,
+        provider,
+        LoadOptions(
+            "sticky_users", users=USERS, spawn_rate=USERS, run_time=RUN_SECONDS, gates=gates
+        ),
+        show=False,
+    )
+    assert result is not None
+    failed = [g.line() for g in result.gates if not g.passed]
+    assert not failed, "load gates failed:\n" + "\n".join(failed)

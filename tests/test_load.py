@@ -1,0 +1,217 @@
+"""Load: evidence merges exactly, gates, and real Locust runs against the replica."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UsageError
+from harness.gates import Gate, check
+from harness.load_evidence import Evidence
+from harness.loadrun import parse_duration
+from harness.stats import percentiles_ms
+
+
+def _parity(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PARITY_HOME": str(home)},
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Path]:
+    """A replica started with `parity up` (so workers and master share it)."""
+    assert _parity(tmp_path, "up", "--deregistration-delay", "2").returncode == 0
+    yield tmp_path
+    _parity(tmp_path, "down")
+
+
+def _evidence(report_dir: Path) -> dict:
+    (path,) = report_dir.glob("load-*.json")
+    return json.loads(path.read_text())
+
+
+def test_worker_deltas_merge_exactly_into_the_master() -> None:
+    workers, single, master = [Evidence(), Evidence()], Evidence(), Evidence()
+    for i in range(2000):
+        ms = 1 + (i * 7919 % 997) / 10
+        target = "app-1" if i % 3 else "app-2"
+        workers[i % 2].record(target, ms, failed=i % 500 == 0, now=1000 + i // 400)
+        single.record(target, ms, failed=i % 500 == 0, now=1000 + i // 400)
+    for worker in workers:
+        master.merge(json.loads(json.dumps(worker.take_delta())))  # as sent over the wire
+    merged, expected = master.to_json(), single.to_json()
+    assert merged["targets"] == expected["targets"]
+    assert merged["totals"] == {"requests": 2000, "errors": 4, "sessions": 0}
+    assert merged["timeline"] == expected["timeline"]
+    assert (
+        sum(sum(t["requests"] for t in s["targets"].values()) for s in merged["timeline"]) == 2000
+    )
+    assert workers[0].to_json()["totals"]["requests"] == 0, "a delta starts the worker over"
+
+
+def test_histograms_keep_three_significant_digits() -> None:
+    evidence = Evidence()
+    for _ in range(99):
+        evidence.record("app-1", 12.345, failed=False)
+    evidence.record("app-1", 987.6, failed=False)
+    latency = percentiles_ms(evidence.histograms["app-1"])
+    assert latency["p50"] == pytest.approx(12.345, rel=1e-3)
+    assert latency["max"] == pytest.approx(987.6, rel=1e-3)
+
+
+def test_gates_parse_and_check() -> None:
+    gates = [Gate.parse("p95_ms < 300"), Gate.parse("sticky_violations == 0")]
+    results = check(gates, {"p95_ms": 310.0, "sticky_violations": 0.0})
+    assert [r.passed for r in results] == [False, True]
+    assert results[0].line() == "FAIL  p95_ms < 300  (measured 310)"
+    with pytest.raises(UsageError, match=r"--gate 'p95 < 3': write METRIC OP NUMBER"):
+        Gate.parse("p95 < 3")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("30s", 30), ("5m", 300), ("1h30m", 5400)]
+)
+def test_run_time_parses(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_users_above_the_safety_cap_are_refused(tmp_path: Path) -> None:
+    result = _parity(tmp_path, "load", "--users", "500")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "parity: error: --users 500 is above safety.max_users 200 of <built-in replica.yaml>"
+    )
+
+
+@pytest.mark.slow
+def test_sticky_users_run_writes_evidence_and_passes_its_gates(up: Path) -> None:
+    result = _parity(up, "load", "--users", "8", "--run-time", "6s", "--report-dir", str(up / "r"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  sticky_violations == 0" in result.stdout
+    body = _evidence(up / "r")
+    ev = body["evidence"]
+    assert set(ev["targets"]) == {"app-1", "app-2"}
+    assert sum(t["sessions"] for t in ev["targets"].values()) == 8
+    assert sum(t["requests"] for t in ev["targets"].values()) == ev["totals"]["requests"] > 100
+    assert ev["targets"]["app-1"]["latency_ms"]["p95"] > 0
+    assert ev["timeline"] and {"second", "targets"} <= set(ev["timeline"][0])
+
+
+@pytest.mark.slow
+def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
+    result = _parity(
+        up,
+        "load",
+        "--users",
+        "8",
+        "--run-time",
+        "6s",
+        "--processes",
+        "2",
+        "--report-dir",
+        str(up / "r"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    ev = _evidence(up / "r")["evidence"]
+    assert sum(t["requests"] for t in ev["targets"].values()) == ev["totals"]["requests"] > 100
+    assert sum(t["sessions"] for t in ev["targets"].values()) == 8
+    assert sum(t["latency_ms"]["count"] for t in ev["targets"].values()) == ev["totals"]["requests"]
+
+
+@pytest.mark.slow
+def test_master_and_two_workers(up: Path) -> None:
+    env = {**os.environ, "PARITY_HOME": str(up)}
+    master = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "load",
+            "--master",
+            "--expect-workers",
+            "2",
+            "--users",
+            "6",
+            "--run-time",
+            "6s",
+            "--report-dir",
+            str(up / "r"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "load", "--worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    out, err = master.communicate(timeout=120)
+    for worker in workers:
+        worker.wait(timeout=60)
+    assert master.returncode == 0, out + err
+    ev = _evidence(up / "r")["evidence"]
+    assert sum(t["sessions"] for t in ev["targets"].values()) == 6
+    assert sum(t["requests"] for t in ev["targets"].values()) == ev["totals"]["requests"] > 50
+
+
+@pytest.mark.slow
+def test_drain_during_load_attributes_moves_to_the_drain(up: Path) -> None:
+    result = _parity(
+        up,
+        "load",
+        "--profile",
+        "drain_during_load",
+        "--users",
+        "8",
+        "--run-time",
+        "12s",
+        "--report-dir",
+        str(up / "r"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    body = _evidence(up / "r")
+    phases = body["evidence"]["phases"]
+    assert [e["event"] for e in body["drain_events"]] == ["drain", "restore", "healthy"]
+    assert phases["during"]["moves"] > 0
+    assert body["evidence"]["sticky_violations"] == 0 and body["evidence"]["session_losses"] == 0
+    assert body["evidence"]["totals"]["errors"] == 0
+    status = json.loads(_parity(up, "status", "--json").stdout)
+    assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
+
+
+@pytest.mark.slow
+def test_a_breached_gate_exits_1(tmp_path: Path) -> None:
+    assert _parity(tmp_path, "up", "--fault", "no-stickiness").returncode == 0
+    try:
+        result = _parity(
+            tmp_path,
+            "load",
+            "--users",
+            "6",
+            "--run-time",
+            "5s",
+            "--report-dir",
+            str(tmp_path / "r"),
+        )
+    finally:
+        _parity(tmp_path, "down")
+    assert result.returncode == 1
+    assert "FAIL  sticky_violations == 0" in result.stdout
