@@ -48,7 +48,8 @@ class Identity:
     def of(self, response: Any) -> str | None:
         """The instance named by a response (requests' or Locust's: anything with headers)."""
         if self.header:
-            return response.headers.get(self.header)
+            value = response.headers.get(self.header)
+            return None if value is None else str(value)
         try:
             return str(json_pointer(response.json(), str(self.json)))
         except (ValueError, KeyError, IndexError):
