@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 setup: system-deps $(STAMP)
 
 system-deps:
-	@scripts/install-system-deps
+	@scripts/install-system-deps chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness import __version__, cli_env, cli_load
+from harness import __version__, cli_check, cli_diff, cli_env, cli_load
 from harness.errors import ParityError
 from harness.replica import commands as replica_commands
 from harness.replica.faults import FAULTS
@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replica_commands(sub)
     cli_env.add_commands(sub)
     cli_load.add_commands(sub)
+    cli_check.add_commands(sub)
+    cli_diff.add_commands(sub)
     return parser
 
 

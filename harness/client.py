@@ -124,6 +124,7 @@ class VirtualUser:
         path: str,
         *,
         route: Route | None = None,
+        step: str | None = None,
         timeout: float = TIMEOUT_SECONDS,
         **kwargs: Any,
     ) -> requests.Response:

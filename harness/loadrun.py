@@ -276,7 +276,15 @@ def _wait(
                 proc.wait(timeout=15)
                 break
             if show and not opts.worker:
-                print(_progress(work, started, opts), end="", file=sys.stderr, flush=True)
+                tty = sys.stderr.isatty()  # in place on a terminal, a line every 5 s in CI logs
+                if tty or int(time.monotonic() - started) % 5 == 0:
+                    line = _progress(work, started, opts)
+                    print(
+                        line if tty else line.lstrip("\r"),
+                        end="" if tty else "\n",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             time.sleep(1)
     finally:
         if proc.poll() is None:

@@ -7,6 +7,7 @@ against the embedded replica: the one `parity up` started, or one the plugin sta
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
@@ -20,6 +21,7 @@ from harness.errors import DeploymentFinding, ParityError
 from harness.flows import Site
 from harness.guard import Guard, Permission
 from harness.replica.state import home
+from harness.results import EVIDENCE_PROPERTY, ResultsCollector
 from harness.session import SessionDriver, load_driver
 from harness.targeting import open_environment
 from harness.topology import Provider
@@ -41,6 +43,11 @@ OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "--allow-production",
         "PARITY_ALLOW_PRODUCTION",
         {"metavar": "NAME", "help": "allow disruptive tests on the production environment NAME"},
+    ),
+    (
+        "--parity-results",
+        "PARITY_RESULTS",
+        {"metavar": "PATH", "help": "write every check's outcome, message and evidence as JSON"},
     ),
     (
         "--parity-samples",
@@ -105,6 +112,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.dist = "loadgroup"  # keep every disruptive test on one worker
     if getattr(config, "workerinput", {}).get(LOADGROUP):
         config.option.loadgroup = True  # workers re-parse the command line: tell them here
+    results = config.getoption("parity_results", None)
+    if results and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ResultsCollector(Path(results)), "parity-results")
     if config.option.env or config.option.env_file:  # a bad profile stops the run at once
         try:
             config.stash[ENVIRONMENT] = load_environment(config.option.env, config.option.env_file)
@@ -225,6 +235,15 @@ def guard(pytestconfig: pytest.Config, environment: Environment, provider: Provi
     if not allowed:
         pytest.skip("disruptive: pass --allow-disruptive (or PARITY_ALLOW_DISRUPTIVE=1)")
     return Guard(environment, provider, Permission(True, pytestconfig.option.allow_production))
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A dict a check fills with evidence for the report (charts, timelines); JSON-serialisable."""
+    data: dict[str, Any] = {}
+    yield data
+    if data:
+        request.node.user_properties.append((EVIDENCE_PROPERTY, json.dumps(data, default=str)))
 
 
 @pytest.fixture(autouse=True)

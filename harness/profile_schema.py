@@ -83,7 +83,7 @@ EXPECT = Section(
     defaults={"error_budget": 0},
 )
 REDIS = Section(
-    {"url": STR, "key": STR, "session_id": STR},
+    {"url": STR, "key": STR, "session_id": STR, "elasticache": STR},
     defaults={"key": "session:{session_id}", "session_id": r"^([^.]+)"},
 )
 SAFETY = Section(
@@ -137,9 +137,12 @@ FAILOVER = Section(
     defaults={"clients": 4},
 )
 LOAD = Section({"gates": ListOf(STR)}, defaults={"gates": []})
+EXPECTED_DIFFERENCE = Section({"path": STR, "reason": STR}, required=("path", "reason"))
+PARITY = Section({"expected": ListOf(EXPECTED_DIFFERENCE)}, defaults={"expected": []})
 PROFILE = Section(
     {
         "load": LOAD,
+        "parity": PARITY,
         "failover": FAILOVER,
         "name": STR,
         "production": BOOL,

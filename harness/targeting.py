@@ -24,10 +24,23 @@ def replica_config(env: Environment, **overrides: Any) -> ReplicaConfig:
     return ReplicaConfig(**options)
 
 
+def uses_running_replica(env: Environment) -> bool:
+    """Whether the running replica (if any) is the one this profile describes: a profile with
+    no `topology.replica` options takes whatever runs; one with options needs them to match."""
+    state = running_state()
+    if state is None:
+        return False
+    wanted = env.topology.get("replica") or {}
+    running = state.get("config", {})
+    return all(
+        running.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in wanted.items()
+    )
+
+
 @contextmanager
 def open_environment(env: Environment) -> Iterator[Provider]:
     """The environment's provider; for the replica, the running one or one started for now."""
-    if env.provider != "replica" or running_state() is not None:
+    if env.provider != "replica" or uses_running_replica(env):
         yield open_provider(env)
         return
     from harness.topology.replica import ReplicaProvider

@@ -11,6 +11,7 @@ import statistics
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
@@ -62,7 +63,9 @@ def samples(site: Site, pytestconfig: pytest.Config) -> Samples:
     )
 
 
-def test_fresh_clients_spread_evenly(site: Site, samples: Samples) -> None:
+def test_fresh_clients_spread_evenly(
+    site: Site, samples: Samples, evidence: dict[str, Any]
+) -> None:
     if samples.failures:
         fail(
             "unhealthy-target",
@@ -71,6 +74,13 @@ def test_fresh_clients_spread_evenly(site: Site, samples: Samples) -> None:
         )
     weights = {t.id: 1.0 for t in site.topology.healthy_targets()}
     result = fit(dict(samples.counts), weights)
+    evidence["distribution"] = {
+        "observed": dict(samples.counts),
+        "expected": result.expected,
+        "p_value": result.p_value,
+        "max_min_ratio": result.max_min_ratio,
+        "alpha": ALPHA,
+    }
     shares = ", ".join(
         f"{t}: {samples.counts.get(t, 0)} (expected {result.expected[t]:.0f})"
         for t in sorted(weights)
@@ -84,7 +94,8 @@ def test_fresh_clients_spread_evenly(site: Site, samples: Samples) -> None:
         )
 
 
-def test_no_target_is_much_slower(samples: Samples) -> None:
+def test_no_target_is_much_slower(samples: Samples, evidence: dict[str, Any]) -> None:
+    evidence["latency_p95_ms"] = samples.p95_ms
     if len(samples.p95_ms) < 2:
         pytest.skip("latency comparison needs two healthy targets")
     for target, p95 in samples.p95_ms.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from harness.drain import restore_timeout
@@ -13,6 +15,41 @@ from harness.session import SessionDriver
 from harness.topology.model import Topology
 
 DRAINING_SHARE = 0.8  # the target must show `draining` for at least this share of the delay
+
+
+def _chart_data(evidence: DrainEvidence) -> dict[str, Any]:
+    """The drain as data for the report: states, traffic per half second, the in-flight request."""
+    bins: dict[float, dict[str, int]] = {}
+    for o in evidence.traffic:
+        row = bins.setdefault(round(o.at * 2) / 2, {"ok": 0, "errors": 0})
+        row["errors" if o.failed else "ok"] += 1
+    flight = evidence.in_flight
+    return {
+        "target": evidence.target,
+        "delay_seconds": evidence.delay_seconds,
+        "states": [
+            {"at": o.at, "state": o.state}
+            for o in (evidence.transition.observations if evidence.transition else [])
+        ],
+        "traffic": [{"at": at, **row} for at, row in sorted(bins.items())],
+        "in_flight": None
+        if flight is None
+        else {
+            "seconds": evidence.in_flight_seconds,
+            "ended_at": flight.at,
+            "outcome": flight.status or flight.error,
+            "target": flight.target,
+        },
+        "clients": [
+            {
+                "user": c.user.name,
+                "moved_to": c.moved_to,
+                "new_cookie": c.new_cookie,
+                "kept_session": c.kept_session,
+            }
+            for c in evidence.clients
+        ],
+    }
 
 
 def _timeline(evidence: DrainEvidence) -> str:
@@ -41,7 +78,11 @@ def _timeline(evidence: DrainEvidence) -> str:
 
 @pytest.mark.disruptive
 def test_drain_moves_pinned_clients_with_their_sessions(
-    site: Site, topology: Topology, guard: Guard, session_driver: SessionDriver
+    site: Site,
+    topology: Topology,
+    guard: Guard,
+    session_driver: SessionDriver,
+    evidence: dict[str, Any],
 ) -> None:
     healthy = topology.healthy_targets()
     if len(healthy) < 2:
@@ -50,7 +91,7 @@ def test_drain_moves_pinned_clients_with_their_sessions(
     group = topology.group_of(target) or topology.target_groups[0]
     delay = group.deregistration_delay_seconds
     hc = group.health_check
-    evidence = drain_scenario(
+    drained = drain_scenario(
         site,
         guard,
         session_driver,
@@ -58,9 +99,10 @@ def test_drain_moves_pinned_clients_with_their_sessions(
         delay,
         restore_timeout(hc.interval_seconds, hc.healthy_threshold),
     )
-    timeline = _timeline(evidence)
+    evidence["failover"] = _chart_data(drained)
+    timeline = _timeline(drained)
 
-    flight = evidence.in_flight
+    flight = drained.in_flight
     if flight is not None and (flight.error or flight.status != 200):
         fail(
             "abrupt-drain",
@@ -69,7 +111,7 @@ def test_drain_moves_pinned_clients_with_their_sessions(
             f"the {delay:g} s deregistration delay ended",
             timeline,
         )
-    transition = evidence.transition
+    transition = drained.transition
     states = transition.states() if transition else []
     if transition is not None and delay >= 1 and states[:1] != ["gone"]:  # moto: gone at once
         left = next((o.at for o in transition.observations if o.state in ("unused", "gone")), None)
@@ -81,17 +123,17 @@ def test_drain_moves_pinned_clients_with_their_sessions(
                 timeline,
             )
     budget = int(site.env.expect.get("error_budget", 0))
-    errors = evidence.errors()
+    errors = drained.errors()
     if len(errors) > budget:
         fail(
             "abrupt-drain",
-            f"{len(errors)} failed requests of {len(evidence.traffic)} while "
+            f"{len(errors)} failed requests of {len(drained.traffic)} while "
             f"{target} drained (budget {budget})",
             timeline,
         )
-    stuck = [c.user.name for c in evidence.clients if c.moved_to in (None, target)]
-    lost = [c.user.name for c in evidence.clients if not c.kept_session]
-    same_cookie = [c.user.name for c in evidence.clients if not c.new_cookie]
+    stuck = [c.user.name for c in drained.clients if c.moved_to in (None, target)]
+    lost = [c.user.name for c in drained.clients if not c.kept_session]
+    same_cookie = [c.user.name for c in drained.clients if not c.new_cookie]
     if stuck:
         fail("abrupt-drain", f"clients still served by the drained {target}: {stuck}", timeline)
     if lost:

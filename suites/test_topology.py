@@ -11,6 +11,7 @@ from harness.config import Environment
 from harness.findings import fail
 from harness.flows import Site
 from harness.session import extract
+from harness.topology import Provider
 from harness.topology.model import TargetGroup, Topology
 
 
@@ -89,7 +90,9 @@ def test_settings_match_the_profile(environment: Environment, topology: Topology
     fail(fault, "; ".join(problems), f"  profile: {environment.source}")
 
 
-def test_every_target_serves_the_same_build(environment: Environment, site: Site) -> None:
+def test_every_target_serves_the_same_build(
+    environment: Environment, site: Site, evidence: dict[str, Any]
+) -> None:
     version = environment.expect.get("version")
     if not version:
         pytest.skip("no expect.version in the profile (path and json pointer or header)")
@@ -100,6 +103,20 @@ def test_every_target_serves_the_same_build(environment: Environment, site: Site
         spec = {k: version[k] for k in ("json", "header") if version.get(k)} or {"json": "/build"}
         build = extract(response, spec) if response.ok else None
         builds[target.id] = build or f"HTTP {response.status_code}"
+    evidence["builds"] = builds
     if len(set(builds.values())) > 1:
         listing = ", ".join(f"{t} serves {b}" for t, b in builds.items())
         fail("version-skew", f"targets serve different builds: {listing}", site.trace_text())
+
+
+def test_aws_security_groups_and_zones(provider: Provider, topology: Topology) -> None:
+    hygiene = getattr(provider, "hygiene", None)
+    if hygiene is None:
+        pytest.skip(f"hygiene checks read AWS security groups; this is {provider.name}")
+    problems = hygiene(topology)
+    if problems:
+        fail(
+            "settings-drift",
+            "; ".join(problems),
+            "  from ec2 describe_security_groups and the targets' zones",
+        )

@@ -31,6 +31,11 @@ def build(
     zones: tuple[str, ...] = ("a", "b"),
     instance_type: str = "t3.small",
     health_path: str = "/healthz",
+    admit_lb: bool = True,
+    open_to_world: bool = False,
+    idle_timeout: int | None = None,
+    redis_version: str | None = None,
+    redis_node: str = "cache.t3.micro",
 ) -> World:
     """An ALB with an HTTP listener forwarding to a target group of `instances` instances."""
     kw: dict[str, Any] = {"region_name": REGION}
@@ -52,9 +57,48 @@ def build(
         Scheme="internet-facing",
         Type="application",
     )["LoadBalancers"][0]
+    app_sg = ec2.create_security_group(GroupName=f"{name}-app", Description="app", VpcId=vpc)[
+        "GroupId"
+    ]
+    rules: list[dict[str, Any]] = []
+    if admit_lb:
+        rules.append(
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "UserIdGroupPairs": [{"GroupId": sg}],
+            }
+        )
+    if open_to_world:
+        rules.append(
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        )
+    if rules:
+        ec2.authorize_security_group_ingress(GroupId=app_sg, IpPermissions=rules)
+    if idle_timeout is not None:
+        elb.modify_load_balancer_attributes(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": str(idle_timeout)}],
+        )
+    if redis_version is not None:
+        boto3.client("elasticache", **kw).create_replication_group(
+            ReplicationGroupId=f"{name}-sessions",
+            ReplicationGroupDescription="sessions",
+            Engine="redis",
+            EngineVersion=redis_version,
+            CacheNodeType=redis_node,
+            NumCacheClusters=2,
+        )
     ids = []
     for i in range(instances):
         run = ec2.run_instances(
+            SecurityGroupIds=[app_sg],
             ImageId=AMI,
             MinCount=1,
             MaxCount=1,

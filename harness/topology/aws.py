@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from harness.config import Environment
 from harness.errors import EnvironmentUnavailable
-from harness.topology import TargetStates
+from harness.topology import TargetStates, aws_extras
 from harness.topology.aws_errors import aws_call
 from harness.topology.aws_parse import listener_of, parse_group, target_of
 from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
@@ -50,6 +50,7 @@ class AwsProvider:
         self.elb: ElasticLoadBalancingv2Client = aws_call(
             "elbv2", "client", lambda: session.client("elbv2", **kwargs), env.source
         )
+        self._session, self._client_kwargs = session, kwargs
         self.ec2: EC2Client = aws_call(
             "ec2", "client", lambda: session.client("ec2", **kwargs), env.source
         )
@@ -126,11 +127,20 @@ class AwsProvider:
             kind=lb.get("Type", "application"),
             listeners=listeners,
             attributes={a["Key"]: a["Value"] for a in attrs["Attributes"]},
+            security_groups=sorted(lb.get("SecurityGroups", [])),
         )
         self._groups = groups
         https = any(listener.protocol == "HTTPS" for listener in listeners)
         entry = self.env.url or f"{'https' if https else 'http'}://{lb['DNSName']}"
-        return Topology(self.name, entry, balancer, groups, redis_url=self.env.redis.get("url"))
+        topology = Topology(self.name, entry, balancer, groups, redis_url=self.env.redis.get("url"))
+        if self.env.redis.get("elasticache"):
+            client = self._session.client("elasticache", **self._client_kwargs)
+            topology.session_store = aws_extras.session_store(client, self.env.redis["elasticache"])
+        return topology
+
+    def hygiene(self, topology: Topology) -> list[str]:
+        """Security-group and zone problems of the resolved topology."""
+        return aws_extras.hygiene(self.ec2, topology)
 
     def _group(self, arn: str, weight: int | None) -> TargetGroup:
         raw = aws_call(

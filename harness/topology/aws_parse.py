@@ -30,8 +30,32 @@ def listener_of(raw: Any, rules: Sequence[Any]) -> tuple[Listener, dict[str, int
     for rule in rules:
         for arn, weight in forwards_of(rule.get("Actions", [])).items():
             forwards.setdefault(arn, weight)
-    listener = Listener(raw.get("Protocol", "HTTP"), int(raw.get("Port", 0)), list(forwards))
+    listener = Listener(
+        raw.get("Protocol", "HTTP"),
+        int(raw.get("Port", 0)),
+        list(forwards),
+        ssl_policy=raw.get("SslPolicy"),
+        default_action=describe_action(raw.get("DefaultActions", [])),
+    )
     return listener, forwards
+
+
+def describe_action(actions: Sequence[Any]) -> str:
+    """A listener's default action in a few words: forward, redirect to ..., fixed-response ..."""
+    for action in actions:
+        kind = action.get("Type", "forward")
+        if kind == "redirect":
+            cfg = action.get("RedirectConfig") or {}
+            return (
+                f"redirect to {cfg.get('Protocol', '#{protocol}')}:{cfg.get('Port', '#{port}')}"
+                f" ({cfg.get('StatusCode', '')})"
+            )
+        if kind == "fixed-response":
+            cfg = action.get("FixedResponseConfig") or {}
+            return f"fixed-response {cfg.get('StatusCode', '')}"
+        if kind == "forward":
+            return "forward"
+    return "none"
 
 
 def _int(attrs: dict[str, str], key: str, default: int) -> int:
@@ -100,4 +124,7 @@ def target_of(
         reason=th.get("Reason", ""),
         zone=zone,
         direct_url=url,
+        instance_type=instance.get("InstanceType"),
+        image=instance.get("ImageId"),
+        security_groups=sorted(g["GroupId"] for g in instance.get("SecurityGroups", [])),
     )

@@ -41,6 +41,9 @@ class Target:
     reason: str = ""
     zone: str | None = None
     direct_url: str | None = None
+    instance_type: str | None = None
+    image: str | None = None
+    security_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,6 +68,8 @@ class Listener:
     protocol: str
     port: int
     target_groups: list[str] = field(default_factory=list)  # names
+    ssl_policy: str | None = None
+    default_action: str = "forward"  # forward | redirect to ... | fixed-response ...
 
 
 @dataclass
@@ -76,6 +81,7 @@ class LoadBalancer:
     kind: str = "application"
     listeners: list[Listener] = field(default_factory=list)
     attributes: dict[str, str] = field(default_factory=dict)
+    security_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +93,7 @@ class Topology:
     load_balancer: LoadBalancer
     target_groups: list[TargetGroup]
     redis_url: str | None = None
+    session_store: dict[str, str] = field(default_factory=dict)  # engine, version, node type ...
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never serialised
 
     @property

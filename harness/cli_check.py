@@ -1,0 +1,110 @@
+"""`parity check` (the pre-deploy gate) and `parity report` (render the HTML again)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from harness.check import SUITES, CheckOptions, run_check
+from harness.cli_diff import load_reference
+from harness.cli_env import add_environment_options
+from harness.config import load_environment
+from harness.errors import UsageError
+from harness.loadrun import PROFILES, parse_duration
+from harness.report import html
+
+
+def _summary(results: dict[str, object]) -> None:
+    checks = results["checks"]
+    assert isinstance(checks, list)
+    print(f"\n{'suite':<13} {'check':<62} {'status':<8} time")
+    for c in checks:
+        print(f"{c['suite']:<13} {c['name'][:62]:<62} {c['outcome']:<8} {c['duration']:.1f} s")
+        if c["outcome"] in ("failed", "error"):
+            print(f"{'':<13} -> {c['message'].splitlines()[0][:150]}")
+    load = results.get("load")
+    if isinstance(load, dict):
+        for gate in load["gates"]:
+            status = "passed" if gate["passed"] else "failed"
+            print(f"{'load gate':<13} {gate['gate']:<62} {status:<8} measured {gate['value']:.4g}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    env = load_environment(args.env, args.env_file)
+    reference = load_reference(args.reference) if args.reference else None
+    opts = CheckOptions(
+        suites=args.suite,
+        allow_disruptive=args.allow_disruptive,
+        allow_production=args.allow_production,
+        with_load=args.with_load,
+        load_users=args.load_users,
+        load_run_time=parse_duration(args.load_run_time),
+        report_dir=Path(args.report_dir),
+        app_revision=args.app_revision,
+        reference=reference,
+    )
+    results, folder = run_check(env, opts)
+    _summary(results)
+    print(
+        f"\n{str(results['verdict']).upper()}: report {folder / 'index.html'} "
+        f"(also junit.xml, results.json; latest: {Path(args.report_dir) / 'latest'})"
+    )
+    code = results["exit_code"]
+    assert isinstance(code, int)
+    return code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    path = Path(args.results)
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: not a results.json written by parity check ({exc})") from exc
+    if not isinstance(results, dict) or "checks" not in results:
+        raise UsageError(f"{path}: not a results.json written by parity check (no checks)")
+    out = Path(args.out) if args.out else path.with_name("index.html")
+    html.write(results, out)
+    print(f"report: {out}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser("check", help="the pre-deploy gate: suites, load, reports, exit code")
+    add_environment_options(check)
+    check.add_argument(
+        "--suite",
+        action="append",
+        default=[],
+        choices=SUITES,
+        metavar="NAME",
+        help=f"run only these suites ({', '.join(SUITES)}); repeat",
+    )
+    check.add_argument(
+        "--allow-disruptive",
+        action="store_true",
+        help="drain targets (always allowed on the replica)",
+    )
+    check.add_argument("--allow-production", metavar="NAME")
+    check.add_argument(
+        "--with-load",
+        choices=PROFILES,
+        metavar="PROFILE",
+        help=f"also run a load profile ({', '.join(PROFILES)})",
+    )
+    check.add_argument("--load-users", type=int, default=10)
+    check.add_argument("--load-run-time", default="20s")
+    check.add_argument("--report-dir", default="reports", metavar="DIR")
+    check.add_argument(
+        "--app-revision", metavar="REV", help="the app's git revision, for the report"
+    )
+    check.add_argument(
+        "--reference",
+        metavar="ENV",
+        help="compare with this environment (parity diff) and put the differences in the report",
+    )
+    check.set_defaults(handler=cmd_check)
+    report = sub.add_parser("report", help="render the HTML report again from results.json")
+    report.add_argument("results", metavar="RESULTS.json")
+    report.add_argument("--out", metavar="PATH", help="default: index.html beside it")
+    report.set_defaults(handler=cmd_report)

@@ -1,0 +1,51 @@
+"""JUnit XML for CI: one test case per check and per load gate, the evidence in the failure text."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+
+def write(results: dict[str, Any], path: Path) -> Path:
+    checks = results["checks"]
+    gates = (results.get("load") or {}).get("gates", [])
+    suite = ET.Element(
+        "testsuite",
+        name=f"parity {results['environment']['name']}",
+        tests=str(len(checks) + len(gates)),
+        failures=str(
+            sum(c["outcome"] == "failed" for c in checks) + sum(not g["passed"] for g in gates)
+        ),
+        errors=str(sum(c["outcome"] == "error" for c in checks)),
+        skipped=str(sum(c["outcome"] == "skipped" for c in checks)),
+        time=f"{results['run'].get('duration_seconds', 0):.1f}",
+    )
+    for check in checks:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"parity.{check['suite']}",
+            name=check["name"],
+            time=f"{check['duration']:.3f}",
+        )
+        first = (check["message"] or "").split("\n")[0][:300]
+        if check["outcome"] in ("failed", "error"):
+            node = ET.SubElement(
+                case, "failure" if check["outcome"] == "failed" else "error", message=first
+            )
+            node.text = check["message"]
+        elif check["outcome"] == "skipped":
+            ET.SubElement(case, "skipped", message=first)
+    for gate in gates:
+        case = ET.SubElement(suite, "testcase", classname="parity.load_gates", name=gate["gate"])
+        if not gate["passed"]:
+            node = ET.SubElement(
+                case, "failure", message=f"{gate['gate']}: measured {gate['value']:.4g}"
+            )
+            node.text = f"{gate['gate']}: measured {gate['value']:.4g}"
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path

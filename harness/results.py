@@ -1,0 +1,71 @@
+"""Collecting each check's outcome, message and evidence during a pytest run, as JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EVIDENCE_PROPERTY = "parity_evidence"
+
+
+def _suite_of(nodeid: str) -> str:
+    module = nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return module.removeprefix("test_")
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    text = str(report.longrepr) if report.longrepr else ""
+    return text.removeprefix("Failed: ")
+
+
+class ResultsCollector:
+    """A pytest plugin object: one record per check, written at the end of the session."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.checks: dict[str, dict[str, Any]] = {}
+        self.started = time.time()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.checks.setdefault(
+            report.nodeid,
+            {
+                "id": report.nodeid,
+                "suite": _suite_of(report.nodeid),
+                "name": report.nodeid.split("::", 1)[-1],
+                "outcome": "passed",
+                "duration": 0.0,
+                "message": "",
+                "evidence": {},
+            },
+        )
+        record["duration"] = round(record["duration"] + report.duration, 3)
+        for name, value in report.user_properties:
+            if name == EVIDENCE_PROPERTY and isinstance(value, str):
+                record["evidence"].update(json.loads(value))
+        if report.failed:
+            record["outcome"] = "failed" if report.when == "call" else "error"
+            record["message"] = _message(report)
+        elif report.skipped and record["outcome"] == "passed":
+            record["outcome"] = "skipped"
+            record["message"] = _message(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(
+            json.dumps(
+                {
+                    "started": self.started,
+                    "finished": time.time(),
+                    "exit_status": int(exitstatus),
+                    "checks": list(self.checks.values()),
+                },
+                indent=1,
+            )
+        )
