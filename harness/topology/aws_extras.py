@@ -10,7 +10,7 @@ from harness.topology.model import Topology
 
 
 def session_store(client: Any, ident: str) -> dict[str, str]:
-    """Engine, version, node type, cluster mode, TLS and auth of a replication group (or cluster)."""
+    """Engine, version, node type, cluster mode, TLS and auth of a replication group or cluster."""
     groups = aws_call(
         "elasticache",
         "DescribeReplicationGroups",
