@@ -61,7 +61,8 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             ("  targets: 2", "  target: 2"),
             "s.yaml:9: expect.target: unknown key; allowed here: algorithm, cookie, "
-            "deregistration_delay_seconds, error_budget, health_check, stickiness, targets",
+            "deregistration_delay_seconds, error_budget, health_check, stickiness, targets, "
+            "version",
         ),
         (
             ("  targets: 2", "  targets: two"),
