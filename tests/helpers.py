@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -66,3 +70,22 @@ class Background:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "background request did not finish"
         return self
+
+
+def parity(
+    home: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 400,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the `parity` command with its own PARITY_HOME, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PARITY_HOME": str(home), **(env or {})},
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+    )

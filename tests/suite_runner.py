@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers import parity
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -16,17 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 class Outcome:
     status: str  # passed | failed | error | skipped
     message: str
-
-
-def _parity(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PARITY_HOME": str(home)},
-        timeout=120,
-        check=False,
-    )
 
 
 def parse_junit(path: Path) -> dict[str, Outcome]:
@@ -51,7 +42,7 @@ def run_suites(
     started = bool(fault or up)
     if started:
         flags = ("--fault", fault) if fault else ()
-        result = _parity(home, "up", *flags, "--deregistration-delay", "3", *up)
+        result = parity(home, "up", *flags, "--deregistration-delay", "3", *up)
         assert result.returncode == 0, result.stderr
     junit = home / "junit.xml"
     try:
@@ -75,7 +66,7 @@ def run_suites(
         )
     finally:
         if started:
-            _parity(home, "down")
+            parity(home, "down")
     return parse_junit(junit)
 
 

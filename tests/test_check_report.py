@@ -15,6 +15,7 @@ import pytest
 
 from harness.report.html import render
 from harness.report.redact import redact_text
+from tests.helpers import parity
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "reports" / "test-artifacts"
@@ -30,24 +31,12 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _parity(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PARITY_HOME": str(home)},
-        timeout=400,
-        check=False,
-        cwd=home,
-    )
-
-
 @pytest.fixture(scope="module")
 def healthy(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     home = tmp_path_factory.mktemp("healthy")
-    result = _parity(
+    result = parity(
         home,
         "check",
         "--suite",
@@ -77,13 +66,13 @@ def skewed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[subprocess.CompletedProcess[str], Path, str]:
     home = tmp_path_factory.mktemp("skewed")
-    assert _parity(home, "up", "--fault", "version-skew").returncode == 0
+    assert parity(home, "up", "--fault", "version-skew").returncode == 0
     try:
         state = json.loads((home / "replica.json").read_text())
         from harness.replica.control import ReplicaControl
 
         password = ReplicaControl(state["control_url"], state["token"]).password()
-        result = _parity(
+        result = parity(
             home,
             "check",
             "--suite",
@@ -94,7 +83,7 @@ def skewed(
             str(home / "reports"),
         )
     finally:
-        _parity(home, "down")
+        parity(home, "down")
     return result, home / "reports" / "latest", password
 
 
@@ -201,10 +190,10 @@ def test_redaction_masks_cookies_passwords_tokens_and_keys() -> None:
 def test_report_rerenders_from_results_json(healthy: tuple, tmp_path: Path) -> None:
     _, folder = healthy
     out = tmp_path / "again.html"
-    result = _parity(tmp_path, "report", str(folder / "results.json"), "--out", str(out))
+    result = parity(tmp_path, "report", str(folder / "results.json"), "--out", str(out))
     assert result.returncode == 0
     assert out.read_text() == (folder / "index.html").read_text()
-    bad = _parity(tmp_path, "report", str(folder / "junit.xml"))
+    bad = parity(tmp_path, "report", str(folder / "junit.xml"))
     assert bad.returncode == 2 and "not a results.json" in bad.stderr
 
 

@@ -21,7 +21,7 @@ from harness.journal import Journal
 from harness.replica.running import ReplicaHandle
 from harness.replica.supervisor import Replica
 from harness.topology.replica import ReplicaProvider
-from tests.helpers import state_of, wait_for_state
+from tests.helpers import parity, state_of, wait_for_state
 
 Pair = tuple[Replica, ReplicaHandle]
 ALLOW = Permission(disruptive=True)
@@ -89,19 +89,8 @@ def test_refuses_to_leave_no_healthy_target(fresh_replica: Pair, tmp_path: Path)
     assert state_of(handle, "app-1") == "healthy"
 
 
-def _parity(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PARITY_HOME": str(home)},
-        timeout=120,
-        check=False,
-    )
-
-
 def test_parity_restore_undoes_a_drain_whose_run_was_killed(tmp_path: Path) -> None:
-    assert _parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
+    assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
     try:
         script = (
             "import time\n"
@@ -124,20 +113,20 @@ def test_parity_restore_undoes_a_drain_whose_run_was_killed(tmp_path: Path) -> N
         os.kill(run.pid, signal.SIGKILL)
         run.wait(timeout=10)
         time.sleep(1.5)
-        status = json.loads(_parity(tmp_path, "status", "--json").stdout)
+        status = json.loads(parity(tmp_path, "status", "--json").stdout)
         assert {t["id"]: t["state"] for t in status["targets"]}["app-1"] == "unused"
-        restored = _parity(tmp_path, "restore")
+        restored = parity(tmp_path, "restore")
         assert restored.returncode == 0, restored.stderr
         assert restored.stdout.startswith("deregister app-1: undone (register), healthy after")
-        status = json.loads(_parity(tmp_path, "status", "--json").stdout)
+        status = json.loads(parity(tmp_path, "status", "--json").stdout)
         assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
-        assert _parity(tmp_path, "restore").stdout.strip() == "nothing to restore for replica"
+        assert parity(tmp_path, "restore").stdout.strip() == "nothing to restore for replica"
     finally:
-        _parity(tmp_path, "down")
+        parity(tmp_path, "down")
 
 
 def test_sigterm_unwinds_and_undoes(tmp_path: Path) -> None:
-    assert _parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
+    assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
     try:
         script = (
             "import time\n"
@@ -163,8 +152,8 @@ def test_sigterm_unwinds_and_undoes(tmp_path: Path) -> None:
         run.send_signal(signal.SIGTERM)
         assert run.stdout.readline().strip() == "undone"
         run.wait(timeout=30)
-        status = json.loads(_parity(tmp_path, "status", "--json").stdout)
+        status = json.loads(parity(tmp_path, "status", "--json").stdout)
         assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
         assert Journal(tmp_path / "journal.jsonl").outstanding() == []
     finally:
-        _parity(tmp_path, "down")
+        parity(tmp_path, "down")

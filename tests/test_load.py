@@ -16,25 +16,15 @@ from harness.gates import Gate, check
 from harness.load_evidence import Evidence
 from harness.loadrun import parse_duration
 from harness.stats import percentiles_ms
-
-
-def _parity(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PARITY_HOME": str(home)},
-        timeout=timeout,
-        check=False,
-    )
+from tests.helpers import parity
 
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Path]:
     """A replica started with `parity up` (so workers and master share it)."""
-    assert _parity(tmp_path, "up", "--deregistration-delay", "2").returncode == 0
+    assert parity(tmp_path, "up", "--deregistration-delay", "2").returncode == 0
     yield tmp_path
-    _parity(tmp_path, "down")
+    parity(tmp_path, "down")
 
 
 def _evidence(report_dir: Path) -> dict:
@@ -88,7 +78,7 @@ def test_run_time_parses(text: str, seconds: float) -> None:
 
 
 def test_users_above_the_safety_cap_are_refused(tmp_path: Path) -> None:
-    result = _parity(tmp_path, "load", "--users", "500")
+    result = parity(tmp_path, "load", "--users", "500")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "parity: error: --users 500 is above safety.max_users 200 of <built-in replica.yaml>"
@@ -97,7 +87,7 @@ def test_users_above_the_safety_cap_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sticky_users_run_writes_evidence_and_passes_its_gates(up: Path) -> None:
-    result = _parity(up, "load", "--users", "8", "--run-time", "6s", "--report-dir", str(up / "r"))
+    result = parity(up, "load", "--users", "8", "--run-time", "6s", "--report-dir", str(up / "r"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS  sticky_violations == 0" in result.stdout
     body = _evidence(up / "r")
@@ -111,7 +101,7 @@ def test_sticky_users_run_writes_evidence_and_passes_its_gates(up: Path) -> None
 
 @pytest.mark.slow
 def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
-    result = _parity(
+    result = parity(
         up,
         "load",
         "--users",
@@ -174,7 +164,7 @@ def test_master_and_two_workers(up: Path) -> None:
 
 @pytest.mark.slow
 def test_drain_during_load_attributes_moves_to_the_drain(up: Path) -> None:
-    result = _parity(
+    result = parity(
         up,
         "load",
         "--profile",
@@ -193,15 +183,15 @@ def test_drain_during_load_attributes_moves_to_the_drain(up: Path) -> None:
     assert phases["during"]["moves"] > 0
     assert body["evidence"]["sticky_violations"] == 0 and body["evidence"]["session_losses"] == 0
     assert body["evidence"]["totals"]["errors"] == 0
-    status = json.loads(_parity(up, "status", "--json").stdout)
+    status = json.loads(parity(up, "status", "--json").stdout)
     assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
 
 
 @pytest.mark.slow
 def test_a_breached_gate_exits_1(tmp_path: Path) -> None:
-    assert _parity(tmp_path, "up", "--fault", "no-stickiness").returncode == 0
+    assert parity(tmp_path, "up", "--fault", "no-stickiness").returncode == 0
     try:
-        result = _parity(
+        result = parity(
             tmp_path,
             "load",
             "--users",
@@ -212,6 +202,6 @@ def test_a_breached_gate_exits_1(tmp_path: Path) -> None:
             str(tmp_path / "r"),
         )
     finally:
-        _parity(tmp_path, "down")
+        parity(tmp_path, "down")
     assert result.returncode == 1
     assert "FAIL  sticky_violations == 0" in result.stdout

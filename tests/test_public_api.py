@@ -15,8 +15,11 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
 
 
 def test_importing_harness_does_not_import_boto3_or_locust() -> None:
-    code = ("import sys, harness; print(sorted(m for m in ('boto3', 'locust', 'flask') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, harness; print(sorted(m for m in ('boto3', 'locust', 'flask') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"

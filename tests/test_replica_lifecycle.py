@@ -14,8 +14,7 @@ import pytest
 
 from harness.replica.processes import pid_alive
 from harness.replica.running import running_replica
-
-PARITY = [sys.executable, "-m", "harness.cli"]
+from tests.helpers import parity
 
 
 def _all_gone(pids: list[int], timeout: float = 10) -> bool:
@@ -25,15 +24,6 @@ def _all_gone(pids: list[int], timeout: float = 10) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def _parity(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PARITY_HOME": str(home), **(env or {})}
-    return subprocess.run(
-        [*PARITY, *args], capture_output=True, text=True, env=full_env, timeout=60, check=False
-    )
 
 
 def test_context_manager_stops_every_child() -> None:
@@ -68,10 +58,10 @@ def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
 
 
 def test_up_status_down_from_the_command_line(tmp_path: Path) -> None:
-    up = _parity(tmp_path, "up", "--deregistration-delay", "1")
+    up = parity(tmp_path, "up", "--deregistration-delay", "1")
     assert up.returncode == 0, up.stderr
     try:
-        status = _parity(tmp_path, "status", "--json")
+        status = parity(tmp_path, "status", "--json")
         described = json.loads(status.stdout)
         assert described["url"].startswith("http://127.0.0.1:")
         assert described["https_url"].startswith("https://127.0.0.1:")
@@ -81,28 +71,28 @@ def test_up_status_down_from_the_command_line(tmp_path: Path) -> None:
             ("app-2", "healthy"),
         ]
         assert all(t["url"].startswith("http://127.0.0.1:") for t in described["targets"])
-        again = _parity(tmp_path, "up")
+        again = parity(tmp_path, "up")
         assert again.returncode == 2 and "already running" in again.stderr
         state = json.loads((tmp_path / "replica.json").read_text())
     finally:
-        down = _parity(tmp_path, "down")
+        down = parity(tmp_path, "down")
     assert down.returncode == 0 and "replica stopped" in down.stdout
     assert _all_gone([state["daemon_pid"], *state["children"].values()])
     assert not (tmp_path / "replica.json").exists()
 
 
 def test_down_after_the_daemon_crashed_leaves_nothing(tmp_path: Path) -> None:
-    assert _parity(tmp_path, "up").returncode == 0
+    assert parity(tmp_path, "up").returncode == 0
     state = json.loads((tmp_path / "replica.json").read_text())
     os.kill(state["daemon_pid"], signal.SIGKILL)
-    down = _parity(tmp_path, "down")
+    down = parity(tmp_path, "down")
     assert down.returncode == 0
     assert _all_gone([state["daemon_pid"], *state["children"].values()])
     assert not (tmp_path / "replica.json").exists()
 
 
 def test_status_without_a_replica_is_one_line(tmp_path: Path) -> None:
-    result = _parity(tmp_path, "status")
+    result = parity(tmp_path, "status")
     assert result.returncode == 3
     assert (
         result.stderr.strip() == "parity: error: no replica is running: start one with `parity up`"
@@ -114,13 +104,13 @@ def test_missing_haproxy_is_one_line_naming_the_package(tmp_path: Path) -> None:
     bin_dir.mkdir()
     for name in ("redis-server", "openssl"):  # everything but haproxy
         (bin_dir / name).symlink_to(subprocess.check_output(["which", name], text=True).strip())
-    result = _parity(tmp_path, "up", env={"PATH": str(bin_dir)})
+    result = parity(tmp_path, "up", env={"PATH": str(bin_dir)})
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "haproxy is not installed: apt-get install haproxy" in lines[0]
 
 
 def test_bad_flag_value_is_one_line(tmp_path: Path) -> None:
-    result = _parity(tmp_path, "up", "--instances", "99")
+    result = parity(tmp_path, "up", "--instances", "99")
     assert result.returncode == 2
     assert result.stderr.strip() == "parity: error: --instances 99: allowed 1 to 8"
