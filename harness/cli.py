@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -120,6 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("parity: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line, and the traceback when asked for
+        if os.environ.get("PARITY_DEBUG"):
+            raise
+        print(f"parity: internal error: {type(exc).__name__}: {exc} (PARITY_DEBUG=1 shows the "
+              "traceback; please report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":
