@@ -124,8 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, and the traceback when asked for
         if os.environ.get("PARITY_DEBUG"):
             raise
-        print(f"parity: internal error: {type(exc).__name__}: {exc} (PARITY_DEBUG=1 shows the "
-              "traceback; please report it)", file=sys.stderr)
+        print(
+            f"parity: internal error: {type(exc).__name__}: {exc} (PARITY_DEBUG=1 shows the "
+            "traceback; please report it)",
+            file=sys.stderr,
+        )
         return 3
 
 

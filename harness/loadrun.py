@@ -90,8 +90,10 @@ def profile_path(name: str) -> Path:
 
 def check_caps(env: Environment, opts: LoadOptions) -> None:
     if opts.profile != "fresh_visitors" and not env.session:
-        raise UsageError(f"--profile {opts.profile}: {env.source} has no session: section "
-                         "(login, write, read); fresh_visitors needs none")
+        raise UsageError(
+            f"--profile {opts.profile}: {env.source} has no session: section "
+            "(login, write, read); fresh_visitors needs none"
+        )
     cap = int(env.safety["max_users"])
     if opts.users > cap:
         raise UsageError(f"--users {opts.users} is above safety.max_users {cap} of {env.source}")

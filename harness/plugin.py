@@ -9,13 +9,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.client import VirtualUser
 from harness.config import Environment, load_environment
 from harness.errors import DeploymentFinding, ParityError
 from harness.flows import Site
@@ -69,6 +70,8 @@ PARITY_FIXTURES = {
     "session_store",
     "session_driver",
     "guard",
+    "virtual_user",
+    "pinned_client",
 }
 ENVIRONMENT = pytest.StashKey[Environment]()
 LOADGROUP = "parity_loadgroup"
@@ -194,6 +197,24 @@ def targets(topology: Topology) -> list[Target]:
 def site(environment: Environment, topology: Topology) -> Site:
     """Virtual users, pinned and direct routes for this environment."""
     return Site(environment, topology)
+
+
+@pytest.fixture
+def virtual_user(site: Site) -> Callable[..., VirtualUser]:
+    """A factory of virtual users: `virtual_user()` is a fresh client with no cookies."""
+    return site.user
+
+
+@pytest.fixture
+def pinned_client(site: Site) -> Callable[[str], VirtualUser]:
+    """A factory of clients pinned to a target through the balancer: `pinned_client("app-1")`."""
+
+    def make(target: str) -> VirtualUser:
+        user = site.user(f"pinned-{target}")
+        user.adopt(site.pin(target).cookies)
+        return user
+
+    return make
 
 
 @pytest.fixture(scope="module")

@@ -89,27 +89,36 @@ def test_refuses_to_leave_no_healthy_target(fresh_replica: Pair, tmp_path: Path)
     assert state_of(handle, "app-1") == "healthy"
 
 
+def _guarded_run(home: Path, action: str, target: str) -> subprocess.Popen[str]:
+    """A run that performs `action` through the guard, prints `acting`, then waits; on SIGTERM
+    it unwinds (printing `undone` once the action is undone)."""
+    script = (
+        "import time\n"
+        "from harness.config import replica_profile\n"
+        "from harness.guard import Guard, Permission\n"
+        "from harness.topology.replica import ReplicaProvider\n"
+        "env = replica_profile()\n"
+        "guard = Guard(env, ReplicaProvider(env), Permission(disruptive=True))\n"
+        "try:\n"
+        f"    with guard.disrupt({action!r}, {target!r}):\n"
+        "        print('acting', flush=True)\n"
+        "        time.sleep(120)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('undone', flush=True)\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PARITY_HOME": str(home)},
+    )
+
+
 def test_parity_restore_undoes_a_drain_whose_run_was_killed(tmp_path: Path) -> None:
     assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
     try:
-        script = (
-            "import time\n"
-            "from harness.config import replica_profile\n"
-            "from harness.guard import Guard, Permission\n"
-            "from harness.topology.replica import ReplicaProvider\n"
-            "env = replica_profile()\n"
-            "guard = Guard(env, ReplicaProvider(env), Permission(disruptive=True))\n"
-            "with guard.disrupt('deregister', 'app-1'):\n"
-            "    print('draining', flush=True)\n"
-            "    time.sleep(120)\n"
-        )
-        run = subprocess.Popen(
-            [sys.executable, "-c", script],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PARITY_HOME": str(tmp_path)},
-        )
-        assert run.stdout is not None and run.stdout.readline().strip() == "draining"
+        run = _guarded_run(tmp_path, "deregister", "app-1")
+        assert run.stdout is not None and run.stdout.readline().strip() == "acting"
         os.kill(run.pid, signal.SIGKILL)
         run.wait(timeout=10)
         time.sleep(1.5)
@@ -128,27 +137,8 @@ def test_parity_restore_undoes_a_drain_whose_run_was_killed(tmp_path: Path) -> N
 def test_sigterm_unwinds_and_undoes(tmp_path: Path) -> None:
     assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
     try:
-        script = (
-            "import time\n"
-            "from harness.config import replica_profile\n"
-            "from harness.guard import Guard, Permission\n"
-            "from harness.topology.replica import ReplicaProvider\n"
-            "env = replica_profile()\n"
-            "guard = Guard(env, ReplicaProvider(env), Permission(disruptive=True))\n"
-            "try:\n"
-            "    with guard.disrupt('kill', 'app-2'):\n"
-            "        print('killed', flush=True)\n"
-            "        time.sleep(120)\n"
-            "except KeyboardInterrupt:\n"
-            "    print('undone', flush=True)\n"
-        )
-        run = subprocess.Popen(
-            [sys.executable, "-c", script],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PARITY_HOME": str(tmp_path)},
-        )
-        assert run.stdout is not None and run.stdout.readline().strip() == "killed"
+        run = _guarded_run(tmp_path, "kill", "app-2")
+        assert run.stdout is not None and run.stdout.readline().strip() == "acting"
         run.send_signal(signal.SIGTERM)
         assert run.stdout.readline().strip() == "undone"
         run.wait(timeout=30)

@@ -209,10 +209,14 @@ def test_a_breached_gate_exits_1(tmp_path: Path) -> None:
 
 def test_a_profile_without_a_session_contract_cannot_run_sticky_users(tmp_path: Path) -> None:
     profile = tmp_path / "lab.yaml"
-    profile.write_text("name: lab\nurl: http://127.0.0.1:9\ntopology:\n  provider: static\n"
-                       "  targets: [{id: web1}]\n")
+    profile.write_text(
+        "name: lab\nurl: http://127.0.0.1:9\ntopology:\n  provider: static\n"
+        "  targets: [{id: web1}]\n"
+    )
     result = parity(tmp_path, "load", "--env-file", str(profile), "--profile", "sticky_users")
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"parity: error: --profile sticky_users: {profile} has no "
-                                     "session: section (login, write, read); fresh_visitors "
-                                     "needs none")
+    assert result.stderr.strip() == (
+        f"parity: error: --profile sticky_users: {profile} has no "
+        "session: section (login, write, read); fresh_visitors "
+        "needs none"
+    )

@@ -137,3 +137,22 @@ def test_with_two_workers_disruptive_tests_never_overlap_anything(
         for other in spans:
             if other[1:3] != [start, end]:
                 assert other[2] <= start or other[1] >= end, f"{other} overlaps a drain"
+
+
+def test_user_and_pinned_client_factories_against_the_replica(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARITY_HOME", str(tmp_path / "home"))
+    pytester.makepyfile("""
+        def test_factories(virtual_user, pinned_client, targets):
+            fresh = virtual_user()
+            fresh.request("GET", "/")
+            assert fresh.last_target in {t.id for t in targets}
+            for target in targets:
+                client = pinned_client(target.id)
+                for _ in range(5):
+                    client.request("GET", "/")
+                    assert client.last_target == target.id
+    """)
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
