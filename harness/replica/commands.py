@@ -74,7 +74,6 @@ def up(config: ReplicaConfig) -> ReplicaHandle:
             stop_pid(proc.pid, proc=proc)
             raise ReplicaError(f"the replica did not start; see {log_dir / 'replica-daemon.log'}")
         time.sleep(0.05)
-    time.sleep(0.05)  # let the writer finish the small file
     answer = json.loads(ready.read_text())
     ready.unlink()
     ready.parent.rmdir()

@@ -24,7 +24,9 @@ STATE_REFRESH_SECONDS = 1.0
 
 
 def _report(ready_file: Path, body: dict[str, object]) -> None:
-    ready_file.write_text(json.dumps(body))
+    tmp = ready_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body))
+    tmp.replace(ready_file)  # atomic: `parity up` never reads half a file
 
 
 def main(argv: list[str]) -> int:
