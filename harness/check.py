@@ -217,12 +217,7 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[dict[str, Any], Pat
         "load": load,
         "diff": diff,
     }
-    secrets = tuple(
-        v
-        for v in topology.secrets.values()
-        if isinstance(v, str) and not v.endswith((".crt", ".pem"))
-    )
-    results = redact(results, secrets)
+    results = redact(results, tuple(topology.secrets.values()))
     write_reports(results, folder)
     (folder / "checks.json").unlink()
     latest = opts.report_dir / "latest"

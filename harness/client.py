@@ -7,8 +7,10 @@ print as evidence.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ from harness.cookies import set_cookies
 from harness.errors import UsageError
 
 TRACE_LIMIT = 40
+_SEQUENCE = itertools.count(1)  # request numbers across users and threads (count() is atomic)
 TIMEOUT_SECONDS = 15.0
 
 
@@ -83,20 +86,20 @@ class RequestRecord:
     elapsed_ms: float
     set_cookies: list[str] = field(default_factory=list)
     error: str | None = None
+    step: str | None = None  # the session contract's step (login, read, ...) when there is one
 
     def line(self) -> str:
         outcome = str(self.status) if self.status is not None else f"ERROR {self.error}"
         cookies = f"  Set-Cookie: {'; '.join(self.set_cookies)}" if self.set_cookies else ""
+        label = f" [{self.step}]" if self.step else ""
         return (
-            f"#{self.seq} {self.user} {self.method} {self.path} via {self.via} -> "
+            f"#{self.seq} {self.user}{label} {self.method} {self.path} via {self.via} -> "
             f"{self.target or '?'} {outcome} {self.elapsed_ms:.0f} ms{cookies}"
         )
 
 
 class VirtualUser:
     """One browser-like client with its own cookies."""
-
-    _seq = 0
 
     def __init__(
         self,
@@ -139,9 +142,8 @@ class VirtualUser:
             kwargs["cookies"] = {**own, **kwargs.get("cookies", {})}
         if route and route.cookies:
             kwargs["cookies"] = {**kwargs.get("cookies", {}), **route.cookies}
-        VirtualUser._seq += 1
         record = RequestRecord(
-            VirtualUser._seq,
+            next(_SEQUENCE),
             self.name,
             method,
             path,
@@ -149,6 +151,7 @@ class VirtualUser:
             None,
             None,
             0,
+            step=step,
         )
         started = time.perf_counter()
         try:
@@ -190,7 +193,12 @@ class VirtualUser:
         return values[-1] if values else None
 
     def trace_text(self, last: int = 12) -> str:
-        return "\n".join("  " + r.line() for r in list(self.trace)[-last:])
+        return trace_text(self.trace, last)
+
+
+def trace_text(records: Iterable[RequestRecord], last: int) -> str:
+    """The last requests as evidence lines, one per request."""
+    return "\n".join("  " + r.line() for r in list(records)[-last:])
 
 
 def identity_from(spec: dict[str, Any]) -> Identity:

@@ -8,13 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
-from harness.client import Identity, RequestRecord, Route, VirtualUser, identity_from
+from harness.client import (
+    Identity,
+    RequestRecord,
+    Route,
+    VirtualUser,
+    identity_from,
+    trace_text,
+)
 from harness.config import Environment
 from harness.errors import DeploymentFinding
 from harness.findings import message
-from harness.session import SessionDriver
+from harness.session import SessionDriver, StepFailed
 from harness.topology.model import Topology
 
 DEFAULT_STICKY = ("AWSALB", "AWSALBCORS")
@@ -30,8 +35,8 @@ def sticky_names(env: Environment) -> tuple[str, ...]:
 
 def verify_of(env: Environment, topology: Topology) -> bool | str:
     """TLS verification: the profile's setting, or the replica's own certificate."""
-    if env.tls_verify is True and "ca_file" in topology.secrets:
-        return topology.secrets["ca_file"]
+    if env.tls_verify is True and topology.ca_file:
+        return topology.ca_file
     return env.tls_verify
 
 
@@ -63,7 +68,7 @@ class Site:
         )
 
     def trace_text(self, last: int = 16) -> str:
-        return "\n".join("  " + r.line() for r in list(self.trace)[-last:])
+        return trace_text(self.trace, last)
 
     def pin(self, target: str, attempts: int | None = None) -> Route:
         """A route through the balancer to `target`: fresh clients until one lands there."""
@@ -103,8 +108,6 @@ def read_value(
     driver: SessionDriver, user: VirtualUser, key: str, route: Route | None
 ) -> tuple[str | None, int | None]:
     """The value read (None when absent) and the status when the read step failed."""
-    from harness.session import StepFailed
-
     try:
         return driver.read(user, key, route), None
     except StepFailed as failed:
@@ -120,7 +123,7 @@ def run_together(calls: list[Callable[[], Any]]) -> list[BaseException | None]:
         barrier.wait()
         try:
             call()
-        except (requests.RequestException, Exception) as exc:
+        except Exception as exc:  # kept for the caller: a failed write is evidence
             errors[i] = exc
 
     threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]

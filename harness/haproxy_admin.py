@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from harness.errors import EnvironmentUnavailable
 
 TIMEOUT_SECONDS = 5.0
+REFUSALS = ("Unknown command", "No such", "Require ", "Permission denied", "Invalid ")
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,9 @@ class HaproxyAdmin:
             while chunk := sock.recv(65536):
                 chunks.append(chunk)
         answer = b"".join(chunks).decode(errors="replace").strip()
-        if answer.startswith(("Unknown command", "No such")) or "not found" in answer:
-            raise EnvironmentUnavailable(f"HAProxy refused {line!r}: {answer.splitlines()[0]}")
+        first = answer.splitlines()[0] if answer else ""
+        if first.startswith(REFUSALS):  # errors come first; stats text may say anything later
+            raise EnvironmentUnavailable(f"HAProxy refused {line!r}: {first}")
         return answer
 
     def servers(self, backend: str) -> dict[str, ServerStat]:

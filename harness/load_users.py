@@ -10,10 +10,12 @@ import itertools
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.ssl
 from locust import FastHttpUser, between, constant, constant_throughput, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -86,10 +88,28 @@ def report_check(name: str, detail: str) -> None:
     )
 
 
+def _tls() -> tuple[bool, Any]:
+    """FastHttpUser's (insecure, ssl_context_factory) for the profile's `tls_verify`: FastHttpUser
+    itself skips verification unless told otherwise."""
+    verify = CONTEXT.get("verify", True)
+    if verify is False:
+        return True, None
+    if isinstance(verify, str):  # a CA bundle (the replica's own certificate, say)
+        return False, partial(_context_trusting, verify)
+    return False, None
+
+
+def _context_trusting(ca_file: str, **_: Any) -> Any:
+    """An SSL context that trusts `ca_file` (geventhttpclient passes its own default `cafile`,
+    which must not replace the profile's)."""
+    return gevent.ssl.create_default_context(cafile=ca_file)
+
+
 class ParityUser(FastHttpUser):
     abstract = True
     host = CONTEXT.get("entry_url")
     wait_time = _wait_time()
+    insecure, ssl_context_factory = _tls()
 
 
 class StickyUser(ParityUser):

@@ -21,7 +21,7 @@ from typing import Any
 from harness.config import Environment
 from harness.drain import restore_timeout
 from harness.errors import EnvironmentUnavailable, UsageError
-from harness.flows import sticky_names, verify_of
+from harness.flows import verify_of
 from harness.gates import Gate, GateResult, check, metrics
 from harness.guard import Guard, Permission
 from harness.load_phases import phases
@@ -107,7 +107,6 @@ def _context(env: Environment, topology: Topology, opts: LoadOptions, work: Path
         "identity": env.identity,
         "session": env.session,
         "secrets": topology.secrets,
-        "sticky_names": list(sticky_names(env)),
         "verify": verify_of(env, topology),
         "no_wait": opts.no_wait,
         "per_user_rps": float(env.safety["max_rps"]) / opts.users,
@@ -170,12 +169,11 @@ class Drainer(threading.Thread):
         target: str,
         opts: LoadOptions,
         events_path: Path,
-        started: float,
         stop: threading.Event,
     ) -> None:
         super().__init__(daemon=True)
         self.guard, self.target, self.opts = guard, target, opts
-        self.events_path, self.started, self.stop = events_path, started, stop
+        self.events_path, self.stop = events_path, stop
         self.events: list[dict[str, Any]] = []
         self.error: BaseException | None = None
 
@@ -244,7 +242,7 @@ def run_load(
                 ),
             )
             guard.check("deregister", target)
-            drainer = Drainer(guard, target, opts, work / "events.json", started, stop)
+            drainer = Drainer(guard, target, opts, work / "events.json", stop)
             drainer.start()
         output = _wait(proc, opts, work, started, show)
         stop.set()

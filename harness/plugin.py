@@ -177,9 +177,10 @@ def provider(environment: Environment) -> Iterator[Provider]:
     """The topology provider (for the replica: the running one or one started for this run)."""
     with ExitStack() as stack:
         try:
-            yield stack.enter_context(open_environment(environment))
+            provider = stack.enter_context(open_environment(environment))
         except ParityError as exc:
             pytest.exit(f"parity: cannot reach {environment.name}: {exc}", returncode=3)
+        yield provider
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from harness.loadrun import parse_duration
 from harness.stats import percentiles_ms
 from tests.helpers import parity
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Path]:
@@ -220,3 +222,26 @@ def test_a_profile_without_a_session_contract_cannot_run_sticky_users(tmp_path: 
         "session: section (login, write, read); fresh_visitors "
         "needs none"
     )
+
+
+@pytest.mark.slow
+def test_load_over_https_verifies_the_certificate(up: Path, tmp_path: Path) -> None:
+    from harness.replica.tls import make_certificate
+
+    https = json.loads((up / "replica.json").read_text())["https_url"]
+    base = (ROOT / "harness" / "profiles" / "replica.yaml").read_text()
+    other = tmp_path / "other"
+    other.mkdir()
+    make_certificate(other)  # a CA that did not sign the replica's certificate
+    gate = ["--gate", "error_ratio < 0.001", "--users", "4", "--run-time", "4s"]
+    right, wrong = tmp_path / "right.yaml", tmp_path / "wrong.yaml"
+    right.write_text(base + f"url: {https}\n")  # tls_verify: the replica's own CA
+    wrong.write_text(base + f"url: {https}\ntls_verify: {other / 'alb.crt'}\n")
+    ok = parity(up, "load", "--env-file", str(right), *gate, "--report-dir", str(tmp_path / "a"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "PASS  error_ratio < 0.001" in ok.stdout
+    refused = parity(
+        up, "load", "--env-file", str(wrong), *gate, "--report-dir", str(tmp_path / "b")
+    )
+    assert refused.returncode == 1
+    assert "FAIL  error_ratio < 0.001  (measured 1)" in refused.stdout

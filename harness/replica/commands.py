@@ -50,7 +50,7 @@ def up(config: ReplicaConfig) -> ReplicaHandle:
         raise UsageError(
             "a replica is already running: see `parity status`, stop it with `parity down`"
         )
-    down(quiet=True)  # a crashed replica's leftovers
+    down()  # a crashed replica's leftovers
     log_dir = home()
     log_dir.mkdir(parents=True, exist_ok=True)
     ready = Path(tempfile.mkdtemp(prefix="parity-up-")) / "ready.json"
@@ -85,7 +85,7 @@ def up(config: ReplicaConfig) -> ReplicaHandle:
     return ReplicaHandle.from_state(state)
 
 
-def down(*, quiet: bool = False) -> list[str]:
+def down() -> list[str]:
     """Stop the replica of the state file, by PID, even when its daemon crashed."""
     state = read_state()
     if state is None:

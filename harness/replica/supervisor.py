@@ -7,6 +7,7 @@ stopped by its PID when the replica stops, on an exception or on Ctrl-C.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import subprocess
 import sys
@@ -168,9 +169,7 @@ class Replica:
             target_id = f"app-{i + 1}"
             settings = faults.instance_settings(base, i, cfg.faults)
             health = str(self.work_dir / f"{target_id}.unhealthy")
-            settings = AppSettings(
-                **{**settings.__dict__, "instance_id": target_id, "health_file": health}
-            )
+            settings = dataclasses.replace(settings, instance_id=target_id, health_file=health)
             self._instances.append(
                 _Instance(
                     id=target_id,
@@ -282,7 +281,7 @@ class Replica:
                 },
                 "deregistration_delay_seconds": self.config.deregistration_delay,
                 "algorithm": spec.algorithm,
-                "health_check": self.config.health.__dict__,
+                "health_check": dataclasses.asdict(self.config.health),
             },
             "targets": [t.to_json() for t in self.targets()],
         }

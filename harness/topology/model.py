@@ -94,6 +94,7 @@ class Topology:
     target_groups: list[TargetGroup]
     redis_url: str | None = None
     session_store: dict[str, str] = field(default_factory=dict)  # engine, version, node type ...
+    ca_file: str | None = None  # a CA bundle that signs the entry's certificate (the replica's)
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never serialised
 
     @property

@@ -96,7 +96,8 @@ class ReplicaProvider:
             load_balancer=lb,
             target_groups=[group],
             redis_url=self.env.redis.get("url") or described["redis_url"],
-            secrets={"replica_password": self._control.password(), "ca_file": described["ca_file"]},
+            secrets={"replica_password": self._control.password()},
+            ca_file=described["ca_file"],
         )
 
     def target_states(self) -> TargetStates:
