@@ -16,8 +16,9 @@ from pathlib import Path
 
 import psutil
 
-from harness.config import replica_profile
-from harness.loadrun import LOAD_DIR, LoadOptions, _context
+from harness.loadgen.runner import LoadOptions, _context
+from harness.packaged import package_dir
+from harness.profile.environment import replica_profile
 from harness.replica.running import running_replica
 from harness.topology.replica import ReplicaProvider
 
@@ -33,7 +34,7 @@ def locust(
         "-m",
         "locust",
         "-f",
-        str(LOAD_DIR / f"{profile}.py"),
+        str(package_dir("harness.load") / f"{profile}.py"),
         "--headless",
         "-u",
         str(USERS),

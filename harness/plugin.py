@@ -16,17 +16,18 @@ from typing import Any
 
 import pytest
 
-from harness.client import VirtualUser
-from harness.config import Environment, load_environment
+from harness.disruption.guard import Guard, Permission
 from harness.errors import DeploymentFinding, ParityError
-from harness.flows import Site
-from harness.guard import Guard, Permission
+from harness.profile.environment import Environment, load_environment
+from harness.project_conftest import share_project_fixtures
 from harness.replica.state import home
-from harness.results import EVIDENCE_PROPERTY, ResultsCollector
-from harness.session import SessionDriver, load_driver
-from harness.targeting import open_environment
+from harness.report.collector import EVIDENCE_PROPERTY, NothingRanGuard, ResultsCollector
 from harness.topology import Provider
 from harness.topology.model import Target, Topology
+from harness.topology.opening import open_environment
+from harness.traffic.client import VirtualUser
+from harness.traffic.contract import SessionDriver, load_driver
+from harness.traffic.site import Site
 
 OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     (
@@ -116,13 +117,20 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config, "workerinput", {}).get(LOADGROUP):
         config.option.loadgroup = True  # workers re-parse the command line: tell them here
     results = config.getoption("parity_results", None)
-    if results and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(ResultsCollector(Path(results)), "parity-results")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(NothingRanGuard(), "parity-nothing-ran")
+        if results:
+            config.pluginmanager.register(ResultsCollector(Path(results)), "parity-results")
     if config.option.env or config.option.env_file:  # a bad profile stops the run at once
         try:
             config.stash[ENVIRONMENT] = load_environment(config.option.env, config.option.env_file)
         except ParityError as exc:
             raise pytest.UsageError(str(exc)) from exc
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    share_project_fixtures(session)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -4,8 +4,8 @@ import itertools
 
 from locust import FastHttpUser, constant, task
 
-from harness.load_users import CONTEXT, LocustTransport
-from harness.session import RecipeDriver
+from harness.loadgen.users import CONTEXT, LocustTransport
+from harness.traffic.contract import RecipeDriver
 
 _numbers = itertools.count(1)
 

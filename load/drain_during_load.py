@@ -4,7 +4,7 @@ The drain and restore are done by the parity process through the topology provid
 runs under gevent); their instants reach the users through the events file.
 """
 
-from harness.load_users import StickyUser, install
+from harness.loadgen.users import StickyUser, install
 
 install()
 __all__ = ["StickyUser"]

@@ -1,6 +1,6 @@
 """fresh_visitors: every request from a new client with no cookies; measures distribution."""
 
-from harness.load_users import FreshVisitor, install
+from harness.loadgen.users import FreshVisitor, install
 
 install()
 __all__ = ["FreshVisitor"]

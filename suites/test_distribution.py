@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from harness.findings import fail
-from harness.flows import Site
 from harness.stats import fit, histogram, percentiles_ms
+from harness.traffic.site import Site
 
 DEFAULT_SAMPLES = 400
 ALPHA = 0.001

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from harness.drain import restore_timeout
-from harness.failover import DrainEvidence, drain_scenario
+from harness.disruption.drain import restore_timeout
+from harness.disruption.failover import DrainEvidence, drain_scenario
+from harness.disruption.guard import Guard
 from harness.findings import fail
-from harness.flows import Site
-from harness.guard import Guard
-from harness.session import SessionDriver
 from harness.topology.model import Topology
+from harness.traffic.contract import SessionDriver
+from harness.traffic.site import Site
 
 DRAINING_SHARE = 0.8  # the target must show `draining` for at least this share of the delay
 

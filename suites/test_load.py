@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from harness.config import Environment
-from harness.loadrun import LoadOptions, run_load
+from harness.loadgen.runner import LoadOptions, run_load
+from harness.profile.environment import Environment
 from harness.topology import Provider
 
 RUN_SECONDS = float(os.environ.get("PARITY_LOAD_SECONDS", "10"))

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
-from harness.client import Route
 from harness.findings import message
-from harness.flows import Site, read_value, run_together
-from harness.session import SessionDriver, StepFailed
+from harness.traffic.client import Route
+from harness.traffic.contract import SessionDriver, StepFailed
+from harness.traffic.site import Site, read_value, run_together
 
 KEYS = ("a", "b", "c")
 MAX_EXAMPLES = 12

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from harness.client import Route
 from harness.findings import fail
-from harness.flows import Site, read_value, run_together
-from harness.session import SessionDriver, StepFailed
 from harness.topology.model import Topology
+from harness.traffic.client import Route
+from harness.traffic.contract import SessionDriver, StepFailed
+from harness.traffic.site import Site, read_value, run_together
 
 CONCURRENT_TRIES = 5
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from harness.client import VirtualUser
-from harness.config import Environment
-from harness.cookies import SetCookie, response_date, set_cookies
 from harness.findings import fail
-from harness.flows import Site, served_by, sticky_names
-from harness.session import SessionDriver
+from harness.profile.environment import Environment
 from harness.topology.model import Topology
+from harness.traffic.client import VirtualUser
+from harness.traffic.contract import SessionDriver
+from harness.traffic.cookies import SetCookie, response_date, set_cookies
+from harness.traffic.site import Site, served_by, sticky_names
 
 PINNED_REQUESTS = 30
 LAPSE_WAIT_LIMIT = 10  # seconds: longer durations are not waited for

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 import requests
 
-from harness.config import Environment
 from harness.findings import fail
-from harness.flows import Site
-from harness.session import extract
+from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import TargetGroup, Topology
+from harness.traffic.contract import extract
+from harness.traffic.site import Site
 
 
 def test_expected_number_of_healthy_targets(environment: Environment, topology: Topology) -> None:

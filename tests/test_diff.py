@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from harness.config import Environment, parse_profile
-from harness.diff import compare_environments
+from harness.commands.diff import compare_environments
+from harness.profile.environment import Environment, parse_profile
 from harness.topology import open_provider
 from harness.topology.aws import AwsProvider
 from tests.aws_world import World, build, profile
 
-REPLICA = Path(__file__).resolve().parent.parent / "harness" / "profiles" / "replica.yaml"
+REPLICA = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import replica_profile
-from harness.drain import wait_drained
+from harness.disruption.drain import wait_drained
+from harness.disruption.guard import Guard, Permission
+from harness.disruption.journal import Journal
 from harness.errors import SafetyRefusal
-from harness.guard import Guard, Permission
-from harness.journal import Journal
+from harness.profile.environment import replica_profile
 from harness.replica.running import ReplicaHandle
 from harness.replica.supervisor import Replica
 from harness.topology.replica import ReplicaProvider
@@ -94,8 +94,8 @@ def _guarded_run(home: Path, action: str, target: str) -> subprocess.Popen[str]:
     it unwinds (printing `undone` once the action is undone)."""
     script = (
         "import time\n"
-        "from harness.config import replica_profile\n"
-        "from harness.guard import Guard, Permission\n"
+        "from harness.profile.environment import replica_profile\n"
+        "from harness.disruption.guard import Guard, Permission\n"
         "from harness.topology.replica import ReplicaProvider\n"
         "env = replica_profile()\n"
         "guard = Guard(env, ReplicaProvider(env), Permission(disruptive=True))\n"

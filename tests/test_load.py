@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UsageError
-from harness.gates import Gate, check
-from harness.load_evidence import Evidence
-from harness.loadrun import parse_duration
+from harness.loadgen.evidence import Evidence
+from harness.loadgen.gates import Gate, check
+from harness.loadgen.runner import parse_duration
 from harness.stats import percentiles_ms
 from tests.helpers import parity
 
@@ -229,7 +229,7 @@ def test_load_over_https_verifies_the_certificate(up: Path, tmp_path: Path) -> N
     from harness.replica.tls import make_certificate
 
     https = json.loads((up / "replica.json").read_text())["https_url"]
-    base = (ROOT / "harness" / "profiles" / "replica.yaml").read_text()
+    base = (ROOT / "harness" / "profile" / "replica.yaml").read_text()
     other = tmp_path / "other"
     other.mkdir()
     make_certificate(other)  # a CA that did not sign the replica's certificate

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import requests
 
-from harness.cookies import response_date, set_cookies
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
+from harness.traffic.cookies import response_date, set_cookies
 from tests.helpers import TIMEOUT, pinned, served_by
 
 SEVEN_DAYS = timedelta(days=7)

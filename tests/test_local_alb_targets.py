@@ -7,12 +7,12 @@ import time
 import pytest
 import requests
 
-from harness.cookies import set_cookies
 from harness.errors import UsageError
 from harness.replica.alb_config import matcher_rule
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
+from harness.traffic.cookies import set_cookies
 from tests.helpers import TIMEOUT, Background, pinned, served_by, state_of, wait_for_state
 
 Pair = tuple[Replica, ReplicaHandle]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_environment, parse_profile, replica_profile
 from harness.errors import ProfileError
+from harness.profile.environment import load_environment, parse_profile, replica_profile
 
 GOOD = """\
 name: staging

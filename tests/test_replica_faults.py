@@ -12,7 +12,6 @@ import pytest
 import redis
 import requests
 
-from harness.cookies import set_cookies
 from harness.replica.faults import (
     SHORT_REDIS_TTL_SECONDS,
     SHORT_STICKINESS_SECONDS,
@@ -21,6 +20,7 @@ from harness.replica.faults import (
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
+from harness.traffic.cookies import set_cookies
 from tests.helpers import TIMEOUT, Background, pinned
 
 Pair = tuple[Replica, ReplicaHandle]

@@ -13,9 +13,9 @@ import pytest
 import requests
 from moto import mock_aws
 
-from harness.config import parse_profile
-from harness.drain import Transition, wait_drained
+from harness.disruption.drain import Transition, wait_drained
 from harness.errors import EnvironmentUnavailable, UsageError
+from harness.profile.environment import parse_profile
 from harness.replica.processes import free_port, http_ok, stop_pid, wait_until
 from harness.topology import open_provider
 from harness.topology.aws import AwsProvider

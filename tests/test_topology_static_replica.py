@@ -7,8 +7,8 @@ from pathlib import Path
 
 import requests
 
-from harness.config import parse_profile, replica_profile
-from harness.drain import Transition, restore, wait_drained
+from harness.disruption.drain import Transition, restore, wait_drained
+from harness.profile.environment import parse_profile, replica_profile
 from harness.replica.running import ReplicaHandle
 from harness.replica.supervisor import Replica
 from harness.topology.replica import ReplicaProvider

@@ -15,6 +15,7 @@ VERDICT_TEXT = {
     "passed": "PASSED: the deployment may ship",
     "failed": "FAILED: do not deploy",
     "error": "INCOMPLETE: the harness could not run every check",
+    "no-check-ran": "NO CHECK RAN: nothing was verified; do not deploy",
 }
 
 
@@ -140,6 +141,7 @@ def render(results: dict[str, Any]) -> str:
     return jinja.get_template("report.html.j2").render(
         verdict=results["verdict"],
         verdict_text=VERDICT_TEXT[results["verdict"]],
+        verdict_reason=results.get("verdict_reason"),
         env=results["environment"],
         run=results["run"],
         topology=results["topology"],

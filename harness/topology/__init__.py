@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, Protocol
 
-from harness.config import Environment
 from harness.errors import UsageError
+from harness.profile.environment import Environment
 from harness.topology.model import Topology
 
 __all__ = ["PROVIDERS", "Provider", "TargetStates", "open_provider"]

@@ -13,8 +13,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from harness.config import Environment
 from harness.errors import EnvironmentUnavailable
+from harness.profile.environment import Environment
 from harness.topology import TargetStates, aws_extras
 from harness.topology.aws_errors import aws_call
 from harness.topology.aws_parse import listener_of, parse_group, target_of

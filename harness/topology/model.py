@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config import mask_url
+from harness.profile.environment import mask_url
 
 HEALTHY = "healthy"
 DRAINED_STATES = ("unused", "gone")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.config import mask_url
+from harness.profile.environment import mask_url
 from harness.topology.model import TargetGroup, Topology
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.config import Environment
 from harness.errors import EnvironmentUnavailable
-from harness.replica.commands import running_state
+from harness.profile.environment import Environment
 from harness.replica.control import ACTIONS
+from harness.replica.lifecycle import running_state
 from harness.replica.running import ReplicaHandle
 from harness.topology import TargetStates
 from harness.topology.model import (

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from harness.config import Environment
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.haproxy_admin import HaproxyAdmin, ServerStat
+from harness.profile.environment import Environment
 from harness.topology import TargetStates
 from harness.topology.model import (
     HealthCheckSettings,

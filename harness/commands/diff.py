@@ -12,12 +12,12 @@ from typing import Any
 
 import requests
 
-from harness.config import Environment
 from harness.errors import ParityError
-from harness.flows import Site
-from harness.session import extract
-from harness.targeting import open_environment
+from harness.profile.environment import Environment
 from harness.topology.model import TargetGroup, Topology
+from harness.topology.opening import open_environment
+from harness.traffic.contract import extract
+from harness.traffic.site import Site
 
 TYPED_ATTRIBUTES = {
     "stickiness.enabled",

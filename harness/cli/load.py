@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.cli_env import add_environment_options
-from harness.config import load_environment
-from harness.loadrun import PROFILES, LoadOptions, LoadResult, parse_duration, run_load
-from harness.targeting import open_environment
+from harness.cli.environment import add_environment_options
+from harness.loadgen.runner import PROFILES, LoadOptions, LoadResult, parse_duration, run_load
+from harness.profile.environment import load_environment
+from harness.topology.opening import open_environment
 
 
 def options_from(args: argparse.Namespace, gates: list[str]) -> LoadOptions:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import requests
 
-from harness.client import VirtualUser
-from harness.drain import Transition, wait_drained
-from harness.flows import Site, read_value, sticky_names
-from harness.guard import Guard
-from harness.session import SessionDriver
+from harness.disruption.drain import Transition, wait_drained
+from harness.disruption.guard import Guard
+from harness.traffic.client import VirtualUser
+from harness.traffic.contract import SessionDriver
+from harness.traffic.site import Site, read_value, sticky_names
 
 TRAFFIC_MAX_REQUESTS = 5000  # per client: every loop is bounded in count and in time
 TRAFFIC_PAUSE = 0.05

@@ -8,7 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.client import (
+from harness.errors import DeploymentFinding
+from harness.findings import message
+from harness.profile.environment import Environment
+from harness.topology.model import Topology
+from harness.traffic.client import (
     Identity,
     RequestRecord,
     Route,
@@ -16,11 +20,7 @@ from harness.client import (
     identity_from,
     trace_text,
 )
-from harness.config import Environment
-from harness.errors import DeploymentFinding
-from harness.findings import message
-from harness.session import SessionDriver, StepFailed
-from harness.topology.model import Topology
+from harness.traffic.contract import SessionDriver, StepFailed
 
 DEFAULT_STICKY = ("AWSALB", "AWSALBCORS")
 

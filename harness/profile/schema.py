@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.schema import Free, ListOf, MapOf, Scalar, Section
+from harness.profile.validation import Free, ListOf, MapOf, Scalar, Section
 
 STR = Scalar((str,))
 BOOL = Scalar((bool,))

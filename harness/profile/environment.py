@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from harness.errors import ProfileError
-from harness.profile_schema import PROFILE
-from harness.schema import Context, line_map
+from harness.profile.schema import PROFILE
+from harness.profile.validation import Context, line_map
 
 ENV_DIR_VARIABLE = "PARITY_ENV_DIR"
 DEFAULT_ENV_DIR = "environments"
@@ -149,7 +149,7 @@ def load_file(path: Path) -> Environment:
 
 def replica_profile() -> Environment:
     """The built-in profile of the embedded replica."""
-    text = resources.files("harness").joinpath("profiles", REPLICA_PROFILE).read_text()
+    text = resources.files("harness.profile").joinpath(REPLICA_PROFILE).read_text()
     return parse_profile(text, f"<built-in {REPLICA_PROFILE}>")
 
 

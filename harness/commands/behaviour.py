@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness.check import CheckOptions, run_suites
-from harness.config import Environment
+from harness.commands.check import CheckOptions, run_suites
+from harness.profile.environment import Environment
 
 SUITES = ["topology", "sticky", "sharing", "distribution"]
 LATENCY_RATIO, LATENCY_GAP_MS, ALPHA = 2.0, 20.0, 0.001

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.config import Environment, load_environment
-from harness.diff import compare_environments
+from harness.commands.diff import compare_environments
+from harness.profile.environment import Environment, load_environment
 
 
 def load_reference(ref: str) -> Environment:
@@ -31,7 +31,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     left, right = load_reference(args.left), load_reference(args.right)
     result = compare_environments(left, right)
     if args.behaviour:
-        from harness.behaviour import compare_behaviour
+        from harness.commands.behaviour import compare_behaviour
 
         extra = compare_behaviour(left, right)
         result["differences"] += extra

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from harness.cookies import set_cookies
 from harness.errors import UsageError
+from harness.traffic.cookies import set_cookies
 
 TRACE_LIMIT = 40
 _SEQUENCE = itertools.count(1)  # request numbers across users and threads (count() is atomic)

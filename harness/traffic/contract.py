@@ -13,8 +13,8 @@ import importlib
 import re
 from typing import Any, Protocol
 
-from harness.client import Route, json_pointer
 from harness.errors import UsageError
+from harness.traffic.client import Route, json_pointer
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

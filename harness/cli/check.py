@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from harness.check import SUITES, CheckOptions, run_check
-from harness.cli_diff import load_reference
-from harness.cli_env import add_environment_options
-from harness.config import load_environment
+from harness.cli.diff import load_reference
+from harness.cli.environment import add_environment_options
+from harness.commands.check import SUITES, CheckOptions, run_check
 from harness.errors import UsageError
-from harness.loadrun import PROFILES, parse_duration
+from harness.loadgen.runner import PROFILES, parse_duration
+from harness.profile.environment import load_environment
 from harness.report import html
 
 
@@ -35,6 +36,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     reference = load_reference(args.reference) if args.reference else None
     opts = CheckOptions(
         suites=args.suite,
+        keyword=args.keyword,
         allow_disruptive=args.allow_disruptive,
         allow_production=args.allow_production,
         with_load=args.with_load,
@@ -46,6 +48,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     results, folder = run_check(env, opts)
     _summary(results)
+    if results.get("verdict_reason"):
+        print(f"parity: error: {results['verdict_reason']}", file=sys.stderr)
     print(
         f"\n{str(results['verdict']).upper()}: report {folder / 'index.html'} "
         f"(also junit.xml, results.json; latest: {Path(args.report_dir) / 'latest'})"
@@ -79,6 +83,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         choices=SUITES,
         metavar="NAME",
         help=f"run only these suites ({', '.join(SUITES)}); repeat",
+    )
+    check.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPRESSION",
+        help="run only the checks whose names match (pytest's -k); matching none is exit 3",
     )
     check.add_argument(
         "--allow-disruptive",

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-from harness.config import Environment
-from harness.drain import Progress, Transition, restore, restore_timeout, wait_for
+from harness.disruption.drain import Progress, Transition, restore, restore_timeout, wait_for
+from harness.disruption.journal import Entry, Journal
 from harness.errors import SafetyRefusal
-from harness.journal import Entry, Journal
+from harness.profile.environment import Environment
 from harness.topology import Provider
 
 

@@ -19,9 +19,9 @@ import gevent.ssl
 from locust import FastHttpUser, between, constant, constant_throughput, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from harness.client import Identity, Route, identity_from
-from harness.load_evidence import Evidence
-from harness.session import RecipeDriver, StepFailed
+from harness.loadgen.evidence import Evidence
+from harness.traffic.client import Identity, Route, identity_from
+from harness.traffic.contract import RecipeDriver, StepFailed
 
 CONTEXT_VARIABLE = "PARITY_LOAD_CONTEXT"
 CHECK = "CHECK"  # request type of the pseudo-requests that carry check failures

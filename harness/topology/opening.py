@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from harness.config import Environment
-from harness.replica.commands import running_state
+from harness.profile.environment import Environment
+from harness.replica.lifecycle import running_state
 from harness.replica.running import running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.topology import Provider, open_provider

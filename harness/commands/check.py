@@ -21,22 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.config import Environment
 from harness.errors import EnvironmentUnavailable, UsageError
-from harness.loadrun import LoadOptions, run_load
-from harness.replica import commands as replica_commands
+from harness.loadgen.runner import LoadOptions, run_load
+from harness.packaged import package_dir
+from harness.profile.environment import Environment
+from harness.replica import lifecycle
 from harness.report import html, junit
 from harness.report.redact import redact
-from harness.targeting import open_environment, replica_config, uses_running_replica
 from harness.topology import Provider
+from harness.topology.opening import open_environment, replica_config, uses_running_replica
 
 SUITES = ("topology", "sticky", "sharing", "failover", "distribution", "model")
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+SUITES_PACKAGE = "harness.suites"
+NO_CHECK_RAN = "no-check-ran"
 
 
 @dataclass
 class CheckOptions:
     suites: list[str] = field(default_factory=list)
+    keyword: str | None = None
     allow_disruptive: bool = False
     allow_production: str | None = None
     with_load: str | None = None
@@ -53,66 +56,66 @@ def replica_for_run(env: Environment) -> Iterator[None]:
     if env.provider != "replica" or uses_running_replica(env):
         yield
         return
-    if replica_commands.running_state() is not None:
+    if lifecycle.running_state() is not None:
         raise UsageError(
             f"a replica with other settings is running; {env.source} asks for "
             f"{env.topology.get('replica')}: stop it with `parity down` first"
         )
-    replica_commands.up(replica_config(env))
+    lifecycle.up(replica_config(env))
     try:
         yield
     finally:
-        replica_commands.down()
+        lifecycle.down()
 
 
 def _git_revision() -> str:
-    try:
-        return (
-            subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"],
-                capture_output=True,
-                text=True,
-                cwd=SUITES_DIR.parent,
-                timeout=5,
-                check=False,
-            ).stdout.strip()
-            or "unknown"
-        )
-    except OSError:
+    """The harness's own revision when it runs from a git checkout, else "unknown"."""
+    import harness
+
+    root = Path(harness.__file__).resolve().parent.parent
+    if not (root / ".git").exists():
         return "unknown"
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
 
 
-def run_suites(env: Environment, opts: CheckOptions, results_path: Path) -> int:
-    """pytest over the chosen suites, each check printed as it ends; returns pytest's code."""
+def pytest_argv(env: Environment, opts: CheckOptions, results_path: Path) -> list[str]:
+    """pytest over the chosen suites as modules of the installed package (`--pyargs`), so that
+    it runs from site-packages and loads the conftest.py of the directory it is started in."""
     unknown = [s for s in opts.suites if s not in SUITES]
     if unknown:
         raise UsageError(f"--suite {unknown[0]!r}: known suites: {', '.join(SUITES)}")
-    paths = [str(SUITES_DIR / f"test_{s}.py") for s in (opts.suites or SUITES)]
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *paths,
-        "-v",
-        "--no-header",
-        "-p",
-        "no:cacheprovider",
-        "--tb=no",
-        f"--parity-results={results_path}",
-        "--rootdir",
-        str(SUITES_DIR.parent),
-    ]
+    modules = [f"{SUITES_PACKAGE}.test_{s}" for s in (opts.suites or SUITES)]
+    argv = [sys.executable, "-m", "pytest", "--pyargs", *modules]
+    argv += ["-v", "--no-header", "-p", "no:cacheprovider", "--tb=no", "-o", "addopts="]
+    rootdir = package_dir(SUITES_PACKAGE).parent  # node ids read suites/test_x.py::check
+    argv += [f"--parity-results={results_path}", "--rootdir", str(rootdir)]
     argv += ["--env-file", env.source] if not env.source.startswith("<") else []
+    argv += ["-k", opts.keyword] if opts.keyword else []
     if opts.allow_disruptive:
         argv.append("--allow-disruptive")
     if opts.allow_production:
         argv += ["--allow-production", opts.allow_production]
+    return argv
+
+
+def run_suites(env: Environment, opts: CheckOptions, results_path: Path) -> int:
+    """pytest over the chosen suites, each check printed as it ends; returns pytest's code."""
     proc = subprocess.Popen(
-        argv,
+        pytest_argv(env, opts, results_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        cwd=SUITES_DIR.parent,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
@@ -122,7 +125,25 @@ def run_suites(env: Environment, opts: CheckOptions, results_path: Path) -> int:
     return proc.wait()
 
 
+def no_check_reason(checks: list[dict[str, Any]], opts: CheckOptions) -> str | None:
+    """Why no check ran (a gate never passes on nothing), or None when one did."""
+    if any(c["outcome"] in ("passed", "failed", "error") for c in checks):
+        return None
+    selection = ", ".join(opts.suites) or "all suites"
+    if opts.keyword:
+        selection += f", -k {opts.keyword!r}"
+    if not checks:
+        return f"no check ran: the selection ({selection}) matched no check"
+    first = checks[0]
+    return (
+        f"no check ran: all {len(checks)} selected checks ({selection}) were skipped; "
+        f"first: {first['name']}: {first['message'].splitlines()[0] if first['message'] else ''}"
+    )
+
+
 def verdict_of(checks: list[dict[str, Any]], load: dict[str, Any] | None) -> tuple[str, int]:
+    if not any(c["outcome"] in ("passed", "failed", "error") for c in checks):
+        return NO_CHECK_RAN, 3
     if any(c["outcome"] == "error" for c in checks):
         return "error", 3
     if any(c["outcome"] == "failed" for c in checks) or any(
@@ -182,7 +203,7 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[dict[str, Any], Pat
         after = provider.resolve()
         diff = None
         if opts.reference is not None:
-            from harness.diff import compare_environments
+            from harness.commands.diff import compare_environments
 
             diff = compare_environments(env, opts.reference, topology=after)
     verdict, exit_code = verdict_of(checks, load)
@@ -192,6 +213,7 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[dict[str, Any], Pat
     results = {
         "parity_version": __version__,
         "verdict": verdict,
+        "verdict_reason": no_check_reason(checks, opts),
         "exit_code": exit_code,
         "run": {
             "id": stamp,

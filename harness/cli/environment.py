@@ -7,9 +7,9 @@ import json
 import os
 import sys
 
-from harness.config import load_environment
-from harness.restore import restore_outstanding
-from harness.targeting import open_environment
+from harness.disruption.restore import restore_outstanding
+from harness.profile.environment import load_environment
+from harness.topology.opening import open_environment
 from harness.topology.render import render
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from harness.config import Environment
-from harness.drain import Progress, restore_timeout
+from harness.disruption.drain import Progress, restore_timeout
+from harness.disruption.guard import undo
+from harness.disruption.journal import Journal
 from harness.errors import EnvironmentUnavailable
-from harness.guard import undo
-from harness.journal import Journal
+from harness.profile.environment import Environment
 from harness.topology import Provider, open_provider
 
 

@@ -18,18 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.config import Environment
-from harness.drain import restore_timeout
+from harness.disruption.drain import restore_timeout
+from harness.disruption.guard import Guard, Permission
 from harness.errors import EnvironmentUnavailable, UsageError
-from harness.flows import verify_of
-from harness.gates import Gate, GateResult, check, metrics
-from harness.guard import Guard, Permission
-from harness.load_phases import phases
+from harness.loadgen.gates import Gate, GateResult, check, metrics
+from harness.loadgen.phases import phases
+from harness.packaged import package_dir
+from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import Topology
+from harness.traffic.site import verify_of
 
 PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
-LOAD_DIR = Path(__file__).resolve().parent.parent / "load"
 MARGIN_SECONDS = 60.0
 NOTICE_SECONDS = 1.5  # drain notices reach every Locust process within 1 s
 
@@ -85,7 +85,7 @@ def parse_duration(text: str) -> float:
 def profile_path(name: str) -> Path:
     if name not in PROFILES:
         raise UsageError(f"--profile {name!r}: known profiles: {', '.join(PROFILES)}")
-    return LOAD_DIR / f"{name}.py"
+    return package_dir("harness.load") / f"{name}.py"
 
 
 def check_caps(env: Environment, opts: LoadOptions) -> None:
@@ -262,6 +262,11 @@ def run_load(
     drain_events = drainer.events if drainer else []
     evidence["phases"] = phases(evidence, drain_events)
     measured = metrics(evidence, opts.run_time)
+    if not measured["requests"]:
+        raise EnvironmentUnavailable(
+            f"no request was made: the {opts.profile} run of {opts.run_time:g} s with "
+            f"{opts.users} users sent nothing to {topology.entry_url}"
+        )
     return LoadResult(evidence, check(gates, measured), measured, drain_events)
 
 

@@ -1,0 +1,7 @@
+"""`python -m harness.cli`: the same as the `parity` command."""
+
+import sys
+
+from harness.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""The `parity` command.
+
+Exit codes: 0 passed, 1 findings, 2 bad usage or profile, 3 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from harness import __version__
+from harness.cli import check, diff, environment, load, replica
+from harness.errors import ParityError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parity", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"parity {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in (replica, environment, load, check, diff):
+        group.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ParityError as exc:
+        print(f"parity: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("parity: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, and the traceback when asked for
+        if os.environ.get("PARITY_DEBUG"):
+            raise
+        print(
+            f"parity: internal error: {type(exc).__name__}: {exc} (PARITY_DEBUG=1 shows the "
+            "traceback; please report it)",
+            file=sys.stderr,
+        )
+        return 3
+

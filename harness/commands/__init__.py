@@ -1,0 +1,1 @@
+"""What the commands do (check, diff, behaviour), without argparse."""

@@ -1,0 +1,1 @@
+"""Disruption: the guard, the journal, drain and restore, and the failover scenario."""

@@ -1,0 +1,1 @@
+"""Environment profiles: the schema, validation with file/line/field errors, loading and ${VAR}."""

@@ -1,0 +1,1 @@
+"""Locust load profiles, shipped inside the wheel as `harness.load` (one file per profile)."""
