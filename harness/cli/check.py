@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from jinja2 import UndefinedError
 
 from harness.cli.diff import load_reference
 from harness.cli.environment import add_environment_options
@@ -14,18 +15,19 @@ from harness.errors import UsageError
 from harness.loadgen.runner import PROFILES, parse_duration
 from harness.profile.environment import load_environment
 from harness.report import html
+from harness.report.model import Results
+from harness.report.reading import read_results
 
 
-def _summary(results: dict[str, object]) -> None:
+def _summary(results: Results) -> None:
     checks = results["checks"]
-    assert isinstance(checks, list)
     print(f"\n{'suite':<13} {'check':<62} {'status':<8} time")
     for c in checks:
         print(f"{c['suite']:<13} {c['name'][:62]:<62} {c['outcome']:<8} {c['duration']:.1f} s")
         if c["outcome"] in ("failed", "error"):
             print(f"{'':<13} -> {c['message'].splitlines()[0][:150]}")
-    load = results.get("load")
-    if isinstance(load, dict):
+    load = results["load"]
+    if load:
         for gate in load["gates"]:
             status = "passed" if gate["passed"] else "failed"
             print(f"{'load gate':<13} {gate['gate']:<62} {status:<8} measured {gate['value']:.4g}")
@@ -61,14 +63,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     path = Path(args.results)
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: not a results.json written by parity check ({exc})") from exc
-    if not isinstance(results, dict) or "checks" not in results:
-        raise UsageError(f"{path}: not a results.json written by parity check (no checks)")
+    results = read_results(path)
     out = Path(args.out) if args.out else path.with_name("index.html")
-    html.write(results, out)
+    try:
+        html.write(results, out)
+    except (KeyError, TypeError, AttributeError, ValueError, UndefinedError) as exc:
+        raise UsageError(f"{path}: a field the report needs is missing or wrong: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write it: {exc.strerror}") from exc
     print(f"report: {out}")
     return 0
 

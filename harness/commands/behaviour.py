@@ -9,64 +9,55 @@ from typing import Any
 
 from harness.commands.check import CheckOptions, run_suites
 from harness.profile.environment import Environment
+from harness.report.model import CheckRecord, Difference, evidence_of
+from harness.topology.opening import open_environment
 
 SUITES = ["topology", "sticky", "sharing", "distribution"]
 LATENCY_RATIO, LATENCY_GAP_MS, ALPHA = 2.0, 20.0, 0.001
 
 
-def _measure(env: Environment) -> dict[str, dict[str, Any]]:
-    with tempfile.TemporaryDirectory() as tmp:
+def _measure(env: Environment) -> list[CheckRecord]:
+    with tempfile.TemporaryDirectory() as tmp, open_environment(env, for_children=True) as opened:
         path = Path(tmp) / "checks.json"
-        run_suites(env, CheckOptions(suites=SUITES), path)
-        checks = json.loads(path.read_text())["checks"] if path.exists() else []
-    return {c["id"].split("::", 1)[-1]: c for c in checks}
+        run_suites(env, opened, CheckOptions(suites=SUITES), path)
+        checks: list[CheckRecord] = json.loads(path.read_text())["checks"] if path.exists() else []
+    return checks
 
 
-def compare_behaviour(left: Environment, right: Environment) -> list[dict[str, Any]]:
+def _difference(path: str, left: Any, right: Any) -> Difference:
+    return {"path": path, "left": left, "right": right, "expected": False, "reason": ""}
+
+
+def _outcomes(left: list[CheckRecord], right: list[CheckRecord]) -> list[Difference]:
+    a = {c["name"]: c["outcome"] for c in left}
+    b = {c["name"]: c["outcome"] for c in right}
+    return [
+        _difference(f"behaviour.{name}", a.get(name), b.get(name))
+        for name in sorted(set(a) | set(b))
+        if a.get(name) != b.get(name)
+    ]
+
+
+def _distribution(left: list[CheckRecord], right: list[CheckRecord]) -> list[Difference]:
+    """p-values on either side of alpha: one side spreads evenly, the other does not."""
+    pa, pb = ((evidence_of(x, "distribution") or {}).get("p_value") for x in (left, right))
+    if pa is None or pb is None or (pa < ALPHA) == (pb < ALPHA):
+        return []
+    return [_difference("behaviour.distribution.p_value", round(pa, 4), round(pb, 4))]
+
+
+def _latency(left: list[CheckRecord], right: list[CheckRecord]) -> list[Difference]:
+    """The worst target's p95, more than LATENCY_RATIO times and LATENCY_GAP_MS apart."""
+    la, lb = (
+        max((evidence_of(x, "latency_p95_ms") or {}).values(), default=0.0) for x in (left, right)
+    )
+    low, high = min(la, lb), max(la, lb)
+    if low <= 0 or high / low <= LATENCY_RATIO or high - low <= LATENCY_GAP_MS:
+        return []
+    return [_difference("behaviour.latency.p95_ms_worst_target", round(la, 1), round(lb, 1))]
+
+
+def compare_behaviour(left: Environment, right: Environment) -> list[Difference]:
     """Checks whose outcome differs, and measured values that differ materially."""
     a, b = _measure(left), _measure(right)
-    out = []
-    for name in sorted(set(a) | set(b)):
-        oa, ob = (a.get(name) or {}).get("outcome"), (b.get(name) or {}).get("outcome")
-        if oa != ob:
-            out.append(
-                {
-                    "path": f"behaviour.{name}",
-                    "left": oa,
-                    "right": ob,
-                    "expected": False,
-                    "reason": "",
-                }
-            )
-    dist = [(x.get("test_fresh_clients_spread_evenly") or {}).get("evidence", {}) for x in (a, b)]
-    pa, pb = (d.get("distribution", {}).get("p_value") for d in dist)
-    if pa is not None and pb is not None and (pa < ALPHA) != (pb < ALPHA):
-        out.append(
-            {
-                "path": "behaviour.distribution.p_value",
-                "left": round(pa, 4),
-                "right": round(pb, 4),
-                "expected": False,
-                "reason": "",
-            }
-        )
-    lat = [
-        (x.get("test_no_target_is_much_slower") or {}).get("evidence", {}).get("latency_p95_ms", {})
-        for x in (a, b)
-    ]
-    la, lb = (max(v.values(), default=0.0) for v in lat)
-    if (
-        min(la, lb) > 0
-        and max(la, lb) / min(la, lb) > LATENCY_RATIO
-        and abs(la - lb) > LATENCY_GAP_MS
-    ):
-        out.append(
-            {
-                "path": "behaviour.latency.p95_ms_worst_target",
-                "left": round(la, 1),
-                "right": round(lb, 1),
-                "expected": False,
-                "reason": "",
-            }
-        )
-    return out
+    return _outcomes(a, b) + _distribution(a, b) + _latency(a, b)

@@ -6,15 +6,14 @@ points reports/latest at it. Exit: 0 passed, 1 findings, 2 bad usage or profile,
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,15 +24,15 @@ from harness.errors import EnvironmentUnavailable, UsageError
 from harness.loadgen.runner import LoadOptions, run_load
 from harness.packaged import package_dir
 from harness.profile.environment import Environment
-from harness.replica import lifecycle
 from harness.report import html, junit
+from harness.report.model import CheckRecord, LoadSection, Results, Verdict
 from harness.report.redact import redact
 from harness.topology import Provider
-from harness.topology.opening import open_environment, replica_config, uses_running_replica
+from harness.topology.opening import OPENED_VARIABLE, open_environment, write_opened
 
 SUITES = ("topology", "sticky", "sharing", "failover", "distribution", "model")
 SUITES_PACKAGE = "harness.suites"
-NO_CHECK_RAN = "no-check-ran"
+NO_CHECK_RAN: Verdict = "no-check-ran"
 
 
 @dataclass
@@ -48,24 +47,6 @@ class CheckOptions:
     report_dir: Path = Path("reports")
     app_revision: str | None = None
     reference: Environment | None = None
-
-
-@contextlib.contextmanager
-def replica_for_run(env: Environment) -> Iterator[None]:
-    """For the replica: the running one, or one started (and stopped) for this check."""
-    if env.provider != "replica" or uses_running_replica(env):
-        yield
-        return
-    if lifecycle.running_state() is not None:
-        raise UsageError(
-            f"a replica with other settings is running; {env.source} asks for "
-            f"{env.topology.get('replica')}: stop it with `parity down` first"
-        )
-    lifecycle.up(replica_config(env))
-    try:
-        yield
-    finally:
-        lifecycle.down()
 
 
 def _git_revision() -> str:
@@ -100,7 +81,6 @@ def pytest_argv(env: Environment, opts: CheckOptions, results_path: Path) -> lis
     argv += ["-v", "--no-header", "-p", "no:cacheprovider", "--tb=no", "-o", "addopts="]
     rootdir = package_dir(SUITES_PACKAGE).parent  # node ids read suites/test_x.py::check
     argv += [f"--parity-results={results_path}", "--rootdir", str(rootdir)]
-    argv += ["--env-file", env.source] if not env.source.startswith("<") else []
     argv += ["-k", opts.keyword] if opts.keyword else []
     if opts.allow_disruptive:
         argv.append("--allow-disruptive")
@@ -109,23 +89,26 @@ def pytest_argv(env: Environment, opts: CheckOptions, results_path: Path) -> lis
     return argv
 
 
-def run_suites(env: Environment, opts: CheckOptions, results_path: Path) -> int:
-    """pytest over the chosen suites, each check printed as it ends; returns pytest's code."""
-    proc = subprocess.Popen(
-        pytest_argv(env, opts, results_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "::" in line and any(w in line for w in ("PASSED", "FAILED", "ERROR", "SKIPPED")):
-            print("  " + line.strip().split("/")[-1], file=sys.stderr, flush=True)
-    return proc.wait()
+def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results: Path) -> int:
+    """pytest over the chosen suites against the opened environment, each check printed as it
+    ends; returns pytest's code."""
+    with tempfile.TemporaryDirectory(prefix="parity-check-") as tmp:
+        opened = write_opened(env, provider, Path(tmp) / "opened.json")
+        proc = subprocess.Popen(
+            pytest_argv(env, opts, results),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", OPENED_VARIABLE: str(opened)},
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "::" in line and any(w in line for w in ("PASSED", "FAILED", "ERROR", "SKIPPED")):
+                print("  " + line.strip().split("/")[-1], file=sys.stderr, flush=True)
+        return proc.wait()
 
 
-def no_check_reason(checks: list[dict[str, Any]], opts: CheckOptions) -> str | None:
+def no_check_reason(checks: list[CheckRecord], opts: CheckOptions) -> str | None:
     """Why no check ran (a gate never passes on nothing), or None when one did."""
     if any(c["outcome"] in ("passed", "failed", "error") for c in checks):
         return None
@@ -141,28 +124,26 @@ def no_check_reason(checks: list[dict[str, Any]], opts: CheckOptions) -> str | N
     )
 
 
-def verdict_of(checks: list[dict[str, Any]], load: dict[str, Any] | None) -> tuple[str, int]:
+def verdict_of(checks: list[CheckRecord], load: LoadSection | None) -> tuple[Verdict, int]:
     if not any(c["outcome"] in ("passed", "failed", "error") for c in checks):
         return NO_CHECK_RAN, 3
     if any(c["outcome"] == "error" for c in checks):
         return "error", 3
-    if any(c["outcome"] == "failed" for c in checks) or any(
-        not g["passed"] for g in (load or {}).get("gates", [])
-    ):
+    gates = load["gates"] if load else []
+    if any(c["outcome"] == "failed" for c in checks) or any(not g["passed"] for g in gates):
         return "failed", 1
     return "passed", 0
 
 
-def _load(env: Environment, provider: Provider, opts: CheckOptions) -> dict[str, Any] | None:
+def _load(env: Environment, provider: Provider, opts: CheckOptions) -> LoadSection | None:
     if not opts.with_load:
         return None
-    gates = list((env.raw.get("load") or {}).get("gates", []))
     load_opts = LoadOptions(
         opts.with_load,
         users=opts.load_users,
         spawn_rate=opts.load_users,
         run_time=opts.load_run_time,
-        gates=gates,
+        gates=list((env.raw.get("load") or {}).get("gates", [])),
         allow_disruptive=opts.allow_disruptive,
         allow_production=opts.allow_production,
     )
@@ -185,20 +166,43 @@ def _load(env: Environment, provider: Provider, opts: CheckOptions) -> dict[str,
     }
 
 
-def run_check(env: Environment, opts: CheckOptions) -> tuple[dict[str, Any], Path]:
+def _run_info(stamp: str, started: float, opts: CheckOptions) -> dict[str, Any]:
+    finished = time.time()
+    return {
+        "id": stamp,
+        "started": datetime.fromtimestamp(started, UTC).isoformat(),
+        "finished": datetime.fromtimestamp(finished, UTC).isoformat(),
+        "duration_seconds": round(finished - started, 1),
+        "user": getpass.getuser(),
+        "host": platform.node(),
+        "harness_version": __version__,
+        "harness_revision": _git_revision(),
+        "app_revision": opts.app_revision or "not given",
+        "command": " ".join(["parity", *sys.argv[1:]]),
+    }
+
+
+def _read_checks(path: Path, code: int) -> list[CheckRecord]:
+    if not path.exists():
+        raise EnvironmentUnavailable(
+            f"the suites did not run (pytest exit {code}); run "
+            "`pytest --pyargs harness.suites` to see why"
+        )
+    checks: list[CheckRecord] = json.loads(path.read_text())["checks"]
+    path.unlink()
+    return checks
+
+
+def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
     """Run everything, write the reports; the results document and the report folder."""
     started = time.time()
     stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = opts.report_dir / stamp
     folder.mkdir(parents=True, exist_ok=True)
-    with replica_for_run(env), open_environment(env) as provider:
+    with open_environment(env, for_children=True) as provider:
         topology = provider.resolve()
-        code = run_suites(env, opts, folder / "checks.json")
-        if not (folder / "checks.json").exists():
-            raise EnvironmentUnavailable(
-                f"the suites did not run (pytest exit {code}); run `pytest suites` to see why"
-            )
-        checks = json.loads((folder / "checks.json").read_text())["checks"]
+        code = run_suites(env, provider, opts, folder / "checks.json")
+        checks = _read_checks(folder / "checks.json", code)
         load = _load(env, provider, opts)
         after = provider.resolve()
         diff = None
@@ -209,24 +213,12 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[dict[str, Any], Pat
     verdict, exit_code = verdict_of(checks, load)
     if diff and diff["unexpected"] and exit_code == 0:
         verdict, exit_code = "failed", 1
-    finished = time.time()
-    results = {
+    results: Results = {
         "parity_version": __version__,
         "verdict": verdict,
         "verdict_reason": no_check_reason(checks, opts),
         "exit_code": exit_code,
-        "run": {
-            "id": stamp,
-            "started": datetime.fromtimestamp(started, UTC).isoformat(),
-            "finished": datetime.fromtimestamp(finished, UTC).isoformat(),
-            "duration_seconds": round(finished - started, 1),
-            "user": getpass.getuser(),
-            "host": platform.node(),
-            "harness_version": __version__,
-            "harness_revision": _git_revision(),
-            "app_revision": opts.app_revision or "not given",
-            "command": " ".join(["parity", *sys.argv[1:]]),
-        },
+        "run": _run_info(stamp, started, opts),
         "environment": {
             "name": env.name,
             "source": env.source,
@@ -241,19 +233,22 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[dict[str, Any], Pat
     }
     results = redact(results, tuple(topology.secrets.values()))
     write_reports(results, folder)
-    (folder / "checks.json").unlink()
-    latest = opts.report_dir / "latest"
-    if latest.is_symlink() or latest.exists():
-        latest.unlink()
-    latest.symlink_to(stamp)
+    _point_latest(opts.report_dir, stamp)
     return results, folder
 
 
-def write_reports(results: dict[str, Any], folder: Path) -> None:
+def _point_latest(report_dir: Path, stamp: str) -> None:
+    latest = report_dir / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(stamp)
+
+
+def write_reports(results: Results, folder: Path) -> None:
     (folder / "results.json").write_text(json.dumps(results, indent=1))
     junit.write(results, folder / "junit.xml")
     html.write(results, folder / "index.html")
-    if results.get("load"):
+    if results["load"]:
         (folder / f"load-{results['load']['profile']}.json").write_text(
             json.dumps(results["load"], indent=1)
         )

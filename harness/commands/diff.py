@@ -14,6 +14,7 @@ import requests
 
 from harness.errors import ParityError
 from harness.profile.environment import Environment
+from harness.report.model import Difference, DiffSection
 from harness.topology.model import TargetGroup, Topology
 from harness.topology.opening import open_environment
 from harness.traffic.contract import extract
@@ -109,9 +110,9 @@ def _policy(env: Environment) -> list[dict[str, str]]:
 
 def compare(
     left: dict[str, Any], right: dict[str, Any], policy: list[dict[str, str]]
-) -> list[dict[str, Any]]:
+) -> list[Difference]:
     """The differences between two fact maps, each marked expected (with its reason) or not."""
-    differences = []
+    differences: list[Difference] = []
     for path in sorted(set(left) | set(right)):
         a, b = left.get(path), right.get(path)
         if a == b:
@@ -131,7 +132,7 @@ def compare(
 
 def compare_environments(
     env: Environment, reference: Environment, topology: Topology | None = None
-) -> dict[str, Any]:
+) -> DiffSection:
     """Resolve both (unless `topology` of `env` is given) and compare them."""
     if topology is None:
         with open_environment(env) as provider:

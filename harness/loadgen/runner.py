@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.disruption.drain import restore_timeout
-from harness.disruption.guard import Guard, Permission
 from harness.errors import EnvironmentUnavailable, UsageError
+from harness.loadgen.drainer import start_drainer
 from harness.loadgen.gates import Gate, GateResult, check, metrics
 from harness.loadgen.phases import phases
 from harness.packaged import package_dir
@@ -31,7 +30,6 @@ from harness.traffic.site import verify_of
 
 PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
 MARGIN_SECONDS = 60.0
-NOTICE_SECONDS = 1.5  # drain notices reach every Locust process within 1 s
 
 
 @dataclass
@@ -160,48 +158,6 @@ def locust_argv(opts: LoadOptions, entry_url: str) -> list[str]:
     return argv
 
 
-class Drainer(threading.Thread):
-    """drain_during_load: drain at a third of the run, restore at two thirds, through the guard."""
-
-    def __init__(
-        self,
-        guard: Guard,
-        target: str,
-        opts: LoadOptions,
-        events_path: Path,
-        stop: threading.Event,
-    ) -> None:
-        super().__init__(daemon=True)
-        self.guard, self.target, self.opts = guard, target, opts
-        self.events_path, self.stop = events_path, stop
-        self.events: list[dict[str, Any]] = []
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            if self.stop.wait(self.opts.run_time / 3):
-                return
-            hc = (self.guard.provider.resolve().target_groups[0]).health_check
-            self.guard.check("deregister", self.target)
-            # Announce first: every Locust process must know before the first client moves.
-            self.events_path.write_text(json.dumps({"drained": {self.target: time.time()}}))
-            time.sleep(NOTICE_SECONDS)
-            with self.guard.disrupt(
-                "deregister",
-                self.target,
-                restore_after=restore_timeout(hc.interval_seconds, hc.healthy_threshold),
-            ) as record:
-                self.events.append(
-                    {"event": "drain", "target": self.target, "at": record.started_at}
-                )
-                self.stop.wait(max(self.opts.run_time / 3 - NOTICE_SECONDS, 1))
-                self.events.append({"event": "restore", "target": self.target, "at": time.time()})
-            self.events.append({"event": "healthy", "target": self.target, "at": time.time()})
-            self.events_path.write_text(json.dumps({"drained": {}}))
-        except BaseException as exc:  # reported by the caller
-            self.error = exc
-
-
 def _progress(work: Path, started: float, opts: LoadOptions) -> str:
     path = work / "progress.json"
     data = json.loads(path.read_text()) if path.exists() else {}
@@ -210,6 +166,15 @@ def _progress(work: Path, started: float, opts: LoadOptions) -> str:
         f"{data.get('users', 0):>4}  requests {data.get('requests', 0):>8,}  failures "
         f"{data.get('failures', 0):>6,}"
     )
+
+
+def _read_evidence(work: Path, code: int | None, output: str) -> dict[str, Any]:
+    evidence_file = work / "evidence.json"
+    if not evidence_file.exists():
+        tail = " | ".join(output.strip().splitlines()[-3:])
+        raise EnvironmentUnavailable(f"Locust ended with code {code} and wrote no evidence: {tail}")
+    evidence: dict[str, Any] = json.loads(evidence_file.read_text())
+    return evidence
 
 
 def run_load(
@@ -221,29 +186,17 @@ def run_load(
     topology = provider.resolve()
     with tempfile.TemporaryDirectory(prefix="parity-load-") as tmp:
         work = Path(tmp)
-        env_vars = {**os.environ, "PARITY_LOAD_CONTEXT": str(_context(env, topology, opts, work))}
+        context = _context(env, topology, opts, work)
         proc = subprocess.Popen(
             locust_argv(opts, topology.entry_url),
-            env=env_vars,
+            env={**os.environ, "PARITY_LOAD_CONTEXT": str(context)},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
         started, stop = time.monotonic(), threading.Event()
-        drainer = None
-        if opts.profile == "drain_during_load" and not opts.worker:
-            target = opts.drain_target or topology.healthy_targets()[0].id
-            guard = Guard(
-                env,
-                provider,
-                Permission(
-                    opts.allow_disruptive or env.provider == "replica", opts.allow_production
-                ),
-            )
-            guard.check("deregister", target)
-            drainer = Drainer(guard, target, opts, work / "events.json", stop)
-            drainer.start()
+        drainer = start_drainer(env, provider, topology, opts, work, stop)
         output = _wait(proc, opts, work, started, show)
         stop.set()
         if drainer is not None:
@@ -252,13 +205,7 @@ def run_load(
                 raise drainer.error
         if opts.worker:
             return None
-        evidence_file = work / "evidence.json"
-        if not evidence_file.exists():
-            tail = " | ".join(output.strip().splitlines()[-3:])
-            raise EnvironmentUnavailable(
-                f"Locust ended with code {proc.returncode} and wrote no evidence: {tail}"
-            )
-        evidence = json.loads(evidence_file.read_text())
+        evidence = _read_evidence(work, proc.returncode, output)
     drain_events = drainer.events if drainer else []
     evidence["phases"] = phases(evidence, drain_events)
     measured = metrics(evidence, opts.run_time)

@@ -13,15 +13,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import redis
 
-from harness.errors import ReplicaError, UsageError
+from harness.errors import ReplicaError
 from harness.haproxy_admin import HaproxyAdmin
 from harness.replica import alb_config, faults
 from harness.replica.app import AppSettings
@@ -33,32 +31,14 @@ from harness.replica.processes import (
     stop_pid,
     wait_until,
 )
-from harness.replica.spec import ReplicaConfig, TargetState
+from harness.replica.spec import ReplicaConfig
+from harness.replica.targets import Instance, TargetOperations
 from harness.replica.tls import make_certificate
 
 START_TIMEOUT = 20.0
-MONITOR_INTERVAL = 0.2
-CHECK_REASONS = {
-    "L7STS": "Target.ResponseCodeMismatch",
-    "L4TOUT": "Target.Timeout",
-    "L7TOUT": "Target.Timeout",
-}
 
 
-@dataclass
-class _Instance:
-    id: str
-    port: int
-    token: str
-    weight: int
-    settings: AppSettings
-    proc: subprocess.Popen[bytes] | None = None
-    registered: bool = True
-    seen_up: bool = True
-    drain_deadline: float | None = None
-
-
-class Replica:
+class Replica(TargetOperations):
     """The embedded staging replica; start() it or use it as a context manager."""
 
     def __init__(self, config: ReplicaConfig | None = None, work_dir: Path | None = None) -> None:
@@ -70,7 +50,7 @@ class Replica:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
-        self._instances: list[_Instance] = []
+        self._instances: list[Instance] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.redis_port = self.http_port = self.https_port = 0
         self.admin = HaproxyAdmin(f"unix:{self.work_dir / 'haproxy.sock'}")
@@ -171,7 +151,7 @@ class Replica:
             health = str(self.work_dir / f"{target_id}.unhealthy")
             settings = dataclasses.replace(settings, instance_id=target_id, health_file=health)
             self._instances.append(
-                _Instance(
+                Instance(
                     id=target_id,
                     port=free_port(),
                     token=secrets.token_hex(8).upper(),
@@ -180,7 +160,7 @@ class Replica:
                 )
             )
 
-    def _start_instance(self, inst: _Instance) -> None:
+    def _start_instance(self, inst: Instance) -> None:
         argv = [
             sys.executable,
             "-m",
@@ -201,7 +181,7 @@ class Replica:
         inst.proc = self._spawner.spawn(inst.id, argv, inst.settings.to_env())
         self._procs[inst.id] = inst.proc
 
-    def _wait_instance(self, inst: _Instance) -> None:
+    def _wait_instance(self, inst: Instance) -> None:
         def healthy() -> bool:
             self._check_alive(inst.id)
             return http_ok(f"http://127.0.0.1:{inst.port}/healthz")
@@ -285,101 +265,3 @@ class Replica:
             },
             "targets": [t.to_json() for t in self.targets()],
         }
-
-    def targets(self) -> list[TargetState]:
-        """Every target with its state and reason, in the ALB's vocabulary."""
-        with self._lock:
-            stats = self.admin.servers(alb_config.BACKEND)
-            return [
-                self._state_of(inst, stats[inst.id].status, stats[inst.id].check_status)
-                for inst in self._instances
-            ]
-
-    def _state_of(self, inst: _Instance, status: str, check: str) -> TargetState:
-        if not inst.registered:
-            draining = inst.drain_deadline is not None
-            state, reason = (
-                ("draining", "Target.DeregistrationInProgress")
-                if draining
-                else ("unused", "Target.NotRegistered")
-            )
-        elif status.startswith("UP"):
-            state, reason = "healthy", ""
-        elif not inst.seen_up:
-            state, reason = "initial", "Elb.InitialHealthChecking"
-        else:
-            state, reason = "unhealthy", CHECK_REASONS.get(check, "Target.FailedHealthChecks")
-        pid = inst.proc.pid if inst.proc is not None and inst.proc.poll() is None else None
-        return TargetState(
-            inst.id, f"http://127.0.0.1:{inst.port}", inst.port, state, reason, inst.weight, pid
-        )
-
-    def _instance(self, target_id: str) -> _Instance:
-        for inst in self._instances:
-            if inst.id == target_id:
-                return inst
-        known = ", ".join(i.id for i in self._instances)
-        raise UsageError(f"target {target_id!r} is not in the replica (targets: {known})")
-
-    # ---- the monitor: health transitions and drain deadlines ----------------------------
-    def _watch(self) -> None:
-        while not self._stop.wait(MONITOR_INTERVAL):
-            with contextlib.suppress(Exception), self._lock:
-                stats = self.admin.servers(alb_config.BACKEND)
-                now = time.monotonic()
-                for inst in self._instances:
-                    if inst.registered and stats[inst.id].status.startswith("UP"):
-                        inst.seen_up = True
-                    if inst.drain_deadline is not None and now >= inst.drain_deadline:
-                        self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
-                        inst.drain_deadline = None
-
-    # ---- control ----------------------------------------------------------------------
-    def deregister(self, target_id: str) -> None:
-        """Drain like an ALB: no new requests at once; cut what still runs after the delay."""
-        with self._lock:
-            inst = self._instance(target_id)
-            if not inst.registered:
-                return
-            self.admin.set_maint(alb_config.BACKEND, inst.id)
-            inst.registered = False
-            if "abrupt-drain" in self.config.faults:
-                self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
-                inst.drain_deadline = None
-            else:
-                inst.drain_deadline = time.monotonic() + self.config.deregistration_delay
-
-    def register(self, target_id: str) -> None:
-        """Register again: the target is `initial` until it passes the healthy threshold."""
-        with self._lock:
-            inst = self._instance(target_id)
-            if inst.registered:
-                return
-            inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
-            self.admin.set_ready(alb_config.BACKEND, inst.id, recheck=True)
-
-    def set_health(self, target_id: str, *, failing: bool) -> None:
-        """Make the target fail (or pass again) its health check."""
-        path = Path(self._instance(target_id).settings.health_file)
-        if failing:
-            path.touch()
-        else:
-            path.unlink(missing_ok=True)
-
-    def kill(self, target_id: str) -> None:
-        """Kill the target's processes at once (SIGKILL to its process group)."""
-        with self._lock:
-            inst = self._instance(target_id)
-            if inst.proc is not None:
-                stop_pid(inst.proc.pid, proc=inst.proc, graceful=False)
-                self._procs.pop(inst.id, None)
-                inst.proc = None
-
-    def restart(self, target_id: str) -> None:
-        """Start a killed (or running) target again on its port and wait for /healthz."""
-        with self._lock:
-            inst = self._instance(target_id)
-            if inst.proc is not None:
-                stop_pid(inst.proc.pid, timeout=5, proc=inst.proc)
-            self._start_instance(inst)
-        self._wait_instance(inst)

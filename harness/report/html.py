@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from harness.report import charts
+from harness.report.model import CheckRecord, LoadSection, Results
 
 VERDICT_TEXT = {
     "passed": "PASSED: the deployment may ship",
@@ -19,7 +19,7 @@ VERDICT_TEXT = {
 }
 
 
-def _check_charts(checks: list[dict[str, Any]]) -> list[str]:
+def _check_charts(checks: list[CheckRecord]) -> list[str]:
     out = []
     for check in checks:
         ev = check.get("evidence") or {}
@@ -66,7 +66,7 @@ def _check_charts(checks: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _load_charts(load: dict[str, Any]) -> list[str]:
+def _load_charts(load: LoadSection) -> list[str]:
     ev = load["evidence"]
     targets = sorted(t for t in ev["targets"] if t != "unknown")
     sessions = [ev["targets"][t]["sessions"] for t in targets]
@@ -125,7 +125,7 @@ def _load_charts(load: dict[str, Any]) -> list[str]:
     return out
 
 
-def render(results: dict[str, Any]) -> str:
+def render(results: Results) -> str:
     """The report's HTML for a results document (already redacted)."""
     jinja = Environment(
         loader=PackageLoader("harness.report", "templates"),
@@ -154,7 +154,7 @@ def render(results: dict[str, Any]) -> str:
             "skipped": counts["skipped"],
         },
         load=load,
-        load_gates_passed=sum(1 for g in (load or {}).get("gates", []) if g["passed"]),
+        load_gates_passed=sum(1 for g in (load["gates"] if load else []) if g["passed"]),
         failover=failover,
         diff=results.get("diff"),
         report_id=results["run"].get("id", ""),
@@ -162,6 +162,6 @@ def render(results: dict[str, Any]) -> str:
     )
 
 
-def write(results: dict[str, Any], path: Path) -> Path:
+def write(results: Results, path: Path) -> Path:
     path.write_text(render(results), encoding="utf-8")
     return path

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+
+from harness.report.model import Results
 
 
-def write(results: dict[str, Any], path: Path) -> Path:
+def write(results: Results, path: Path) -> Path:
     checks = results["checks"]
-    gates = (results.get("load") or {}).get("gates", [])
+    load = results.get("load")
+    gates = load["gates"] if load else []
     suite = ET.Element(
         "testsuite",
         name=f"parity {results['environment']['name']}",

@@ -1,0 +1,172 @@
+"""Parity's pytest fixtures, named after what they yield; registered by harness.plugin.
+
+Session scoped for what a whole run shares (the environment and its provider), module scoped
+for read-only views (topology, site, store), function scoped for disruptive ones (guard).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.disruption.guard import Guard, Permission
+from harness.errors import ParityError
+from harness.plugin import ENVIRONMENT, OPENED
+from harness.profile.environment import Environment, load_environment
+from harness.replica.state import home
+from harness.report.collector import EVIDENCE_PROPERTY
+from harness.topology import Provider
+from harness.topology.model import Target, Topology
+from harness.topology.opening import open_environment
+from harness.traffic.client import VirtualUser
+from harness.traffic.contract import SessionDriver, load_driver
+from harness.traffic.site import Site
+
+PARITY_FIXTURES = {
+    "environment",
+    "provider",
+    "topology",
+    "targets",
+    "site",
+    "redis",
+    "session_store",
+    "session_driver",
+    "guard",
+    "virtual_user",
+    "pinned_client",
+}
+
+
+@pytest.fixture(scope="session")
+def environment(pytestconfig: pytest.Config) -> Environment:
+    """The environment profile the run targets."""
+    if ENVIRONMENT in pytestconfig.stash:
+        return pytestconfig.stash[ENVIRONMENT]
+    try:
+        return load_environment(pytestconfig.option.env, pytestconfig.option.env_file)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+@pytest.fixture(scope="session")
+def provider(pytestconfig: pytest.Config, environment: Environment) -> Iterator[Provider]:
+    """The topology provider (for the replica: the running one or one started for this run)."""
+    if OPENED in pytestconfig.stash:
+        yield pytestconfig.stash[OPENED][1]
+        return
+    with ExitStack() as stack:
+        try:
+            provider = stack.enter_context(open_environment(environment))
+        except ParityError as exc:
+            pytest.exit(f"parity: cannot reach {environment.name}: {exc}", returncode=3)
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def topology(provider: Provider) -> Topology:
+    """The resolved topology, once per module."""
+    return provider.resolve()
+
+
+@pytest.fixture(scope="module")
+def targets(topology: Topology) -> list[Target]:
+    return topology.targets
+
+
+@pytest.fixture(scope="module")
+def site(environment: Environment, topology: Topology) -> Site:
+    """Virtual users, pinned and direct routes for this environment."""
+    return Site(environment, topology)
+
+
+@pytest.fixture
+def virtual_user(site: Site) -> Callable[..., VirtualUser]:
+    """A factory of virtual users: `virtual_user()` is a fresh client with no cookies."""
+    return site.user
+
+
+@pytest.fixture
+def pinned_client(site: Site) -> Callable[[str], VirtualUser]:
+    """A factory of clients pinned to a target through the balancer: `pinned_client("app-1")`."""
+
+    def make(target: str) -> VirtualUser:
+        user = site.user(f"pinned-{target}")
+        user.adopt(site.pin(target).cookies)
+        return user
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def session_driver(environment: Environment, topology: Topology) -> SessionDriver:
+    """The app's session contract; override this fixture for a Python SessionDriver."""
+    try:
+        return load_driver(environment.session, topology.secrets)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+@pytest.fixture(scope="module")
+def session_store(topology: Topology) -> Any:
+    """A Redis client on the session store, or None when there is none reachable from here."""
+    import redis as redis_lib
+
+    if not topology.redis_url:
+        return None
+    client = redis_lib.Redis.from_url(topology.redis_url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis_lib.RedisError:
+        return None
+    return client
+
+
+@pytest.fixture(scope="module")
+def redis(session_store: Any) -> Any:
+    """A Redis client on the session store, or a skip when it is not reachable from here."""
+    if session_store is None:
+        pytest.skip("Redis is not configured (redis.url) or not reachable: store checks skipped")
+    return session_store
+
+
+@pytest.fixture
+def guard(pytestconfig: pytest.Config, environment: Environment, provider: Provider) -> Guard:
+    """The guard for disruptive actions; skips the test when the run does not allow them."""
+    allowed = bool(pytestconfig.option.allow_disruptive) or environment.provider == "replica"
+    if not allowed:
+        pytest.skip("disruptive: pass --allow-disruptive (or PARITY_ALLOW_DISRUPTIVE=1)")
+    return Guard(environment, provider, Permission(True, pytestconfig.option.allow_production))
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A dict a check fills with evidence for the report (charts, timelines); JSON-serialisable."""
+    data: dict[str, Any] = {}
+    yield data
+    if data:
+        request.node.user_properties.append((EVIDENCE_PROPERTY, json.dumps(data, default=str)))
+
+
+@pytest.fixture(autouse=True)
+def _parity_serialise(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Disruptive tests hold an exclusive lock on the environment, the others a shared one,
+    so a drain never overlaps another test, also across xdist workers."""
+    if not PARITY_FIXTURES & set(request.fixturenames):
+        yield
+        return
+    env: Environment = request.getfixturevalue("environment")
+    path = Path(home()) / f"lock-{env.name}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    exclusive = request.node.get_closest_marker("disruptive") is not None
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

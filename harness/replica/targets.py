@@ -1,0 +1,155 @@
+"""The replica's targets as an ALB sees them: states and reasons, the health monitor, and the
+operations on one target (deregister with its delay, register, fail health, kill, restart)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.haproxy_admin import HaproxyAdmin
+from harness.replica import alb_config
+from harness.replica.app import AppSettings
+from harness.replica.processes import stop_pid
+from harness.replica.spec import ReplicaConfig, TargetState
+
+MONITOR_INTERVAL = 0.2
+CHECK_REASONS = {
+    "L7STS": "Target.ResponseCodeMismatch",
+    "L4TOUT": "Target.Timeout",
+    "L7TOUT": "Target.Timeout",
+}
+
+
+@dataclass
+class Instance:
+    """One app instance: its port, cookie token, weight, process and registration."""
+
+    id: str
+    port: int
+    token: str
+    weight: int
+    settings: AppSettings
+    proc: subprocess.Popen[bytes] | None = None
+    registered: bool = True
+    seen_up: bool = True
+    drain_deadline: float | None = None
+
+
+class TargetOperations:
+    """What the replica does to and reports of its targets (the base of `Replica`)."""
+
+    config: ReplicaConfig
+    admin: HaproxyAdmin
+    _lock: threading.RLock
+    _stop: threading.Event
+    _instances: list[Instance]
+    _procs: dict[str, subprocess.Popen[bytes]]
+
+    def _start_instance(self, inst: Instance) -> None:
+        raise NotImplementedError
+
+    def _wait_instance(self, inst: Instance) -> None:
+        raise NotImplementedError
+
+    def targets(self) -> list[TargetState]:
+        """Every target with its state and reason, in the ALB's vocabulary."""
+        with self._lock:
+            stats = self.admin.servers(alb_config.BACKEND)
+            return [
+                self._state_of(inst, stats[inst.id].status, stats[inst.id].check_status)
+                for inst in self._instances
+            ]
+
+    def _state_of(self, inst: Instance, status: str, check: str) -> TargetState:
+        if not inst.registered:
+            draining = inst.drain_deadline is not None
+            state, reason = (
+                ("draining", "Target.DeregistrationInProgress")
+                if draining
+                else ("unused", "Target.NotRegistered")
+            )
+        elif status.startswith("UP"):
+            state, reason = "healthy", ""
+        elif not inst.seen_up:
+            state, reason = "initial", "Elb.InitialHealthChecking"
+        else:
+            state, reason = "unhealthy", CHECK_REASONS.get(check, "Target.FailedHealthChecks")
+        pid = inst.proc.pid if inst.proc is not None and inst.proc.poll() is None else None
+        return TargetState(
+            inst.id, f"http://127.0.0.1:{inst.port}", inst.port, state, reason, inst.weight, pid
+        )
+
+    def _instance(self, target_id: str) -> Instance:
+        for inst in self._instances:
+            if inst.id == target_id:
+                return inst
+        known = ", ".join(i.id for i in self._instances)
+        raise UsageError(f"target {target_id!r} is not in the replica (targets: {known})")
+
+    # ---- the monitor: health transitions and drain deadlines ----------------------------
+    def _watch(self) -> None:
+        while not self._stop.wait(MONITOR_INTERVAL):
+            with contextlib.suppress(Exception), self._lock:
+                stats = self.admin.servers(alb_config.BACKEND)
+                now = time.monotonic()
+                for inst in self._instances:
+                    if inst.registered and stats[inst.id].status.startswith("UP"):
+                        inst.seen_up = True
+                    if inst.drain_deadline is not None and now >= inst.drain_deadline:
+                        self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
+                        inst.drain_deadline = None
+
+    # ---- control ----------------------------------------------------------------------
+    def deregister(self, target_id: str) -> None:
+        """Drain like an ALB: no new requests at once; cut what still runs after the delay."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if not inst.registered:
+                return
+            self.admin.set_maint(alb_config.BACKEND, inst.id)
+            inst.registered = False
+            if "abrupt-drain" in self.config.faults:
+                self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
+                inst.drain_deadline = None
+            else:
+                inst.drain_deadline = time.monotonic() + self.config.deregistration_delay
+
+    def register(self, target_id: str) -> None:
+        """Register again: the target is `initial` until it passes the healthy threshold."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if inst.registered:
+                return
+            inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
+            self.admin.set_ready(alb_config.BACKEND, inst.id, recheck=True)
+
+    def set_health(self, target_id: str, *, failing: bool) -> None:
+        """Make the target fail (or pass again) its health check."""
+        path = Path(self._instance(target_id).settings.health_file)
+        if failing:
+            path.touch()
+        else:
+            path.unlink(missing_ok=True)
+
+    def kill(self, target_id: str) -> None:
+        """Kill the target's processes at once (SIGKILL to its process group)."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if inst.proc is not None:
+                stop_pid(inst.proc.pid, proc=inst.proc, graceful=False)
+                self._procs.pop(inst.id, None)
+                inst.proc = None
+
+    def restart(self, target_id: str) -> None:
+        """Start a killed (or running) target again on its port and wait for /healthz."""
+        with self._lock:
+            inst = self._instance(target_id)
+            if inst.proc is not None:
+                stop_pid(inst.proc.pid, timeout=5, proc=inst.proc)
+            self._start_instance(inst)
+        self._wait_instance(inst)

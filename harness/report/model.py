@@ -1,0 +1,72 @@
+"""The results document of a run, typed: what `parity check` writes as results.json and what the
+HTML, JUnit and behaviour comparisons read."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+Verdict = Literal["passed", "failed", "error", "no-check-ran"]
+
+
+class CheckRecord(TypedDict):
+    """One check (a test of a suite): outcome, first-line-first message, evidence."""
+
+    id: str
+    suite: str
+    name: str
+    outcome: Outcome
+    duration: float
+    message: str
+    evidence: dict[str, Any]
+
+
+class GateRecord(TypedDict):
+    gate: str
+    value: float
+    passed: bool
+
+
+class LoadSection(TypedDict):
+    profile: str
+    users: int
+    run_time_seconds: float
+    measured: dict[str, float]
+    gates: list[GateRecord]
+    drain_events: list[dict[str, Any]]
+    evidence: dict[str, Any]
+
+
+class Difference(TypedDict):
+    """A setting or behaviour that differs between two environments."""
+
+    path: str
+    left: Any
+    right: Any
+    expected: bool
+    reason: str
+
+
+class DiffSection(TypedDict):
+    left: str
+    reference: str
+    differences: list[Difference]
+    unexpected: list[Difference]
+
+
+class Results(TypedDict):
+    parity_version: str
+    verdict: Verdict
+    verdict_reason: str | None
+    exit_code: int
+    run: dict[str, Any]
+    environment: dict[str, Any]
+    topology: dict[str, Any]
+    checks: list[CheckRecord]
+    load: LoadSection | None
+    diff: DiffSection | None
+
+
+def evidence_of(checks: list[CheckRecord], key: str) -> Any:
+    """The first piece of evidence recorded under `key` by any check, or None."""
+    return next((c["evidence"][key] for c in checks if key in c.get("evidence", {})), None)
