@@ -10,6 +10,8 @@ from typing import NoReturn
 
 import pytest
 
+from harness.printable import printable
+
 FIELD_FAULTS: dict[str, str] = {
     "abrupt-drain": "draining that cuts requests",
     "local-sessions": "in-process session store",
@@ -29,8 +31,8 @@ FIELD_FAULTS: dict[str, str] = {
 
 def message(fault: str, what: str, evidence: str = "") -> str:
     """The text of a finding."""
-    text = f"[{fault}] {FIELD_FAULTS[fault]}: {what}"
-    return f"{text}\nevidence:\n{evidence}" if evidence else text
+    text = f"[{fault}] {FIELD_FAULTS[fault]}: {printable(what)}"
+    return f"{text}\nevidence:\n{printable(evidence)}" if evidence else text
 
 
 def fail(fault: str, what: str, evidence: str = "") -> NoReturn:

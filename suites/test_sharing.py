@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import permutations
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from harness.findings import fail
 from harness.topology.model import Topology
-from harness.traffic.client import Route
+from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
 from harness.traffic.site import Site, read_value, run_together
 
@@ -77,24 +78,41 @@ def _diagnose(site: Site, failures: list[str], stored: dict[str, bool | None]) -
     fail("session-not-shared", "; ".join(failures), site.trace_text())
 
 
+def _across(
+    site: Site,
+    routes: dict[str, Route],
+    driver: SessionDriver,
+    label: str,
+    n: int,
+    then: Callable[[VirtualUser, str, Route], None] | None = None,
+) -> Iterator[tuple[str, VirtualUser, str, Route]]:
+    """A user logged in on each target (and `then` done there), with every other target:
+    (made_on, user, read_on, route to read_on)."""
+    for made_on, route in routes.items():
+        user = site.user(f"{label}-{made_on}")
+        driver.login(user, n, route)
+        if then is not None:
+            then(user, made_on, route)
+        for read_on, other in routes.items():
+            if read_on != made_on:
+                yield made_on, user, read_on, other
+
+
 def test_session_made_on_one_target_works_on_every_other(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
     stored: dict[str, bool | None],
 ) -> None:
-    failures = []
-    for made_on, route in routes.items():
-        user = site.user(f"made-on-{made_on}")
-        session_driver.login(user, 1, route)
+    def write(user: VirtualUser, made_on: str, route: Route) -> None:
         session_driver.write(user, "colour", f"from-{made_on}", route)
-        for read_on, other in routes.items():
-            if read_on == made_on:
-                continue
-            value, status = read_value(session_driver, user, "colour", other)
-            if value != f"from-{made_on}":
-                seen = f"HTTP {status}" if status else f"value {value!r}"
-                failures.append(f"made on {made_on}, read on {read_on}: {seen}")
+
+    failures = []
+    for made_on, user, read_on, other in _across(site, routes, session_driver, "made-on", 1, write):
+        value, status = read_value(session_driver, user, "colour", other)
+        if value != f"from-{made_on}":
+            seen = f"HTTP {status}" if status else f"value {value!r}"
+            failures.append(f"made on {made_on}, read on {read_on}: {seen}")
     if failures:
         _diagnose(site, failures, stored)
 
@@ -106,16 +124,10 @@ def test_cookie_signed_on_one_target_is_accepted_by_every_other(
     stored: dict[str, bool | None],
 ) -> None:
     failures = []
-    for made_on, route in routes.items():
-        user = site.user(f"signed-on-{made_on}")
-        session_driver.login(user, 2, route)
-        for read_on, other in routes.items():
-            if read_on != made_on:
-                _, status = read_value(session_driver, user, "anything", other)
-                if status is not None:
-                    failures.append(
-                        f"signed on {made_on}, rejected by {read_on} with HTTP {status}"
-                    )
+    for made_on, user, read_on, other in _across(site, routes, session_driver, "signed-on", 2):
+        _, status = read_value(session_driver, user, "anything", other)
+        if status is not None:
+            failures.append(f"signed on {made_on}, rejected by {read_on} with HTTP {status}")
     if failures:
         _diagnose(site, failures, stored)
 

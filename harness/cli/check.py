@@ -13,6 +13,7 @@ from harness.cli.environment import add_environment_options
 from harness.commands.check import SUITES, CheckOptions, run_check
 from harness.errors import UsageError
 from harness.loadgen.runner import PROFILES, parse_duration
+from harness.printable import printable
 from harness.profile.environment import load_environment
 from harness.report import html
 from harness.report.model import Results
@@ -25,7 +26,8 @@ def _summary(results: Results) -> None:
     for c in checks:
         print(f"{c['suite']:<13} {c['name'][:62]:<62} {c['outcome']:<8} {c['duration']:.1f} s")
         if c["outcome"] in ("failed", "error"):
-            print(f"{'':<13} -> {c['message'].splitlines()[0][:150]}")
+            first = (c["message"].splitlines() or [""])[0]
+            print(f"{'':<13} -> {printable(first)[:150]}")
     load = results["load"]
     if load:
         for gate in load["gates"]:

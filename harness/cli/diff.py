@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from harness.commands.diff import compare_environments
+from harness.printable import printable
 from harness.profile.environment import Environment, load_environment
 
 
@@ -24,6 +25,7 @@ def _cell(value: object) -> str:
         if value is None
         else (", ".join(map(str, value)) if isinstance(value, list) else str(value))
     )
+    text = printable(text)
     return text if len(text) <= 34 else text[:31] + "..."
 
 

@@ -8,9 +8,13 @@ import os
 import sys
 
 from harness.disruption.restore import restore_outstanding
+from harness.errors import EnvironmentUnavailable
+from harness.printable import printable
 from harness.profile.environment import load_environment
 from harness.topology.opening import open_environment
+from harness.topology.probe import unreachable
 from harness.topology.render import render
+from harness.traffic.site import verify_of
 
 
 def add_environment_options(parser: argparse.ArgumentParser) -> None:
@@ -33,10 +37,13 @@ def cmd_topology(args: argparse.Namespace) -> int:
     env = load_environment(args.env, args.env_file)
     with open_environment(env) as provider:
         topology = provider.resolve()
+        problems = [] if args.no_probe else unreachable(topology, verify_of(env, topology))
     if args.json:
         print(json.dumps(topology.to_json(), indent=2))
     else:
-        print(render(topology))
+        print(printable(render(topology)))
+    if problems:
+        raise EnvironmentUnavailable(f"{env.name} does not answer HTTP: " + "; ".join(problems))
     return 0
 
 
@@ -54,6 +61,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     topo = sub.add_parser("topology", help="resolve the load balancer and every target")
     add_environment_options(topo)
     topo.add_argument("--json", action="store_true", help="machine-readable output")
+    topo.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="resolve only; do not check that the entry URL and every target answer HTTP",
+    )
     topo.set_defaults(handler=cmd_topology)
     rest = sub.add_parser("restore", help="undo what an interrupted run left drained or broken")
     add_environment_options(rest)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from harness import __version__
 from harness.cli import check, diff, environment, load, replica
 from harness.errors import ParityError
+from harness.printable import printable
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -32,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ParityError as exc:
-        print(f"parity: error: {exc}", file=sys.stderr)
+        print(f"parity: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("parity: interrupted", file=sys.stderr)
@@ -41,9 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PARITY_DEBUG"):
             raise
         print(
-            f"parity: internal error: {type(exc).__name__}: {exc} (PARITY_DEBUG=1 shows the "
-            "traceback; please report it)",
+            f"parity: internal error: {type(exc).__name__}: {printable(str(exc))} "
+            "(PARITY_DEBUG=1 shows the traceback; please report it)",
             file=sys.stderr,
         )
         return 3
-

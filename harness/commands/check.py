@@ -21,8 +21,10 @@ from typing import Any
 
 from harness import __version__
 from harness.errors import EnvironmentUnavailable, UsageError
-from harness.loadgen.runner import LoadOptions, run_load
+from harness.loadgen.gates import Gate
+from harness.loadgen.runner import LoadOptions, check_caps, run_load
 from harness.packaged import package_dir
+from harness.printable import printable
 from harness.profile.environment import Environment
 from harness.report import html, junit
 from harness.report.model import CheckRecord, LoadSection, Results, Verdict
@@ -104,7 +106,7 @@ def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results
         assert proc.stdout is not None
         for line in proc.stdout:
             if "::" in line and any(w in line for w in ("PASSED", "FAILED", "ERROR", "SKIPPED")):
-                print("  " + line.strip().split("/")[-1], file=sys.stderr, flush=True)
+                print("  " + printable(line.strip().split("/")[-1]), file=sys.stderr, flush=True)
         return proc.wait()
 
 
@@ -135,7 +137,8 @@ def verdict_of(checks: list[CheckRecord], load: LoadSection | None) -> tuple[Ver
     return "passed", 0
 
 
-def _load(env: Environment, provider: Provider, opts: CheckOptions) -> LoadSection | None:
+def _load_options(env: Environment, opts: CheckOptions) -> LoadOptions | None:
+    """The load run `--with-load` asks for, its flags and gates checked (before any work)."""
     if not opts.with_load:
         return None
     load_opts = LoadOptions(
@@ -147,6 +150,16 @@ def _load(env: Environment, provider: Provider, opts: CheckOptions) -> LoadSecti
         allow_disruptive=opts.allow_disruptive,
         allow_production=opts.allow_production,
     )
+    check_caps(env, load_opts, flags=("--load-users", "--load-users"))
+    for gate in load_opts.gates:
+        Gate.parse(gate)
+    return load_opts
+
+
+def _load(env: Environment, provider: Provider, opts: CheckOptions) -> LoadSection | None:
+    load_opts = _load_options(env, opts)
+    if load_opts is None or not opts.with_load:
+        return None
     print(
         f"load: {opts.with_load}, {opts.load_users} users, {opts.load_run_time:g} s",
         file=sys.stderr,
@@ -195,6 +208,7 @@ def _read_checks(path: Path, code: int) -> list[CheckRecord]:
 
 def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
     """Run everything, write the reports; the results document and the report folder."""
+    _load_options(env, opts)  # a bad flag is exit 2 before anything runs
     started = time.time()
     stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = opts.report_dir / stamp

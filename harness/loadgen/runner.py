@@ -86,17 +86,23 @@ def profile_path(name: str) -> Path:
     return package_dir("harness.load") / f"{name}.py"
 
 
-def check_caps(env: Environment, opts: LoadOptions) -> None:
+def check_caps(
+    env: Environment, opts: LoadOptions, flags: tuple[str, str] = ("--users", "--spawn-rate")
+) -> None:
+    """The run's users within the profile's safety caps; `flags` names them in errors."""
+    users, rate = flags
     if opts.profile != "fresh_visitors" and not env.session:
         raise UsageError(
             f"--profile {opts.profile}: {env.source} has no session: section "
             "(login, write, read); fresh_visitors needs none"
         )
+    if opts.users < 1:
+        raise UsageError(f"{users} {opts.users}: must be 1 or more")
+    if opts.spawn_rate <= 0:
+        raise UsageError(f"{rate} {opts.spawn_rate:g}: must be more than 0")
     cap = int(env.safety["max_users"])
     if opts.users > cap:
-        raise UsageError(f"--users {opts.users} is above safety.max_users {cap} of {env.source}")
-    if opts.users < 1 or opts.spawn_rate <= 0:
-        raise UsageError("--users must be 1 or more and --spawn-rate more than 0")
+        raise UsageError(f"{users} {opts.users} is above safety.max_users {cap} of {env.source}")
 
 
 def _context(env: Environment, topology: Topology, opts: LoadOptions, work: Path) -> Path:

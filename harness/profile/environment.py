@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from harness.errors import ProfileError
+from harness.errors import ProfileError, UsageError
 from harness.profile.schema import PROFILE
 from harness.profile.validation import Context, line_map
 
@@ -24,6 +24,7 @@ ENV_DIR_VARIABLE = "PARITY_ENV_DIR"
 DEFAULT_ENV_DIR = "environments"
 REPLICA_PROFILE = "replica.yaml"
 DEFAULT_IDENTITY_HEADER = "X-Instance-Id"
+MAX_PROFILE_BYTES = 1 << 20
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -111,7 +112,9 @@ def parse_profile(text: str, source: str) -> Environment:
     """Validate a profile's text; `source` names it in errors."""
     try:
         loaded = yaml.safe_load(text)
-        lines = line_map(text)
+        lines = line_map(text, source)
+    except RecursionError as exc:
+        raise ProfileError(f"{source}: the YAML nests too deeply to be a profile") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -141,9 +144,18 @@ def parse_profile(text: str, source: str) -> Environment:
 
 def load_file(path: Path) -> Environment:
     try:
-        text = path.read_text()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read the profile: {exc.strerror}") from exc
+    if len(data) > MAX_PROFILE_BYTES:
+        raise ProfileError(f"{path}: larger than 1 MiB; a profile is a small YAML file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(
+            f"{path}: not UTF-8 text (byte {exc.start}); a profile is a YAML text file"
+        ) from exc
     return parse_profile(text, str(path))
 
 
@@ -158,7 +170,9 @@ def environment_dir() -> Path:
 
 
 def load_environment(name: str | None = None, env_file: str | None = None) -> Environment:
-    """The environment a command targets: `--env-file`, then `--env NAME`, else the replica."""
+    """The environment a command targets: `--env-file`, or `--env NAME`, else the replica."""
+    if name and env_file:
+        raise UsageError(f"--env {name} and --env-file {env_file}: give one of them, not both")
     if env_file:
         return load_file(Path(env_file))
     if not name or name == "replica":

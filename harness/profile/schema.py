@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from harness.profile.validation import Free, ListOf, MapOf, Scalar, Section
+from harness.profile.validation import Free, ListOf, MapOf, Scalar, Section, Url
 
 STR = Scalar((str,))
+HTTP_URL = Url(("http", "https"))
+NAME = Scalar(
+    (str,),
+    pattern=r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+    pattern_text="letters, digits, '.', '_' and '-' (up to 64, starting with a letter or digit)",
+)
 BOOL = Scalar((bool,))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ALGORITHMS = ("round_robin", "least_outstanding_requests", "weighted_random")
@@ -83,7 +89,12 @@ EXPECT = Section(
     defaults={"error_budget": 0},
 )
 REDIS = Section(
-    {"url": STR, "key": STR, "session_id": STR, "elasticache": STR},
+    {
+        "url": Url(("redis", "rediss", "unix")),
+        "key": STR,
+        "session_id": STR,
+        "elasticache": STR,
+    },
     defaults={"key": "session:{session_id}", "session_id": r"^([^.]+)"},
 )
 SAFETY = Section(
@@ -94,7 +105,7 @@ SAFETY = Section(
     },
     defaults={"allow_disruptive": False, "max_users": 200, "max_rps": 500},
 )
-STATIC_TARGET = Section({"id": STR, "url": STR, "address": STR, "zone": STR}, required=("id",))
+STATIC_TARGET = Section({"id": STR, "url": HTTP_URL, "address": STR, "zone": STR}, required=("id",))
 DRAIN = Section(
     {
         "adapter": Scalar((str,), choices=("haproxy", "command")),
@@ -120,7 +131,7 @@ TOPOLOGY = Section(
         "load_balancer": STR,
         "region": STR,
         "profile": STR,
-        "endpoint_url": STR,
+        "endpoint_url": HTTP_URL,
         "instance_url": STR,
         "targets": ListOf(STATIC_TARGET),
         "drain": DRAIN,
@@ -144,9 +155,9 @@ PROFILE = Section(
         "load": LOAD,
         "parity": PARITY,
         "failover": FAILOVER,
-        "name": STR,
+        "name": NAME,
         "production": BOOL,
-        "url": STR,
+        "url": HTTP_URL,
         "tls_verify": Scalar((bool, str)),
         "topology": TOPOLOGY,
         "identity": IDENTITY,

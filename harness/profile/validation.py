@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -12,11 +14,23 @@ from harness.errors import ProfileError
 Path_ = tuple[str | int, ...]
 
 
-def line_map(text: str) -> dict[Path_, int]:
-    """The 1-based line of every key and list item in a YAML document, by its path."""
+MAX_VALUES = 20_000  # keys and items after YAML aliases are expanded; real profiles hold ~100
+MAX_DEPTH = 40
+
+
+def line_map(text: str, source: str = "<profile>") -> dict[Path_, int]:
+    """The 1-based line of every key and list item in a YAML document, by its path. Aliases that
+    expand past MAX_VALUES values (a "billion laughs") or nesting past MAX_DEPTH are refused."""
     lines: dict[Path_, int] = {}
 
     def walk(node: yaml.Node, path: Path_) -> None:
+        if len(lines) >= MAX_VALUES or len(path) > MAX_DEPTH:
+            what = "nests deeper than" if len(path) > MAX_DEPTH else "expands to more than"
+            limit = MAX_DEPTH if len(path) > MAX_DEPTH else MAX_VALUES
+            raise ProfileError(
+                f"{source}:{node.start_mark.line + 1}: the YAML {what} {limit} values "
+                "(aliases included); a profile needs far fewer"
+            )
         lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -65,10 +79,14 @@ class Scalar(Node):
     choices: tuple[Any, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    pattern: str | None = None
+    pattern_text: str = ""
 
     def describe(self) -> str:
         if self.choices:
             return "one of " + ", ".join(str(c) for c in self.choices)
+        if self.pattern:
+            return self.pattern_text or f"a string matching {self.pattern}"
         names = " or ".join("a number" if t is float else _TYPE_NAMES[t] for t in self.types)
         if self.minimum is not None and self.maximum is not None:
             names += f" from {self.minimum:g} to {self.maximum:g}"
@@ -87,8 +105,35 @@ class Scalar(Node):
                 and (self.maximum is None or value <= self.maximum)
             )
         )
-        if not (ok_type and ok_choice and in_range):
+        matches = not self.pattern or (
+            isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+        )
+        if not (ok_type and ok_choice and in_range and matches):
             raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")
+        return value
+
+
+@dataclass
+class Url(Node):
+    """A URL with one of the given schemes and a host (`unix://` takes a path instead)."""
+
+    schemes: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "a URL starting with " + " or ".join(f"{s}://" for s in self.schemes)
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        if (
+            parts is None
+            or parts.scheme not in self.schemes
+            or not (parts.hostname or (parts.scheme == "unix" and parts.path))
+        ):
+            raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")
+        try:
+            parts.port  # noqa: B018 (a port that is not a number raises here)
+        except ValueError as exc:
+            raise ctx.fail(path, f"got {value!r}: {exc}") from exc
         return value
 
 

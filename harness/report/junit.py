@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from harness.printable import xml_safe
 from harness.report.model import Results
 
 
@@ -14,7 +15,7 @@ def write(results: Results, path: Path) -> Path:
     gates = load["gates"] if load else []
     suite = ET.Element(
         "testsuite",
-        name=f"parity {results['environment']['name']}",
+        name=xml_safe(f"parity {results['environment']['name']}"),
         tests=str(len(checks) + len(gates)),
         failures=str(
             sum(c["outcome"] == "failed" for c in checks) + sum(not g["passed"] for g in gates)
@@ -28,15 +29,15 @@ def write(results: Results, path: Path) -> Path:
             suite,
             "testcase",
             classname=f"parity.{check['suite']}",
-            name=check["name"],
+            name=xml_safe(check["name"]),
             time=f"{check['duration']:.3f}",
         )
-        first = (check["message"] or "").split("\n")[0][:300]
+        first = xml_safe((check["message"] or "").split("\n")[0][:300])
         if check["outcome"] in ("failed", "error"):
             node = ET.SubElement(
                 case, "failure" if check["outcome"] == "failed" else "error", message=first
             )
-            node.text = check["message"]
+            node.text = xml_safe(check["message"])
         elif check["outcome"] == "skipped":
             ET.SubElement(case, "skipped", message=first)
     for gate in gates:
