@@ -3,9 +3,11 @@
 ParityError                     root: everything Parity raises on purpose
 +-- UsageError                  the harness is misconfigured (bad flag, profile, file): exit 2
 |   +-- ProfileError            an environment profile is invalid (names file, line, field)
+|   +-- ContractError           the session contract works on no target (step, path, status)
 +-- EnvironmentUnavailable      the environment cannot be reached or driven: exit 3
 |   +-- MissingDependency       a program Parity needs is not installed
 |   +-- ReplicaError            the embedded replica failed to start or to act
+|   +-- NothingToCheck          a check has nothing to look at (no healthy target, say)
 +-- SafetyRefusal               a disruptive action was refused by the guard
 +-- DeploymentFinding           the deployment misbehaved (a check or gate failed): exit 1
 """
@@ -13,9 +15,11 @@ ParityError                     root: everything Parity raises on purpose
 from __future__ import annotations
 
 __all__ = [
+    "ContractError",
     "DeploymentFinding",
     "EnvironmentUnavailable",
     "MissingDependency",
+    "NothingToCheck",
     "ParityError",
     "ProfileError",
     "ReplicaError",
@@ -40,6 +44,10 @@ class ProfileError(UsageError):
     """An environment profile is invalid."""
 
 
+class ContractError(UsageError):
+    """The session contract (login, write, read) works on no target: it is wrong, not the app."""
+
+
 class EnvironmentUnavailable(ParityError):
     """The environment cannot be reached or driven."""
 
@@ -52,6 +60,10 @@ class MissingDependency(EnvironmentUnavailable):
 
 class ReplicaError(EnvironmentUnavailable):
     """The embedded replica failed to start, stop or act."""
+
+
+class NothingToCheck(EnvironmentUnavailable):
+    """A check has nothing to look at: it can neither pass nor fail."""
 
 
 class SafetyRefusal(ParityError):

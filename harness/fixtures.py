@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from harness.disruption.guard import Guard, Permission
-from harness.errors import ParityError
+from harness.errors import ContractError, EnvironmentUnavailable, NothingToCheck, ParityError
 from harness.plugin import ENVIRONMENT, OPENED
-from harness.profile.environment import Environment, load_environment
+from harness.printable import printable
+from harness.profile.environment import Environment, load_environment, mask_url
 from harness.replica.state import home
 from harness.report.collector import EVIDENCE_PROPERTY
 from harness.topology import Provider
@@ -27,12 +28,16 @@ from harness.topology.opening import open_environment
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver, load_driver
 from harness.traffic.site import Site
+from harness.traffic.verify_contract import verify_contract
+
+CONTRACT_VERIFIED = pytest.StashKey[dict[int, ContractError | None]]()
 
 PARITY_FIXTURES = {
     "environment",
     "provider",
     "topology",
     "targets",
+    "healthy_targets",
     "site",
     "redis",
     "session_store",
@@ -80,6 +85,39 @@ def targets(topology: Topology) -> list[Target]:
 
 
 @pytest.fixture(scope="module")
+def healthy_targets(topology: Topology) -> list[Target]:
+    """The healthy targets; none is an error (a check with nothing to look at never passes)."""
+    healthy = topology.healthy_targets()
+    if not healthy:
+        states = ", ".join(f"{t.id}: {t.state} {t.reason}".strip() for t in topology.targets)
+        raise NothingToCheck(f"no healthy target to send requests to ({states or 'no target'})")
+    return healthy
+
+
+@pytest.fixture(autouse=True)
+def _contract_verified(request: pytest.FixtureRequest, _parity_serialise: None) -> None:
+    """Once per run, before the first check that drives sessions: the contract must work on at
+    least one target, or the run stops with a contract error naming step, request and status."""
+    if "session_driver" not in request.fixturenames:
+        return
+    driver: SessionDriver = request.getfixturevalue("session_driver")
+    verified = request.config.stash.setdefault(CONTRACT_VERIFIED, {})
+    if id(driver) not in verified:
+        site: Site = request.getfixturevalue("site")
+        healthy: list[Target] = request.getfixturevalue("healthy_targets")
+        env: Environment = request.getfixturevalue("environment")
+        try:
+            verify_contract(site, driver, [t.id for t in healthy], env.source)
+        except ContractError as exc:
+            verified[id(driver)] = exc
+        else:
+            verified[id(driver)] = None
+    refused = verified[id(driver)]
+    if refused is not None:
+        raise refused
+
+
+@pytest.fixture(scope="module")
 def site(environment: Environment, topology: Topology) -> Site:
     """Virtual users, pinned and direct routes for this environment."""
     return Site(environment, topology)
@@ -106,32 +144,42 @@ def pinned_client(site: Site) -> Callable[[str], VirtualUser]:
 @pytest.fixture(scope="module")
 def session_driver(environment: Environment, topology: Topology) -> SessionDriver:
     """The app's session contract; override this fixture for a Python SessionDriver."""
-    try:
-        return load_driver(environment.session, topology.secrets)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+    if environment.session is None:
+        pytest.skip(
+            f"not applicable: {environment.source} has no session: section (login, write, read)"
+        )
+    return load_driver(environment.session, topology.secrets)  # a ParityError: one-line error
 
 
 @pytest.fixture(scope="module")
-def session_store(topology: Topology) -> Any:
-    """A Redis client on the session store, or None when there is none reachable from here."""
+def session_store(environment: Environment, topology: Topology) -> Any:
+    """A Redis client on the session store; None when there is none to check from here (no
+    redis.url, or `redis.reachable: false`). A configured store that does not answer is an
+    error naming its URL (without the password)."""
     import redis as redis_lib
 
-    if not topology.redis_url:
+    if not topology.redis_url or environment.redis.get("reachable") is False:
         return None
     client = redis_lib.Redis.from_url(topology.redis_url, socket_connect_timeout=3)
     try:
         client.ping()
-    except redis_lib.RedisError:
-        return None
+    except redis_lib.RedisError as exc:
+        why = printable(str(exc)).split("\n")[0]
+        raise EnvironmentUnavailable(
+            f"the session store {mask_url(topology.redis_url)} cannot be used: "
+            f"{type(exc).__name__}: {why} (if the runner cannot reach it, say "
+            "redis.reachable: false in the profile)"
+        ) from exc
     return client
 
 
 @pytest.fixture(scope="module")
-def redis(session_store: Any) -> Any:
-    """A Redis client on the session store, or a skip when it is not reachable from here."""
+def redis(environment: Environment, session_store: Any) -> Any:
+    """The session store's client, or a skip saying why there is none."""
     if session_store is None:
-        pytest.skip("Redis is not configured (redis.url) or not reachable: store checks skipped")
+        if environment.redis.get("reachable") is False:
+            pytest.skip("the profile says the store is not reachable from here (redis.reachable)")
+        pytest.skip("no session store is configured (redis.url): store checks do not apply")
     return session_store
 
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from harness.errors import DeploymentFinding, ParityError
+from harness.printable import printable
 from harness.profile.environment import Environment, load_environment
 from harness.project_conftest import share_project_fixtures
-from harness.report.collector import NothingRanGuard, ResultsCollector
+from harness.report.collector import ERROR_EXIT_PROPERTY, NothingRanGuard, ResultsCollector
 from harness.topology import Provider
 from harness.topology.opening import OPENED_VARIABLE, read_opened
 
@@ -143,9 +144,14 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A finding raised by the harness fails the test with its message, not a traceback."""
+    """A finding fails the test with its message, not a traceback; any other Parity error (no
+    healthy target, a wrong contract, a refusal) makes it an error with one line."""
     report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(DeploymentFinding):
-        report.longrepr = str(call.excinfo.value)
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, DeploymentFinding):
+        report.longrepr = str(exc)
         report.outcome = "failed"
+    elif isinstance(exc, ParityError):
+        report.longrepr = f"cannot check: {printable(str(exc))}"
+        report.user_properties.append((ERROR_EXIT_PROPERTY, exc.exit_code))
     return report

@@ -18,6 +18,7 @@ import requests
 
 from harness.findings import fail
 from harness.stats import fit, histogram, percentiles_ms
+from harness.topology.model import Target
 from harness.traffic.site import Site
 
 DEFAULT_SAMPLES = 400
@@ -33,12 +34,13 @@ class Samples:
     counts: Counter[str]
     p95_ms: dict[str, float]
     failures: int
+    total: int
 
 
 @pytest.fixture(scope="module")
-def samples(site: Site, pytestconfig: pytest.Config) -> Samples:
+def samples(site: Site, pytestconfig: pytest.Config, healthy_targets: list[Target]) -> Samples:
     total = pytestconfig.getoption("parity_samples", None) or DEFAULT_SAMPLES
-    hists = {t.id: histogram() for t in site.topology.healthy_targets()}
+    hists = {t.id: histogram() for t in healthy_targets}
 
     def one(_: int) -> tuple[str | None, float, bool]:
         user = site.user("fresh", own_trace=True)
@@ -60,19 +62,19 @@ def samples(site: Site, pytestconfig: pytest.Config) -> Samples:
         counts,
         {t: percentiles_ms(h)["p95"] for t, h in hists.items()},
         sum(1 for _, _, failed in results if failed),
+        len(results),
     )
 
 
 def test_fresh_clients_spread_evenly(
-    site: Site, samples: Samples, evidence: dict[str, Any]
+    site: Site, samples: Samples, evidence: dict[str, Any], healthy_targets: list[Target]
 ) -> None:
     if samples.failures:
         fail(
             "unhealthy-target",
-            f"{samples.failures} of {sum(samples.counts.values())} fresh "
-            "requests failed (5xx or no response)",
+            f"{samples.failures} of {samples.total} fresh requests failed (5xx or no response)",
         )
-    weights = {t.id: 1.0 for t in site.topology.healthy_targets()}
+    weights = {t.id: 1.0 for t in healthy_targets}
     result = fit(dict(samples.counts), weights)
     evidence["distribution"] = {
         "observed": dict(samples.counts),

@@ -10,7 +10,7 @@ from harness.disruption.drain import restore_timeout
 from harness.disruption.failover import DrainEvidence, drain_scenario
 from harness.disruption.guard import Guard
 from harness.findings import fail
-from harness.topology.model import Topology
+from harness.topology.model import Target, Topology
 from harness.traffic.contract import SessionDriver
 from harness.traffic.site import Site
 
@@ -80,11 +80,12 @@ def _timeline(evidence: DrainEvidence) -> str:
 def test_drain_moves_pinned_clients_with_their_sessions(
     site: Site,
     topology: Topology,
+    healthy_targets: list[Target],
     guard: Guard,
     session_driver: SessionDriver,
     evidence: dict[str, Any],
 ) -> None:
-    healthy = topology.healthy_targets()
+    healthy = healthy_targets
     if len(healthy) < 2:
         pytest.skip("failover needs two healthy targets")
     target = healthy[0].id

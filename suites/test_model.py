@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from harness.findings import message
+from harness.topology.model import Target
 from harness.traffic.client import Route
 from harness.traffic.contract import SessionDriver, StepFailed
 from harness.traffic.site import Site, read_value, run_together
@@ -114,9 +115,9 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
 
 
 def test_random_session_sequences_match_the_model(
-    site: Site, session_driver: SessionDriver
+    site: Site, session_driver: SessionDriver, healthy_targets: list[Target]
 ) -> None:
-    healthy = [t.id for t in site.topology.healthy_targets()]
+    healthy = [t.id for t in healthy_targets]
     if len(healthy) < 2:
         pytest.skip("the model test needs two healthy targets")
     routes = {t: site.route(t) for t in healthy}

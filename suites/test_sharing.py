@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from harness.findings import fail
-from harness.topology.model import Topology
+from harness.topology.model import Target
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
 from harness.traffic.site import Site, read_value, run_together
@@ -20,8 +20,8 @@ CONCURRENT_TRIES = 5
 
 
 @pytest.fixture(scope="module")
-def routes(site: Site, topology: Topology) -> dict[str, Route]:
-    healthy = [t.id for t in topology.healthy_targets()]
+def routes(site: Site, healthy_targets: list[Target]) -> dict[str, Route]:
+    healthy = [t.id for t in healthy_targets]
     if len(healthy) < 2:
         pytest.skip(f"sharing needs two healthy targets; healthy: {healthy}")
     return {t: site.route(t) for t in healthy}

@@ -11,7 +11,7 @@ import pytest
 
 from harness.findings import fail
 from harness.profile.environment import Environment
-from harness.topology.model import Topology
+from harness.topology.model import Target, Topology
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver
 from harness.traffic.cookies import SetCookie, response_date, set_cookies
@@ -84,8 +84,8 @@ def test_sticky_cookie_is_reissued_on_every_response(site: Site) -> None:
         _cookie_or_fail(site, user, user.request("GET", path))
 
 
-def test_pinned_clients_stay_on_their_target(site: Site, topology: Topology) -> None:
-    for target in topology.healthy_targets():
+def test_pinned_clients_stay_on_their_target(site: Site, healthy_targets: list[Target]) -> None:
+    for target in healthy_targets:
         user = site.user(f"pinned-{target.id}")
         route = site.pin(target.id)
         seen = [served_by(user, route) for _ in range(PINNED_REQUESTS)]
@@ -100,10 +100,12 @@ def test_pinned_clients_stay_on_their_target(site: Site, topology: Topology) -> 
             )
 
 
-def test_garbage_cookie_is_balanced_anew_and_reissued(site: Site, topology: Topology) -> None:
+def test_garbage_cookie_is_balanced_anew_and_reissued(
+    site: Site, healthy_targets: list[Target]
+) -> None:
     name = sticky_names(site.env)[0]
     seen = set()
-    for _ in range(4 * len(topology.healthy_targets())):
+    for _ in range(4 * len(healthy_targets)):
         user = site.user("garbage")
         response = user.request("GET", "/", cookies={name: "garbage-not-a-cookie"})
         if response.status_code >= 500:
@@ -116,7 +118,7 @@ def test_garbage_cookie_is_balanced_anew_and_reissued(site: Site, topology: Topo
         if reissued is None or reissued.value == "garbage-not-a-cookie":
             fail("no-stickiness", f"a garbage {name} cookie was not replaced", site.trace_text())
         seen.add(user.last_target)
-    if len(topology.healthy_targets()) > 1 and len(seen) < 2:
+    if len(healthy_targets) > 1 and len(seen) < 2:
         fail(
             "no-stickiness",
             f"every client with a garbage cookie went to {seen}: it is not balanced anew",
@@ -124,7 +126,9 @@ def test_garbage_cookie_is_balanced_anew_and_reissued(site: Site, topology: Topo
         )
 
 
-def test_stickiness_lapses_after_the_idle_duration(site: Site, topology: Topology) -> None:
+def test_stickiness_lapses_after_the_idle_duration(
+    site: Site, topology: Topology, healthy_targets: list[Target]
+) -> None:
     group = topology.target_groups[0]
     duration = group.stickiness.duration_seconds
     if duration > LAPSE_WAIT_LIMIT:
@@ -132,7 +136,7 @@ def test_stickiness_lapses_after_the_idle_duration(site: Site, topology: Topolog
             f"stickiness duration {duration} s is too long to wait for (limit "
             f"{LAPSE_WAIT_LIMIT} s): run against an environment with a short duration"
         )
-    target = topology.healthy_targets()[0].id
+    target = healthy_targets[0].id
     routes = [site.pin(target) for _ in range(6)]
     time.sleep(duration + 1.5)
     user = site.user("lapse")
@@ -154,10 +158,10 @@ def _lifetime(cookie: SetCookie, response: Any) -> float | None:
 
 
 def test_session_lifetimes_are_consistent(
-    site: Site, session_driver: SessionDriver, redis: Any
+    site: Site, session_driver: SessionDriver, redis: Any, healthy_targets: list[Target]
 ) -> None:
     user = site.user("lifetime")
-    route = site.route(site.topology.healthy_targets()[0].id)
+    route = site.route(healthy_targets[0].id)
     session_driver.login(user, 1, route)
     login = next(r for r in reversed(site.trace) if r.user == "lifetime")
     response = user.request("GET", "/", route=route)  # a response that refreshes the cookie

@@ -147,3 +147,63 @@ def test_sigterm_unwinds_and_undoes(tmp_path: Path) -> None:
         assert Journal(tmp_path / "journal.jsonl").outstanding() == []
     finally:
         parity(tmp_path, "down")
+
+
+def _journal_lines(home: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (home / "journal.jsonl").read_text().splitlines()]
+
+
+def test_restore_skips_what_it_cannot_read_or_do_and_restores_the_rest(tmp_path: Path) -> None:
+    assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
+    try:
+        run = _guarded_run(tmp_path, "deregister", "app-1")
+        assert run.stdout is not None and run.stdout.readline().strip() == "acting"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+        begin = next(e for e in _journal_lines(tmp_path) if e["event"] == "begin")
+        ghost = {**begin, "id": "ghost", "target": "app-9"}  # a target that no longer exists
+        n = len(_journal_lines(tmp_path))
+        with (tmp_path / "journal.jsonl").open("ab") as journal:
+            journal.write(b'{"event": "begin", "id": "x1"}\n')  # missing keys
+            journal.write(b"[1, 2, 3]\n")  # a JSON list
+            journal.write(b"\xff\xfe not utf-8\n")
+            journal.write(json.dumps({**begin, "id": "x2", "action": "explode"}).encode() + b"\n")
+            journal.write(json.dumps(ghost).encode() + b"\n")
+        restored = parity(tmp_path, "restore")
+        assert restored.returncode == 1, restored.stdout + restored.stderr
+        assert "deregister app-1: undone (register)" in restored.stdout
+        for needle in (
+            f"line {n + 1}: an action that cannot be undone (missing",
+            f"line {n + 2}: not a journal event",
+            f"line {n + 3}: not UTF-8 text",
+            f"line {n + 4}: an action that cannot be undone (action 'explode')",
+            "deregister app-9: could not undo",
+            "parity: 5 journal entries stayed undone",
+        ):
+            assert needle in restored.stderr, restored.stderr
+        assert "Traceback" not in restored.stderr
+        status = json.loads(parity(tmp_path, "status", "--json").stdout)
+        assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
+    finally:
+        parity(tmp_path, "down")
+
+
+def test_restore_leaves_a_live_run_alone_unless_forced(tmp_path: Path) -> None:
+    assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
+    run = _guarded_run(tmp_path, "deregister", "app-1")
+    try:
+        assert run.stdout is not None and run.stdout.readline().strip() == "acting"
+        left = parity(tmp_path, "restore")
+        assert left.returncode == 0, left.stderr
+        assert f"left alone, the run that did it (PID {run.pid} on" in left.stdout
+        status = json.loads(parity(tmp_path, "status", "--json").stdout)
+        assert {t["id"]: t["state"] for t in status["targets"]}["app-1"] in ("draining", "unused")
+        forced = parity(tmp_path, "restore", "--force")
+        assert forced.returncode == 0, forced.stderr
+        assert "deregister app-1: undone (register)" in forced.stdout
+        status = json.loads(parity(tmp_path, "status", "--json").stdout)
+        assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=30)
+        parity(tmp_path, "down")

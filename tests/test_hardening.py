@@ -204,3 +204,75 @@ def test_server_text_reaches_neither_terminal_nor_junit_raw(
     suite = ET.parse(reports / "latest" / "junit.xml").getroot()  # well-formed XML
     failure = suite.find(".//failure")
     assert failure is not None and "version-skew" in failure.get("message", "")
+
+
+REPLICA_PROFILE = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"
+
+
+def _check(tmp_path: Path, profile: Path, *suites: str) -> subprocess.CompletedProcess[str]:
+    args = [a for s in suites for a in ("--suite", s)]
+    return parity(
+        tmp_path / "home", "check", "--env-file", str(profile), *args,
+        "--report-dir", str(tmp_path / "reports"),
+    )  # fmt: skip
+
+
+def _outcomes(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
+    return {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]}
+
+
+def test_checks_with_no_healthy_target_error_and_never_pass(tmp_path: Path) -> None:
+    closed = free_port()
+    profile = tmp_path / "closed.yaml"
+    profile.write_text(
+        f"name: closed\nurl: http://127.0.0.1:{closed}\ntopology:\n  provider: static\n"
+        f"  targets: [{{id: a, url: 'http://127.0.0.1:{closed}'}}, "
+        f"{{id: b, url: 'http://127.0.0.1:{closed}'}}]\n"
+    )
+    done = _check(tmp_path, profile, "sticky", "distribution")
+    assert done.returncode == 3, done.stdout + done.stderr
+    outcomes = _outcomes(tmp_path)
+    assert "passed" not in {o for o, _ in outcomes.values()}, outcomes
+    for name in ("test_pinned_clients_stay_on_their_target", "test_fresh_clients_spread_evenly"):
+        outcome, message = outcomes[name]
+        assert outcome == "error" and "no healthy target to send requests to" in message
+
+
+def test_a_contract_that_works_on_no_target_is_exit_2_naming_step_path_status(
+    tmp_path: Path,
+) -> None:
+    profile = tmp_path / "wrong.yaml"
+    text = REPLICA_PROFILE.read_text().replace("path: /login", "path: /signin")
+    profile.write_text(text.replace("name: replica", "name: wrong-login"))
+    done = _check(tmp_path, profile, "sharing")
+    assert done.returncode == 2, done.stdout + done.stderr
+    outcome, message = _outcomes(tmp_path)["test_session_made_on_one_target_works_on_every_other"]
+    assert outcome == "error"
+    assert "works on no target: on app-1: login answered 404" in message
+    assert "(POST /signin)" in message
+
+
+def test_an_unreachable_store_is_an_error_naming_its_url_without_the_password(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    profile = tmp_path / "store.yaml"
+    text = REPLICA_PROFILE.read_text().replace("name: replica", "name: store-down")
+    profile.write_text(
+        text.replace("redis:\n", f"redis:\n  url: 'redis://:hunter2secret@127.0.0.1:{port}/0'\n")
+    )
+    done = _check(tmp_path, profile, "sharing")
+    assert done.returncode == 3, done.stdout + done.stderr
+    outcome, message = _outcomes(tmp_path)["test_session_is_in_the_store_with_a_ttl"]
+    assert outcome == "error" and f"127.0.0.1:{port}/0 cannot be used" in message
+    everything = done.stdout + done.stderr + "".join(
+        p.read_text() for p in (tmp_path / "reports").rglob("*") if p.is_file()
+    )
+    assert "hunter2secret" not in everything
+    unreachable = profile.read_text().replace("redis:\n", "redis:\n  reachable: false\n")
+    profile.write_text(unreachable)
+    skipped = _check(tmp_path, profile, "sharing")
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    outcome, message = _outcomes(tmp_path)["test_session_is_in_the_store_with_a_ttl"]
+    assert outcome == "skipped" and "redis.reachable" in message

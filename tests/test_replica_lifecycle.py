@@ -84,11 +84,17 @@ def test_up_status_down_from_the_command_line(tmp_path: Path) -> None:
 def test_down_after_the_daemon_crashed_leaves_nothing(tmp_path: Path) -> None:
     assert parity(tmp_path, "up").returncode == 0
     state = json.loads((tmp_path / "replica.json").read_text())
+    work = Path(state["work_dir"])
+    for secret in ("alb.key", "alb.pem"):  # the TLS private key is never readable by others
+        assert (work / secret).stat().st_mode & 0o077 == 0, secret
     os.kill(state["daemon_pid"], signal.SIGKILL)
     down = parity(tmp_path, "down")
     assert down.returncode == 0
+    assert "no replica was running" not in down.stdout
+    assert f"leftovers {work}" in down.stdout
     assert _all_gone([state["daemon_pid"], *state["children"].values()])
     assert not (tmp_path / "replica.json").exists()
+    assert not work.exists()  # key, admin socket and logs removed with it
 
 
 def test_status_without_a_replica_is_one_line(tmp_path: Path) -> None:

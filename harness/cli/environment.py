@@ -49,11 +49,22 @@ def cmd_topology(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     env = load_environment(args.env, args.env_file)
-    lines = restore_outstanding(env, progress=lambda m: print(f"  {m}", file=sys.stderr))
-    for line in lines:
-        print(line)
-    if not lines:
+    report = restore_outstanding(
+        env, progress=lambda m: print(f"  {m}", file=sys.stderr), force=args.force
+    )
+    for line in report.done + report.left:
+        print(printable(line))
+    if not (report.done or report.left or report.failed):
         print(f"nothing to restore for {env.name}")
+    if report.failed:
+        for line in report.failed:
+            print(f"  not undone: {printable(line)}", file=sys.stderr)
+        print(
+            f"parity: {len(report.failed)} journal entr{'y' if len(report.failed) == 1 else 'ies'}"
+            " stayed undone (listed above): check those targets by hand",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -67,6 +78,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="resolve only; do not check that the entry URL and every target answer HTTP",
     )
     topo.set_defaults(handler=cmd_topology)
-    rest = sub.add_parser("restore", help="undo what an interrupted run left drained or broken")
+    rest = sub.add_parser(
+        "restore",
+        help="undo what an interrupted run left drained or broken",
+        description="Undo what an interrupted run left drained or broken. Exit 0: everything "
+        "was undone (or left to a run still alive); 1: something stayed undone (listed); "
+        "2: bad usage or profile; 3: the environment cannot be reached.",
+    )
     add_environment_options(rest)
+    rest.add_argument(
+        "--force", action="store_true", help="also undo what a run that is still alive did"
+    )
     rest.set_defaults(handler=cmd_restore)

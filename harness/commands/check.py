@@ -129,8 +129,9 @@ def no_check_reason(checks: list[CheckRecord], opts: CheckOptions) -> str | None
 def verdict_of(checks: list[CheckRecord], load: LoadSection | None) -> tuple[Verdict, int]:
     if not any(c["outcome"] in ("passed", "failed", "error") for c in checks):
         return NO_CHECK_RAN, 3
-    if any(c["outcome"] == "error" for c in checks):
-        return "error", 3
+    errors = [c for c in checks if c["outcome"] == "error"]
+    if errors:
+        return "error", 2 if any(c.get("error_exit") == 2 for c in errors) else 3
     gates = load["gates"] if load else []
     if any(c["outcome"] == "failed" for c in checks) or any(not g["passed"] for g in gates):
         return "failed", 1

@@ -1,19 +1,23 @@
 """The journal of disruptive actions: written before each action, marked when it is undone.
 
 One JSON line per event in `$PARITY_HOME/journal.jsonl`, flushed and fsynced before the action
-runs, so `parity restore` can undo what a killed run left behind.
+runs, so `parity restore` can undo what a killed run left behind. Each entry names its owner (PID,
+the process's start time, host), so a restore can leave a run that is still alive alone. Reading
+never stops at a bad line: what cannot be read is kept as a problem with its line number.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.replica.processes import pid_alive, process_start
 from harness.replica.state import home
 
 UNDO = {"deregister": "register", "fail-health": "pass-health", "kill": "restart"}
@@ -31,10 +35,30 @@ class Entry:
     action: str
     target: str
     details: dict[str, Any] = field(default_factory=dict)
+    owner: dict[str, Any] = field(default_factory=dict)  # pid, started, host
 
     @property
     def undo(self) -> str:
         return UNDO[self.action]
+
+    def owner_alive(self) -> bool:
+        """Whether the run that began this action still runs (on another host: assumed so)."""
+        if not self.owner:
+            return False
+        if self.owner.get("host") != platform.node():
+            return True
+        pid = int(self.owner.get("pid", 0))
+        return pid_alive(pid) and process_start(pid) == self.owner.get("started")
+
+    def owner_text(self) -> str:
+        return f"PID {self.owner.get('pid')} on {self.owner.get('host')}"
+
+
+def current_owner() -> dict[str, Any]:
+    return {"pid": os.getpid(), "started": process_start(os.getpid()), "host": platform.node()}
+
+
+ENTRY_FIELDS = ("id", "at", "environment", "source", "provider", "action", "target")
 
 
 def journal_path() -> Path:
@@ -75,6 +99,7 @@ class Journal:
             action,
             target,
             details or {},
+            current_owner(),
         )
         self._append({"event": "begin", **asdict(entry)})
         return entry
@@ -89,20 +114,50 @@ class Journal:
 
     def outstanding(self) -> list[Entry]:
         """Actions begun and never undone, oldest first."""
-        if not self.path.exists():
-            return []
+        return self.scan()[0]
+
+    def scan(self) -> tuple[list[Entry], list[str]]:
+        """Outstanding actions, and one line per journal line that could not be used."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return [], []
         open_entries: dict[str, Entry] = {}
-        for line in self.path.read_text().splitlines():
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash
-            kind = event.pop("event", None)
-            if kind == "begin":
-                open_entries[event["id"]] = Entry(**event)
-            elif kind == "details" and event["id"] in open_entries:
-                old = open_entries[event["id"]]
-                open_entries[event["id"]] = Entry(**{**asdict(old), "details": event["details"]})
-            elif kind == "end":
-                open_entries.pop(event["id"], None)
-        return list(open_entries.values())
+        problems: list[str] = []
+        for number, line in enumerate(raw.splitlines(), 1):
+            problem = _apply(line, open_entries)
+            if problem:
+                problems.append(f"{self.path}: line {number}: {problem}")
+        return list(open_entries.values()), problems
+
+
+def _apply(line: bytes, open_entries: dict[str, Entry]) -> str | None:
+    """Apply one journal line; what is wrong with it, or None."""
+    if not line.strip():
+        return None
+    try:
+        event = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "not UTF-8 text, skipped"
+    except json.JSONDecodeError:
+        return "not JSON (cut by a crash?), skipped"
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        return "not a journal event (no id), skipped"
+    kind = event.pop("event", None)
+    if kind == "begin":
+        missing = [k for k in ENTRY_FIELDS if k not in event]
+        if missing or event.get("action") not in UNDO:
+            why = f"missing {', '.join(missing)}" if missing else f"action {event.get('action')!r}"
+            return f"an action that cannot be undone ({why}), skipped"
+        known = {k: event[k] for k in (*ENTRY_FIELDS, "details", "owner") if k in event}
+        open_entries[event["id"]] = Entry(**known)
+    elif (
+        kind == "details" and event["id"] in open_entries and isinstance(event.get("details"), dict)
+    ):
+        old = open_entries[event["id"]]
+        open_entries[event["id"]] = Entry(**{**asdict(old), "details": event["details"]})
+    elif kind == "end":
+        open_entries.pop(event["id"], None)
+    elif kind != "details":
+        return f"unknown event {kind!r}, skipped"
+    return None

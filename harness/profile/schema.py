@@ -94,8 +94,9 @@ REDIS = Section(
         "key": STR,
         "session_id": STR,
         "elasticache": STR,
+        "reachable": BOOL,
     },
-    defaults={"key": "session:{session_id}", "session_id": r"^([^.]+)"},
+    defaults={"key": "session:{session_id}", "session_id": r"^([^.]+)", "reachable": True},
 )
 SAFETY = Section(
     {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,8 +103,23 @@ def down() -> list[str]:
         if _ours(name, int(pid)):
             stop_pid(int(pid))
             stopped.append(f"{name} {pid}")
+    leftover = _own_work_dir(state.get("work_dir"))
+    if leftover is not None and leftover.exists():  # the daemon crashed before cleaning up
+        shutil.rmtree(leftover, ignore_errors=True)
+        stopped.append(f"leftovers {leftover}")
     remove_state()
-    return stopped
+    return stopped or ["its state file (nothing was running)"]
+
+
+def _own_work_dir(recorded: object) -> Path | None:
+    """The replica's work folder named by the state file, only if it is one Parity made."""
+    if not isinstance(recorded, str):
+        return None
+    path = Path(recorded)
+    temp = Path(tempfile.gettempdir()).resolve()
+    if path.parent.resolve() != temp or not path.name.startswith("parity-replica-"):
+        return None
+    return path
 
 
 def status() -> dict[str, Any]:

@@ -64,6 +64,15 @@ def pid_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def process_start(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot), to tell it from a later process that reused
+    the number; None when it does not run."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def stop_pid(
     pid: int,
     timeout: float = 5.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def make_certificate(work_dir: Path) -> Path:
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise ReplicaError(f"openssl could not make the HTTPS certificate: {last}")
-    pem.write_text(cert.read_text() + key.read_text())
-    pem.chmod(0o600)
+    key.chmod(0o600)
+    fd = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+    with os.fdopen(fd, "w") as out:
+        out.write(cert.read_text() + key.read_text())
     return pem

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 EVIDENCE_PROPERTY = "parity_evidence"
+ERROR_EXIT_PROPERTY = "parity_error_exit"  # a ParityError stopped the check: its exit code
 
 
 def _suite_of(report: pytest.TestReport) -> str:
@@ -52,6 +53,9 @@ class ResultsCollector:
         if report.failed:
             record["outcome"] = "failed" if report.when == "call" else "error"
             record["message"] = _message(report)
+            for name, value in report.user_properties:
+                if name == ERROR_EXIT_PROPERTY:
+                    record["outcome"], record["error_exit"] = "error", value
         elif report.skipped and record["outcome"] == "passed":
             record["outcome"] = "skipped"
             record["message"] = _message(report)

@@ -3,7 +3,7 @@ HTML, JUnit and behaviour comparisons read."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 Verdict = Literal["passed", "failed", "error", "no-check-ran"]
@@ -19,6 +19,7 @@ class CheckRecord(TypedDict):
     duration: float
     message: str
     evidence: dict[str, Any]
+    error_exit: NotRequired[int]  # 2: the check's configuration is wrong; 3: it could not run
 
 
 class GateRecord(TypedDict):

@@ -22,9 +22,17 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 class StepFailed(Exception):
     """A step answered with an unexpected status (the session was not recognised, say)."""
 
-    def __init__(self, step: str, status: int, expected: int, target: str | None) -> None:
+    def __init__(
+        self,
+        step: str,
+        status: int,
+        expected: int,
+        target: str | None,
+        request: str | None = None,
+    ) -> None:
         super().__init__(f"{step} answered {status} from {target or '?'} (expected {expected})")
         self.step, self.status, self.expected, self.target = step, status, expected, target
+        self.request = request  # "POST /login", when the driver knows it
 
 
 class Transport(Protocol):
@@ -115,11 +123,16 @@ class RecipeDriver:
             kwargs["json"] = fill(step["json"], context)
         if step.get("form") is not None:
             kwargs["data"] = fill(step["form"], context)
-        response = user.request(
-            step["method"], fill(step["path"], context), route=route, step=name, **kwargs
-        )
+        path = fill(step["path"], context)
+        response = user.request(step["method"], path, route=route, step=name, **kwargs)
         if response.status_code != step["expect_status"]:
-            raise StepFailed(name, response.status_code, step["expect_status"], user.last_target)
+            raise StepFailed(
+                name,
+                response.status_code,
+                step["expect_status"],
+                user.last_target,
+                f"{step['method']} {path}",
+            )
         for var, spec in (step.get("extract") or {}).items():
             got = extract(response, fill(spec, context))
             if got is not None:
