@@ -85,7 +85,7 @@ def test_env_and_env_file_together_are_refused(tmp_path: Path) -> None:
         ({"checks": 5}, "checks must be a list"),
         ([1, 2], "the document must be an object"),
         (
-            {"verdict": "passed", "checks": [{"id": 1}], **dict.fromkeys(SECTIONS, {})},
+            {"verdict": "passed", "checks": [{"id": 1}], **{s: {} for s in SECTIONS}},
             "checks[0].id must be a string",
         ),
         (None, "not a results.json"),
