@@ -14,6 +14,7 @@ from harness import __version__
 from harness.cli import check, diff, environment, load, replica
 from harness.errors import ParityError
 from harness.printable import printable
+from harness.signals import Terminated, terminate_as_interrupt
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,10 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: drains are undone
+            return handler(args)
     except ParityError as exc:
         print(f"parity: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("parity: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("parity: interrupted", file=sys.stderr)
         return 130

@@ -29,6 +29,7 @@ from harness.profile.environment import Environment
 from harness.report import html, junit
 from harness.report.model import CheckRecord, LoadSection, Results, Verdict
 from harness.report.redact import redact
+from harness.signals import die_with_parent, stop_child
 from harness.topology import Provider
 from harness.topology.opening import OPENED_VARIABLE, open_environment, write_opened
 
@@ -91,9 +92,15 @@ def pytest_argv(env: Environment, opts: CheckOptions, results_path: Path) -> lis
     return argv
 
 
+def _show_check_line(line: str) -> None:
+    if "::" in line and any(w in line for w in ("PASSED", "FAILED", "ERROR", "SKIPPED")):
+        print("  " + printable(line.strip().split("/")[-1]), file=sys.stderr, flush=True)
+
+
 def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results: Path) -> int:
     """pytest over the chosen suites against the opened environment, each check printed as it
-    ends; returns pytest's code."""
+    ends; returns pytest's code. On Ctrl-C or SIGTERM the checks are interrupted and waited for
+    while they undo what they changed; if parity itself is killed, they are told by the kernel."""
     with tempfile.TemporaryDirectory(prefix="parity-check-") as tmp:
         opened = write_opened(env, provider, Path(tmp) / "opened.json")
         proc = subprocess.Popen(
@@ -102,12 +109,16 @@ def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", OPENED_VARIABLE: str(opened)},
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "::" in line and any(w in line for w in ("PASSED", "FAILED", "ERROR", "SKIPPED")):
-                print("  " + printable(line.strip().split("/")[-1]), file=sys.stderr, flush=True)
-        return proc.wait()
+        try:
+            for line in proc.stdout or []:
+                _show_check_line(line)
+            return proc.wait()
+        except KeyboardInterrupt:
+            stop_child(proc, _show_check_line)
+            raise
 
 
 def no_check_reason(checks: list[CheckRecord], opts: CheckOptions) -> str | None:

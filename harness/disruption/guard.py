@@ -8,15 +8,14 @@ and when the action would leave no healthy target.
 from __future__ import annotations
 
 import contextlib
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import FrameType
 
 from harness.disruption.drain import Progress, Transition, restore, restore_timeout, wait_for
 from harness.disruption.journal import Entry, Journal
 from harness.errors import SafetyRefusal
 from harness.profile.environment import Environment
+from harness.signals import terminate_as_interrupt
 from harness.topology import Provider
 
 
@@ -26,24 +25,6 @@ class Permission:
 
     disruptive: bool = False
     production_name: str | None = None
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM unwinds like Ctrl-C so that `finally` undoes what was done."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class Guard:
@@ -103,7 +84,7 @@ class Guard:
             self.env.name, self.env.source, self.provider.identity(), action, target_id
         )
         record = Transition(target_id, action, entry.at)
-        with sigterm_as_interrupt():
+        with terminate_as_interrupt():
             try:
                 if action == "deregister":
                     record.details = self.provider.deregister(target_id)

@@ -203,12 +203,14 @@ def run_load(
         )
         started, stop = time.monotonic(), threading.Event()
         drainer = start_drainer(env, provider, topology, opts, work, stop)
-        output = _wait(proc, opts, work, started, show)
-        stop.set()
-        if drainer is not None:
-            drainer.join(timeout=MARGIN_SECONDS * 2)
-            if drainer.error is not None:
-                raise drainer.error
+        try:
+            output = _wait(proc, opts, work, started, show)
+        finally:  # also on Ctrl-C or SIGTERM: the drainer restores the target before we go
+            stop.set()
+            if drainer is not None:
+                drainer.join(timeout=MARGIN_SECONDS * 2)
+        if drainer is not None and drainer.error is not None:
+            raise drainer.error
         if opts.worker:
             return None
         evidence = _read_evidence(work, proc.returncode, output)

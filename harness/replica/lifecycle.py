@@ -18,6 +18,7 @@ from harness.replica.processes import pid_alive, stop_pid
 from harness.replica.running import ReplicaHandle
 from harness.replica.spec import ReplicaConfig
 from harness.replica.state import home, read_state, remove_state
+from harness.signals import die_with_parent
 
 UP_TIMEOUT = 30.0
 DOWN_TIMEOUT = 15.0
@@ -45,8 +46,9 @@ def running_state() -> dict[str, Any] | None:
     return None
 
 
-def up(config: ReplicaConfig) -> ReplicaHandle:
-    """Start the replica daemon and wait until it serves; the replica keeps running."""
+def up(config: ReplicaConfig, *, tied: bool = False) -> ReplicaHandle:
+    """Start the replica daemon and wait until it serves; the replica keeps running (`tied`: it
+    stops when this process dies, for a replica started for one command)."""
     if running_state():
         raise UsageError(
             "a replica is already running: see `parity status`, stop it with `parity down`"
@@ -68,6 +70,7 @@ def up(config: ReplicaConfig) -> ReplicaHandle:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent if tied else None,
         )
     deadline = time.monotonic() + UP_TIMEOUT
     while not ready.exists():

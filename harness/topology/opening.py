@@ -70,7 +70,7 @@ def open_environment(env: Environment, *, for_children: bool = False) -> Iterato
             f"a replica with other settings is running; {env.source} asks for "
             f"{env.topology.get('replica')}: stop it with `parity down` first"
         )
-    handle = lifecycle.up(replica_config(env))
+    handle = lifecycle.up(replica_config(env), tied=True)
     try:
         yield _replica_provider(env, handle)
     finally:
