@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_TERMINAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # controls but tab and newline
+# control characters but tab and newline, and the Unicode line and paragraph separators
+_TERMINAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _XML = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -21,6 +23,11 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """`text` with every control character but tab and newline shown as its escape."""
     return _TERMINAL.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character, newline and tab included, shown as its escape."""
+    return _ANY_CONTROL.sub(_escape, text)
 
 
 def xml_safe(text: str) -> str:

@@ -11,9 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from harness import __version__
-from harness.cli import check, diff, environment, load, replica
+from harness.cli import check, diff, environment, load, profile, replica
+from harness.cli.exits import add_exit_codes
 from harness.errors import ParityError
-from harness.printable import printable
+from harness.printable import one_line
 from harness.signals import Terminated, terminate_as_interrupt
 
 Handler = Callable[[argparse.Namespace], int]
@@ -23,8 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parity", description=__doc__)
     parser.add_argument("--version", action="version", version=f"parity {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (replica, environment, load, check, diff):
+    for group in (replica, environment, profile, load, check, diff):
         group.add_commands(sub)
+    add_exit_codes(sub)
     return parser
 
 
@@ -35,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: drains are undone
             return handler(args)
     except ParityError as exc:
-        print(f"parity: error: {printable(str(exc))}", file=sys.stderr)
+        print(f"parity: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except Terminated:
         print("parity: terminated (SIGTERM)", file=sys.stderr)
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PARITY_DEBUG"):
             raise
         print(
-            f"parity: internal error: {type(exc).__name__}: {printable(str(exc))} "
+            f"parity: internal error: {type(exc).__name__}: {one_line(str(exc))} "
             "(PARITY_DEBUG=1 shows the traceback; please report it)",
             file=sys.stderr,
         )

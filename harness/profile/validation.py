@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from harness.errors import ProfileError
+from harness.printable import one_line
 
 Path_ = tuple[str | int, ...]
 
@@ -59,7 +60,7 @@ class Context:
         while probe and probe not in self.lines:
             probe = probe[:-1]
         line = self.lines.get(probe, 1)
-        name = ".".join(str(p) for p in path) or "(top level)"
+        name = one_line(".".join(str(p) for p in path)) or "(top level)"
         return ProfileError(f"{self.source}:{line}: {name}: {message}")
 
 

@@ -60,6 +60,10 @@ def check_shape(doc: Any, source: str) -> Results:
             fail(f"checks[{i}].outcome", f"must be one of {', '.join(OUTCOMES)}")
     if not isinstance(doc["environment"].get("name"), str):
         fail("environment.name", "must be a string")
+    _fields("topology", doc["topology"], {"load_balancer": (dict,), "target_groups": (list,)}, fail)
+    _fields(
+        "topology.load_balancer", doc["topology"]["load_balancer"], {"listeners": (list,)}, fail
+    )
     load = doc.get("load")
     if load is not None:
         _fields("load", load, {"gates": (list,), "evidence": (dict,)}, fail)

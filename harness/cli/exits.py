@@ -1,0 +1,28 @@
+"""What each command's exit code means, shown at the end of its --help."""
+
+from __future__ import annotations
+
+import argparse
+
+COMMON = "2 bad usage, flag or profile (one line naming it); 3 the harness could not run"
+EXITS = {
+    "up": f"0 the replica runs; {COMMON} (a server missing, a port taken)",
+    "status": "0 shown; 3 no replica is running",
+    "down": "0 stopped (or nothing was running)",
+    "topology": f"0 resolved and every endpoint answers HTTP; {COMMON} (unreachable: each named)",
+    "restore": f"0 everything undone or left to a live run; 1 something stayed undone; {COMMON}",
+    "profile": "0 valid; 2 not valid (file, line and field named); 3 with --resolve: unreachable",
+    "load": f"0 every gate passed; 1 a gate failed; {COMMON} (or no request was made)",
+    "check": (
+        f"0 every check and gate passed; 1 a check or gate failed, or drift from --reference; "
+        f"{COMMON}, a check errored, or no check ran; 130/143 interrupted (drains undone)"
+    ),
+    "report": "0 written; 2 not a results.json of parity check (the field named)",
+    "diff": f"0 no unexpected difference; 1 drift (listed); {COMMON}",
+}
+
+
+def add_exit_codes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Append each command's exit codes to its --help."""
+    for name, parser in sub.choices.items():
+        parser.epilog = f"exit codes: {EXITS[name]}"
