@@ -12,10 +12,11 @@ import pytest
 from harness.findings import fail
 from harness.profile.environment import Environment
 from harness.topology.model import Target, Topology
+from harness.traffic.balancers import BALANCERS_WITH_DURATION, CookieRule, cookie_rule
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver
 from harness.traffic.cookies import SetCookie, response_date, set_cookies
-from harness.traffic.site import Site, served_by, sticky_names
+from harness.traffic.site import Site, served_by
 
 PINNED_REQUESTS = 30
 LAPSE_WAIT_LIMIT = 10  # seconds: longer durations are not waited for
@@ -28,63 +29,102 @@ def _needs_stickiness(environment: Environment) -> None:
         pytest.skip("the profile expects stickiness to be disabled")
 
 
-def _cookie_or_fail(site: Site, user: VirtualUser, response: Any) -> dict[str, SetCookie]:
+@pytest.fixture(scope="module")
+def rule(environment: Environment) -> CookieRule:
+    """The balancer's sticky cookie rule (`expect.balancer`, `expect.cookie`)."""
+    return cookie_rule(environment.expect)
+
+
+def _cookie_applies(rule: CookieRule) -> None:
+    why = rule.not_applicable()
+    if why:
+        pytest.skip(f"not applicable: {why}")
+
+
+def _cookie_or_fail(
+    site: Site, rule: CookieRule, user: VirtualUser, response: Any
+) -> dict[str, SetCookie]:
     cookies = set_cookies(response)
-    name = sticky_names(site.env)[0]
-    if name not in cookies:
+    if rule.name not in cookies:
         fail(
             "no-stickiness",
-            f"no {name} cookie on a response from {user.last_target}: the "
-            "load balancer does not make clients sticky",
+            f"no {rule.name} cookie on a response from {user.last_target} "
+            f"({rule.balancer}: {rule.note}): the load balancer does not make clients sticky",
             site.trace_text(),
         )
     return cookies
 
 
-def test_sticky_cookie_has_the_documented_attributes(site: Site) -> None:
+def _lifetime_problems(rule: CookieRule, main: SetCookie, response: Any) -> list[str]:
+    """How the cookie's lifetime differs from the rule (Expires, Max-Age or a session cookie)."""
+    if rule.lifetime == "session":
+        has = [a for a in ("expires", "max-age") if main.attributes.get(a)]
+        return [f"{main.name} has {', '.join(has)}, expected a session cookie"] if has else []
+    if rule.lifetime == "max_age" and rule.max_age_seconds is not None:
+        got = main.attributes.get("max-age")
+        if got is None or abs(float(got) - rule.max_age_seconds) > 1:
+            return [f"{main.name} Max-Age={got}, expected {rule.max_age_seconds:g}"]
+        return []
+    date = response_date(response)
+    if rule.expires_days is None or not (date and main.expires):
+        return []
+    want = date + timedelta(days=rule.expires_days)
+    if abs(main.expires - want) > EXPIRES_TOLERANCE:
+        return [
+            f"{main.name} Expires={main.attributes.get('expires')}, expected about "
+            f"Date + {rule.expires_days:g} days"
+        ]
+    return []
+
+
+def _twin_problems(rule: CookieRule, cookies: dict[str, SetCookie], main: SetCookie) -> list[str]:
+    if not rule.cors_name:
+        return []
+    twin = cookies.get(rule.cors_name)
+    if twin is None:
+        return [f"no {rule.cors_name} twin"]
+    problems = []
+    if twin.value != main.value:
+        problems.append(f"{twin.name} carries another value than {main.name}")
+    if twin.attributes.get("samesite") != "None" or not twin.has("secure"):
+        problems.append(f"{twin.redacted()} lacks SameSite=None; Secure")
+    return problems
+
+
+def test_sticky_cookie_has_the_documented_attributes(site: Site, rule: CookieRule) -> None:
+    _cookie_applies(rule)
     user = site.user("attributes")
     response = user.request("GET", "/")
-    cookies = _cookie_or_fail(site, user, response)
-    expect = site.env.expect.get("cookie") or {
-        "name": "AWSALB",
-        "cors_name": "AWSALBCORS",
-        "expires_days": 7,
-        "path": "/",
-    }
-    main = cookies[expect["name"]]
+    cookies = _cookie_or_fail(site, rule, user, response)
+    main = cookies[str(rule.name)]
     problems = []
-    if expect.get("path") and main.attributes.get("path") != expect["path"]:
-        problems.append(
-            f"{main.name} Path={main.attributes.get('path')}, expected {expect['path']}"
-        )
-    date = response_date(response)
-    if expect.get("expires_days") is not None and date and main.expires:
-        want = date + timedelta(days=expect["expires_days"])
-        if abs(main.expires - want) > EXPIRES_TOLERANCE:
-            problems.append(
-                f"{main.name} Expires={main.attributes.get('expires')}, expected about "
-                f"Date + {expect['expires_days']:g} days"
-            )
-    if expect.get("cors_name"):
-        twin = cookies.get(expect["cors_name"])
-        if twin is None:
-            problems.append(f"no {expect['cors_name']} twin")
-        else:
-            if twin.value != main.value:
-                problems.append(f"{twin.name} carries another value than {main.name}")
-            if twin.attributes.get("samesite") != "None" or not twin.has("secure"):
-                problems.append(f"{twin.redacted()} lacks SameSite=None; Secure")
+    if rule.path and main.attributes.get("path") != rule.path:
+        problems.append(f"{main.name} Path={main.attributes.get('path')}, expected {rule.path}")
+    for flag in ("secure", "httponly"):
+        wanted = getattr(rule, flag)
+        if wanted is not None and main.has(flag) != wanted:
+            problems.append(f"{main.name} {'lacks' if wanted else 'has'} {flag}")
+    problems += _lifetime_problems(rule, main, response) + _twin_problems(rule, cookies, main)
     if problems:
         fail("no-stickiness", "; ".join(problems), site.trace_text())
 
 
-def test_sticky_cookie_is_reissued_on_every_response(site: Site) -> None:
+def test_sticky_cookie_is_reissued_on_every_response(site: Site, rule: CookieRule) -> None:
+    _cookie_applies(rule)
+    if rule.issued != "every_response":
+        pytest.skip(
+            f"not applicable: {rule.balancer} sets its cookie when it assigns a target, not on "
+            "every response (re-issue on every response is the ALB's rule)"
+        )
     user = site.user("reissue")
     for path in ("/", "/", "/"):
-        _cookie_or_fail(site, user, user.request("GET", path))
+        _cookie_or_fail(site, rule, user, user.request("GET", path))
 
 
-def test_pinned_clients_stay_on_their_target(site: Site, healthy_targets: list[Target]) -> None:
+def test_pinned_clients_stay_on_their_target(
+    site: Site, rule: CookieRule, healthy_targets: list[Target]
+) -> None:
+    _cookie_applies(rule)
     for target in healthy_targets:
         user = site.user(f"pinned-{target.id}")
         route = site.pin(target.id)
@@ -101,9 +141,10 @@ def test_pinned_clients_stay_on_their_target(site: Site, healthy_targets: list[T
 
 
 def test_garbage_cookie_is_balanced_anew_and_reissued(
-    site: Site, healthy_targets: list[Target]
+    site: Site, rule: CookieRule, healthy_targets: list[Target]
 ) -> None:
-    name = sticky_names(site.env)[0]
+    _cookie_applies(rule)
+    name = str(rule.name)
     seen = set()
     for _ in range(4 * len(healthy_targets)):
         user = site.user("garbage")
@@ -127,8 +168,14 @@ def test_garbage_cookie_is_balanced_anew_and_reissued(
 
 
 def test_stickiness_lapses_after_the_idle_duration(
-    site: Site, topology: Topology, healthy_targets: list[Target]
+    site: Site, topology: Topology, rule: CookieRule, healthy_targets: list[Target]
 ) -> None:
+    _cookie_applies(rule)
+    if rule.balancer not in BALANCERS_WITH_DURATION:
+        pytest.skip(
+            f"not applicable: {rule.balancer}'s stickiness has no idle duration to lapse "
+            "(a duration-based lapse is the ALB's rule)"
+        )
     group = topology.target_groups[0]
     duration = group.stickiness.duration_seconds
     if duration > LAPSE_WAIT_LIMIT:

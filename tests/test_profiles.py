@@ -60,7 +60,7 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (
             ("  targets: 2", "  target: 2"),
-            "s.yaml:9: expect.target: unknown key; allowed here: algorithm, cookie, "
+            "s.yaml:9: expect.target: unknown key; allowed here: algorithm, balancer, cookie, "
             "deregistration_delay_seconds, error_budget, health_check, stickiness, targets, "
             "version",
         ),
@@ -82,7 +82,11 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
             "s.yaml:4: topology.load_balancer: missing; the aws provider needs a load balancer "
             "name, ARN or DNS name",
         ),
-        (("name: staging\n", ""), "s.yaml:1: name: missing; expected a string"),
+        (
+            ("name: staging\n", ""),
+            "s.yaml:1: name: missing; expected letters, digits, '.', '_' and '-' (up to 64, "
+            "starting with a letter or digit)",
+        ),
     ],
 )
 def test_bad_profiles_are_one_line_naming_file_line_and_field(

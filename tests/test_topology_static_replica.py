@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from harness.disruption.drain import Transition, restore, wait_drained
+from harness.errors import EnvironmentUnavailable
 from harness.profile.environment import parse_profile, replica_profile
 from harness.replica.running import ReplicaHandle
 from harness.replica.supervisor import Replica
@@ -57,21 +59,51 @@ def test_static_haproxy_adapter_drains_and_restores_through_the_runtime_api(
 
 
 def test_static_command_adapter_runs_the_commands(tmp_path: Path, fresh_replica: Pair) -> None:
+    """Without a state command a drain completes once the command succeeded and the delay
+    elapsed; a restore once the health check passes."""
     replica, handle = fresh_replica
     flags = tmp_path
     drain = (
         f'{{adapter: command, drain: "touch {flags}/{{target}}.out", '
         f'restore: "rm -f {flags}/{{target}}.out", health: "test ! -e {flags}/{{target}}.out"}}'
     )
-    provider = StaticProvider(parse_profile(static_profile(replica, handle, drain), "cmd.yaml"))
+    text = static_profile(replica, handle, drain).replace(
+        "deregistration_delay_seconds: 0", "deregistration_delay_seconds: 1"
+    )
+    provider = StaticProvider(parse_profile(text, "cmd.yaml"))
     provider.deregister("app-2")
     assert (flags / "app-2.out").exists()
     assert provider.target_states() == {
         "app-1": ("healthy", ""),
-        "app-2": ("unhealthy", "health command exited 1"),
+        "app-2": ("draining", "Target.DeregistrationInProgress"),
     }
+    time.sleep(1.1)
+    assert provider.target_states()["app-2"] == ("unused", "Target.NotRegistered")
     provider.register("app-2")
     assert provider.target_states()["app-2"] == ("healthy", "")
+    (flags / "app-2.out").touch()  # restored, but failing its health check
+    assert provider.target_states()["app-2"] == ("unhealthy", "health command exited 1")
+
+
+def test_static_command_adapter_reads_a_state_command(tmp_path: Path, fresh_replica: Pair) -> None:
+    replica, handle = fresh_replica
+    states = tmp_path / "states"
+    drain = f'{{adapter: command, drain: "true", restore: "true", state: "cat {states}"}}'
+    provider = StaticProvider(parse_profile(static_profile(replica, handle, drain), "st.yaml"))
+    states.write_text('{"app-1": "healthy", "app-2": "draining"}')
+    assert provider.target_states() == {
+        "app-1": ("healthy", ""),
+        "app-2": ("draining", "Target.DeregistrationInProgress"),
+    }
+    states.write_text("app-1 initial\napp-2 unused\n")
+    assert provider.target_states() == {
+        "app-1": ("initial", "Elb.InitialHealthChecking"),
+        "app-2": ("unused", "Target.NotRegistered"),
+    }
+    for garbage in ("app-1 sleeping\n", "[1, 2]"):
+        states.write_text(garbage)
+        with pytest.raises(EnvironmentUnavailable, match="state command printed"):
+            provider.target_states()
 
 
 def test_replica_provider_resolves_the_replica(fresh_replica: Pair) -> None:

@@ -16,7 +16,7 @@ from harness.disruption.drain import Transition, wait_drained
 from harness.disruption.guard import Guard
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver
-from harness.traffic.site import Site, read_value, sticky_names
+from harness.traffic.site import Site, primary_sticky, read_value
 
 TRAFFIC_MAX_REQUESTS = 5000  # per client: every loop is bounded in count and in time
 TRAFFIC_PAUSE = 0.05
@@ -113,7 +113,8 @@ def _pin_clients(site: Site, driver: SessionDriver, target: str, count: int) -> 
         driver.login(user, 100 + i)
         value = f"cart-{i + 1}"
         driver.write(user, "failover", value)
-        clients.append(PinnedClient(user, value, user.cookie(sticky_names(site.env)[0])))
+        name = primary_sticky(site.env)
+        clients.append(PinnedClient(user, value, user.cookie(name) if name else None))
     return clients
 
 
@@ -144,7 +145,7 @@ def drain_scenario(
     settings = site.env.failover
     evidence = DrainEvidence(target, delay)
     evidence.clients = _pin_clients(site, driver, target, settings.get("clients", 4))
-    name = sticky_names(site.env)[0]
+    name = primary_sticky(site.env)
     started: list[float] = []
     flight: list[Outcome] = []
     flight_thread = None
@@ -174,7 +175,9 @@ def drain_scenario(
                 value, client.read_status = read_value(driver, client.user, "failover", None)
                 client.moved_to = client.user.last_target
                 client.kept_session = value == client.value
-                client.new_cookie = client.user.cookie(name) not in (None, client.cookie_before)
+                client.new_cookie = name is not None and (
+                    client.user.cookie(name) not in (None, client.cookie_before)
+                )
             if flight_thread is not None:
                 flight_thread.join(timeout=delay + 60)
             wait_drained(guard.provider, record, delay, guard.progress)

@@ -103,6 +103,8 @@ def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
             raise ctx.fail(("url",), "missing; a static environment needs its entry URL")
         if not topo.get("targets"):
             raise ctx.fail(("topology", "targets"), "missing; list every target (id, url)")
+    expect = data["expect"]
+    expect.setdefault("balancer", "alb" if provider in ("aws", "replica") else "generic")
     ident = data["identity"]
     if not ident.get("header") and not ident.get("json"):
         ident["header"] = DEFAULT_IDENTITY_HEADER

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.profile.validation import Free, ListOf, MapOf, Scalar, Section, Url
+from harness.traffic.balancers import BALANCERS
 
 STR = Scalar((str,))
 HTTP_URL = Url(("http", "https"))
@@ -67,12 +68,14 @@ COOKIE = Section(
     {
         "name": STR,
         "cors_name": STR,
+        "issued": Scalar((str,), choices=("every_response", "on_assignment", "never")),
+        "lifetime": Scalar((str,), choices=("expires", "max_age", "session")),
         "expires_days": Scalar((float,), minimum=0),
+        "max_age_seconds": Scalar((float,), minimum=0),
         "path": STR,
         "secure": BOOL,
         "httponly": BOOL,
-    },
-    required=("name",),
+    }
 )
 VERSION = Section({"path": STR, "json": STR, "header": STR}, required=("path",))
 EXPECT = Section(
@@ -83,6 +86,7 @@ EXPECT = Section(
         "deregistration_delay_seconds": Scalar((float,), minimum=0, maximum=3600),
         "health_check": HEALTH,
         "algorithm": Scalar((str,), choices=ALGORITHMS),
+        "balancer": Scalar((str,), choices=tuple(BALANCERS)),
         "cookie": COOKIE,
         "error_budget": Scalar((int,), minimum=0),
     },
@@ -115,6 +119,7 @@ DRAIN = Section(
         "drain": STR,
         "restore": STR,
         "health": STR,
+        "state": STR,
     },
     required=("adapter",),
 )

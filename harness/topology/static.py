@@ -1,14 +1,19 @@
 """The static provider: any load balancer described in the profile (HAProxy, Caddy, nginx, ...).
 
 Drain adapters: `haproxy` (its runtime API socket and backend; server names are the target ids)
-or `command` (shell commands with a `{target}` placeholder for drain, restore and health).
-Without an adapter the targets' health comes from their direct URL's health-check path.
+or `command` (shell commands with a `{target}` placeholder for drain, restore and health, and an
+optional `state` command). Without a `state` command, a drained target is `draining` until
+`expect.deregistration_delay_seconds` after its drain command succeeded, then `unused`; once
+restored it is `healthy` when its health check passes. Without an adapter the targets' health
+comes from their direct URL's health-check path.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +35,13 @@ from harness.topology.model import (
 
 COMMAND_TIMEOUT = 60.0
 GROUP_NAME = "static"
+STATES = ("healthy", "initial", "unhealthy", "draining", "unused")
+REASONS = {
+    "draining": "Target.DeregistrationInProgress",
+    "unused": "Target.NotRegistered",
+    "unhealthy": "Target.FailedHealthChecks",
+    "initial": "Elb.InitialHealthChecking",
+}
 
 
 def haproxy_state(stat: ServerStat) -> tuple[str, str]:
@@ -56,6 +68,7 @@ class StaticProvider:
         self.topo = env.topology
         self.drain_cfg: dict[str, Any] | None = self.topo.get("drain")
         self._admin: HaproxyAdmin | None = None
+        self._drained: dict[str, float] = {}  # target -> when its drain command succeeded
         if self.drain_cfg and self.drain_cfg["adapter"] == "haproxy":
             if not self.drain_cfg.get("socket") or not self.drain_cfg.get("backend"):
                 raise UsageError(
@@ -114,9 +127,43 @@ class StaticProvider:
             stats = self._admin.servers(str(self.drain_cfg["backend"]))  # type: ignore[index]
             states = {i: haproxy_state(stats[i]) for i in ids if i in stats}
             return {i: s for i, s in states.items() if s[0] != "unused"}
+        if self.drain_cfg and self.drain_cfg.get("state"):
+            return self._state_command(ids)
         if self.drain_cfg and self.drain_cfg.get("health"):
-            return {i: self._command_health(i) for i in ids}
-        return {t["id"]: self._probe(t) for t in self.topo["targets"]}
+            states = {i: self._command_health(i) for i in ids}
+        else:
+            states = {t["id"]: self._probe(t) for t in self.topo["targets"]}
+        delay = float(self.env.expect.get("deregistration_delay_seconds", 0))
+        for target_id, since in self._drained.items():
+            state = "draining" if time.monotonic() - since < delay else "unused"
+            states[target_id] = (state, REASONS[state])
+        return states
+
+    def _state_command(self, ids: list[str]) -> TargetStates:
+        """The `state` command's answer: JSON {id: state}, lines "id state", or, with
+        {target} in it, one word per target."""
+        template = str(self.drain_cfg["state"])  # type: ignore[index]
+        if "{target}" in template:
+            words = {i: self._run("state", i).stdout.strip() for i in ids}
+        else:
+            out = self._run("state", "").stdout.strip()
+            try:
+                loaded: Any = json.loads(out)
+            except json.JSONDecodeError:
+                loaded = dict(line.split(None, 1) for line in out.splitlines() if " " in line)
+            if not isinstance(loaded, dict):
+                raise EnvironmentUnavailable(
+                    f"the state command printed {out[:80]!r}: print JSON {{id: state}} or "
+                    "one 'id state' line per target"
+                )
+            words = {str(k): str(v).strip() for k, v in loaded.items()}
+        bad = {i: w for i, w in words.items() if w not in STATES}
+        if bad:
+            raise EnvironmentUnavailable(
+                f"the state command printed {bad}: each target's state must be one of "
+                f"{', '.join(STATES)}"
+            )
+        return {i: (w, REASONS.get(w, "")) for i, w in words.items() if i in ids}
 
     def _probe(self, target: dict[str, Any]) -> tuple[str, str]:
         if not target.get("url"):
@@ -173,6 +220,7 @@ class StaticProvider:
             self._admin.set_maint(cfg["backend"], target_id)
         else:
             self._run("drain", target_id)
+            self._drained[target_id] = time.monotonic()
         return {}
 
     def register(self, target_id: str, details: dict[str, Any] | None = None) -> None:
@@ -182,6 +230,7 @@ class StaticProvider:
             self._admin.set_ready(cfg["backend"], target_id, recheck=bool(stat and stat.checked))
         else:
             self._run("restore", target_id)
+            self._drained.pop(target_id, None)
 
     def actions(self) -> tuple[str, ...]:
         return ()

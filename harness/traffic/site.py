@@ -12,6 +12,7 @@ from harness.errors import DeploymentFinding
 from harness.findings import message
 from harness.profile.environment import Environment
 from harness.topology.model import Topology
+from harness.traffic.balancers import cookie_rule
 from harness.traffic.client import (
     Identity,
     RequestRecord,
@@ -22,15 +23,15 @@ from harness.traffic.client import (
 )
 from harness.traffic.contract import SessionDriver, StepFailed
 
-DEFAULT_STICKY = ("AWSALB", "AWSALBCORS")
-
 
 def sticky_names(env: Environment) -> tuple[str, ...]:
-    """The balancer's sticky cookie names: the profile's, or the ALB's."""
-    cookie = env.expect.get("cookie") or {}
-    if not cookie.get("name"):
-        return DEFAULT_STICKY
-    return tuple(n for n in (cookie["name"], cookie.get("cors_name")) if n)
+    """The balancer's sticky cookie names (`expect.balancer` and `expect.cookie`)."""
+    return cookie_rule(env.expect).names
+
+
+def primary_sticky(env: Environment) -> str | None:
+    """The balancer's main sticky cookie, or None when it sets none (or none is named)."""
+    return next(iter(sticky_names(env)), None)
 
 
 def verify_of(env: Environment, topology: Topology) -> bool | str:
