@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-import pytest
-
 from harness.printable import printable
 
 FIELD_FAULTS: dict[str, str] = {
@@ -38,4 +36,6 @@ def message(fault: str, what: str, evidence: str = "") -> str:
 def fail(fault: str, what: str, evidence: str = "") -> NoReturn:
     """Fail the current test with a finding (no Python traceback: the evidence is the story)."""
     __tracebackhide__ = True
+    import pytest  # here, so that profiles and the CLI load without pytest
+
     pytest.fail(message(fault, what, evidence), pytrace=False)

@@ -17,6 +17,7 @@ from harness.errors import DeploymentFinding, ParityError
 from harness.printable import printable
 from harness.profile.environment import Environment, load_environment
 from harness.project_conftest import share_project_fixtures
+from harness.report.acceptance import ACCEPTED_PROPERTY, acceptances, matching
 from harness.report.collector import ERROR_EXIT_PROPERTY, NothingRanGuard, ResultsCollector
 from harness.topology import Provider
 from harness.topology.opening import OPENED_VARIABLE, read_opened
@@ -154,4 +155,29 @@ def pytest_runtest_makereport(
     elif isinstance(exc, ParityError):
         report.longrepr = f"cannot check: {printable(str(exc))}"
         report.user_properties.append((ERROR_EXIT_PROPERTY, exc.exit_code))
+    if report.failed and report.when == "call" and ENVIRONMENT in item.config.stash:
+        _apply_acceptance(item, report)
     return report
+
+
+def _apply_acceptance(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A failure the profile accepts is skipped as ACCEPTED; past its expiry it fails, saying so."""
+    path, line, name = report.location
+    check_id = f"{Path(path).stem.removeprefix('test_')}::{name}"
+    text = str(report.longrepr)
+    found = matching(acceptances(item.config.stash[ENVIRONMENT].accept), check_id, text)
+    if found is None:
+        return
+    if found.expired():
+        report.longrepr = (
+            f"acceptance expired on {found.until.isoformat()} ({found.reason}): {text}"
+        )
+        return
+    first = text.splitlines()[0] if text else ""
+    report.outcome = "skipped"
+    report.longrepr = (
+        path,
+        (line or 0) + 1,
+        f"ACCEPTED until {found.until}: {found.reason}; {first}",
+    )
+    report.user_properties.append((ACCEPTED_PROPERTY, found.index))

@@ -64,6 +64,7 @@ def stop_child(
         file=sys.stderr,
         flush=True,
     )
+
     def drain_output() -> None:  # the child must never block on a full pipe while it undoes
         for line in proc.stdout or []:
             show(line)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from harness.errors import ProfileError, UsageError
+from harness.findings import FIELD_FAULTS
 from harness.profile.schema import PROFILE
 from harness.profile.validation import Context, line_map
 
@@ -57,6 +58,7 @@ class Environment:
     redis: dict[str, Any]
     safety: dict[str, Any]
     failover: dict[str, Any] = field(default_factory=dict)
+    accept: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -103,6 +105,16 @@ def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
             raise ctx.fail(("url",), "missing; a static environment needs its entry URL")
         if not topo.get("targets"):
             raise ctx.fail(("topology", "targets"), "missing; list every target (id, url)")
+    for i, entry in enumerate(data["accept"]):
+        if bool(entry.get("check")) == bool(entry.get("fault")):
+            raise ctx.fail(("accept", i), "give either check (suite::test) or fault, not both")
+        if entry.get("fault") and entry["fault"] not in FIELD_FAULTS:
+            raise ctx.fail(
+                ("accept", i, "fault"),
+                f"{entry['fault']!r} is not a fault; known: {', '.join(sorted(FIELD_FAULTS))}",
+            )
+        if entry.get("check") and "::" not in entry["check"]:
+            raise ctx.fail(("accept", i, "check"), "a check id is suite::test_name")
     expect = data["expect"]
     expect.setdefault("balancer", "alb" if provider in ("aws", "replica") else "generic")
     ident = data["identity"]
@@ -140,6 +152,7 @@ def parse_profile(text: str, source: str) -> Environment:
         redis=data["redis"],
         safety=data["safety"],
         failover=data["failover"],
+        accept=data["accept"],
         raw=loaded,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from harness.profile.validation import Free, ListOf, MapOf, Scalar, Section, Url
 from harness.traffic.balancers import BALANCERS
 
@@ -154,12 +156,17 @@ FAILOVER = Section(
     defaults={"clients": 4},
 )
 LOAD = Section({"gates": ListOf(STR)}, defaults={"gates": []})
+ACCEPT = Section(
+    {"check": STR, "fault": STR, "reason": STR, "until": Scalar((date,))},
+    required=("reason", "until"),
+)
 EXPECTED_DIFFERENCE = Section({"path": STR, "reason": STR}, required=("path", "reason"))
 PARITY = Section({"expected": ListOf(EXPECTED_DIFFERENCE)}, defaults={"expected": []})
 PROFILE = Section(
     {
         "load": LOAD,
         "parity": PARITY,
+        "accept": ListOf(ACCEPT),
         "failover": FAILOVER,
         "name": NAME,
         "production": BOOL,
@@ -173,5 +180,5 @@ PROFILE = Section(
         "safety": SAFETY,
     },
     required=("name", "topology"),
-    defaults={"production": False, "tls_verify": True},
+    defaults={"production": False, "tls_verify": True, "accept": []},
 )

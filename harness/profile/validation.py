@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -145,6 +146,7 @@ _TYPE_NAMES = {
     float: "a number",
     dict: "a mapping",
     list: "a list",
+    date: "a date (YYYY-MM-DD)",
 }
 
 
@@ -153,7 +155,17 @@ def _is(value: Any, kind: type) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind is date:  # a YAML date, or its text after a round trip through JSON
+        return isinstance(value, date) or _iso_date(value)
     return isinstance(value, kind)
+
+
+def _iso_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
 
 
 @dataclass

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from harness.report.acceptance import ACCEPTED_PROPERTY
+
 EVIDENCE_PROPERTY = "parity_evidence"
 ERROR_EXIT_PROPERTY = "parity_error_exit"  # a ParityError stopped the check: its exit code
 
@@ -59,6 +61,9 @@ class ResultsCollector:
         elif report.skipped and record["outcome"] == "passed":
             record["outcome"] = "skipped"
             record["message"] = _message(report)
+            for name, value in report.user_properties:
+                if name == ACCEPTED_PROPERTY:
+                    record["outcome"], record["accepted"] = "accepted", value
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

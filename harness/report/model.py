@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-Outcome = Literal["passed", "failed", "error", "skipped"]
+Outcome = Literal["passed", "failed", "error", "skipped", "accepted"]
 Verdict = Literal["passed", "failed", "error", "no-check-ran"]
 
 
@@ -20,6 +20,7 @@ class CheckRecord(TypedDict):
     message: str
     evidence: dict[str, Any]
     error_exit: NotRequired[int]  # 2: the check's configuration is wrong; 3: it could not run
+    accepted: NotRequired[int]  # the index of the profile's accept: entry that accepted it
 
 
 class GateRecord(TypedDict):
@@ -55,6 +56,14 @@ class DiffSection(TypedDict):
     unexpected: list[Difference]
 
 
+class AcceptanceRecord(TypedDict):
+    """One `accept:` entry of the profile and what it matched in this run."""
+
+    entry: str
+    expired: bool
+    matched: list[str]
+
+
 class Results(TypedDict):
     parity_version: str
     verdict: Verdict
@@ -66,6 +75,8 @@ class Results(TypedDict):
     checks: list[CheckRecord]
     load: LoadSection | None
     diff: DiffSection | None
+    acceptances: NotRequired[list[AcceptanceRecord]]
+    warnings: NotRequired[list[str]]
 
 
 def evidence_of(checks: list[CheckRecord], key: str) -> Any:

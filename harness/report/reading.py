@@ -10,7 +10,7 @@ from harness.errors import UsageError
 from harness.report.model import Results
 
 VERDICTS = ("passed", "failed", "error", "no-check-ran")
-OUTCOMES = ("passed", "failed", "error", "skipped")
+OUTCOMES = ("passed", "failed", "error", "skipped", "accepted")
 NUMBER = (int, float)
 CHECK_FIELDS: dict[str, tuple[type, ...]] = {
     "id": (str,),

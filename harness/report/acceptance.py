@@ -1,0 +1,53 @@
+"""Accepted findings: a profile's `accept:` list, for failures a team knows and accepts.
+
+An entry names a check (`suite::test_name`) or a fault (`lost-update`), a reason and an expiry.
+A failure it matches is ACCEPTED (skipped with the reason; it does not fail the gate) until the
+expiry; after it, the failure fails again, saying the acceptance expired. Entries that matched
+nothing are warnings in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+ACCEPTED_PROPERTY = "parity_accepted"  # user property: the entry's index, on an accepted report
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    index: int
+    check: str | None
+    fault: str | None
+    reason: str
+    until: date
+
+    @classmethod
+    def from_entry(cls, index: int, entry: dict[str, Any]) -> Acceptance:
+        return cls(
+            index,
+            entry.get("check"),
+            entry.get("fault"),
+            str(entry["reason"]),
+            date.fromisoformat(str(entry["until"])),
+        )
+
+    def matches(self, check_id: str, message: str) -> bool:
+        if self.check:
+            return check_id == self.check or check_id.split("[")[0] == self.check
+        return message.startswith(f"[{self.fault}]")
+
+    def expired(self, today: date | None = None) -> bool:
+        return (today or date.today()) > self.until
+
+    def describe(self) -> str:
+        return f"{self.check or self.fault}: {self.reason} (until {self.until.isoformat()})"
+
+
+def acceptances(entries: list[dict[str, Any]]) -> list[Acceptance]:
+    return [Acceptance.from_entry(i, e) for i, e in enumerate(entries)]
+
+
+def matching(found: list[Acceptance], check_id: str, message: str) -> Acceptance | None:
+    return next((a for a in found if a.matches(check_id, message)), None)
