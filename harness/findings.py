@@ -20,6 +20,7 @@ FIELD_FAULTS: dict[str, str] = {
     "short-redis-ttl": "session store TTL shorter than the session cookie",
     "short-stickiness": "stickiness shorter than expected",
     "slow-target": "one slow instance",
+    "stale-cache": "a per-instance cache in front of the shared store",
     "settings-drift": "load balancer settings differ from the profile",
     "unhealthy-target": "a target is not healthy",
     "uneven": "uneven distribution",

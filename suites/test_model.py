@@ -39,10 +39,11 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
             self.logged_in = False
             self.data: dict[str, str] = {}
             self.target = targets[0]
+            self.answered: dict[tuple[str, str], set[str | None]] = {}  # what each target read
 
-        def _check(self, ok: bool, what: str) -> None:
+        def _check(self, ok: bool, what: str, fault: str = "session-not-shared") -> None:
             if not ok:
-                raise AssertionError(message("session-not-shared", what, self.user.trace_text()))
+                raise AssertionError(message(fault, what, self.user.trace_text()))
 
         def _step(self, call: Callable[[], Any], what: str) -> None:
             try:
@@ -60,7 +61,7 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
             self._step(
                 partial(driver.login, self.user, 7, routes[self.target]), f"log in on {self.target}"
             )
-            self.logged_in, self.data = True, {}
+            self.logged_in, self.data, self.answered = True, {}, {}
 
         @precondition(lambda self: self.logged_in)
         @rule(key=st.sampled_from(KEYS), value=st.integers(0, 99).map(str))
@@ -88,9 +89,33 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
             )
             self.data.update({keys[0]: value, keys[1]: value})
 
+        @precondition(lambda self: self.logged_in and len(targets) > 1)
+        @rule(key=st.sampled_from(KEYS), value=st.integers(0, 99).map(str))
+        def write_elsewhere_then_read_here(self, key: str, value: str) -> None:
+            """The interleaving a per-instance cache breaks: read here, write on another
+            target, read here again at once."""
+            other = next(t for t in targets if t != self.target)
+            self.read(key)
+            self._step(
+                partial(driver.write, self.user, key, value, routes[other]),
+                f"write {key} on {other}",
+            )
+            self.data[key] = value
+            self.read(key)
+
         @rule(key=st.sampled_from(KEYS))
         def read(self, key: str) -> None:
             value, status = read_value(driver, self.user, key, routes[self.target])
+            before = self.answered.setdefault((self.target, key), set())
+            stale = status is None and value != self.data.get(key) and value in before
+            before.add(value)
+            if self.logged_in and stale:
+                self._check(
+                    False,
+                    f"{self.target} read {key}={value!r} again, an answer it gave before; the "
+                    f"session holds {self.data.get(key)!r}",
+                    fault="stale-cache",
+                )
             if not self.logged_in:
                 self._check(
                     status is not None or value is None,
@@ -109,7 +134,7 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
             self._step(
                 partial(driver.logout, self.user, routes[self.target]), f"log out on {self.target}"
             )
-            self.logged_in, self.data = False, {}
+            self.logged_in, self.data, self.answered = False, {}, {}
 
     return SessionModel
 

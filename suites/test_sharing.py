@@ -138,9 +138,13 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
     session_driver: SessionDriver,
     stored: dict[str, bool | None],
 ) -> None:
+    """For every ordered pair: read on A, write on B, read on A at once. A value A returned
+    before, seen again after the write, is a per-instance cache in front of the store."""
     for a, b in permutations(routes, 2):
         user = site.user(f"write-{b}-read-{a}")
         session_driver.login(user, 3, routes[a])
+        session_driver.write(user, "step", "before", routes[a])
+        before, _ = read_value(session_driver, user, "step", routes[a])  # A may memoise this
         status: int | None = None
         try:
             session_driver.write(user, "step", f"written-on-{b}", routes[b])
@@ -148,15 +152,38 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
             status = failed.status
         value, read_status = read_value(session_driver, user, "step", routes[a])
         status = status or read_status
-        if value != f"written-on-{b}":
-            _diagnose(
-                site,
-                [
-                    f"written on {b}, read on {a} at once: "
-                    f"{f'HTTP {status}' if status else repr(value)}"
-                ],
-                stored,
+        if value == f"written-on-{b}":
+            continue
+        seen = f"HTTP {status}" if status else repr(value)
+        if status is None and value is not None and value == before:
+            fail(
+                "stale-cache",
+                f"{a} read step={before!r}, {b} wrote {f'written-on-{b}'!r}, and {a} still "
+                f"answered {value!r} at once: {a} serves session reads from a cache of its own, "
+                "not from the shared store",
+                site.trace_text(),
             )
+        _diagnose(site, [f"written on {b}, read on {a} at once: {seen}"], stored)
+
+
+def test_each_target_reads_its_own_writes(
+    site: Site, routes: dict[str, Route], session_driver: SessionDriver
+) -> None:
+    """On one instance: read, write, read. A target that answers its old value keeps writes
+    somewhere it does not read from (buffered writes)."""
+    for target, route in routes.items():
+        user = site.user(f"own-writes-{target}")
+        session_driver.login(user, 6, route)
+        for value in ("first", "second"):
+            session_driver.write(user, "own", value, route)
+            got, status = read_value(session_driver, user, "own", route)
+            if got != value:
+                fail(
+                    "stale-cache",
+                    f"{target} was written own={value!r} and read back "
+                    f"{f'HTTP {status}' if status else repr(got)} at once",
+                    site.trace_text(),
+                )
 
 
 def test_logout_on_one_target_ends_the_session_on_every_other(

@@ -72,6 +72,17 @@ PROOF = {
         "test_distribution::test_fresh_clients_spread_evenly",
         TOPOLOGY + STICKY + SHARING + FAILOVER,
     ),
+    "stale-cache": (
+        "test_sharing::test_write_on_one_target_is_seen_on_the_other_at_once",
+        TOPOLOGY
+        + STICKY
+        + SPREAD
+        + FAILOVER
+        + [
+            "test_sharing::test_session_made_on_one_target_works_on_every_other",
+            "test_sharing::test_each_target_reads_its_own_writes",
+        ],
+    ),
 }
 
 
@@ -100,6 +111,15 @@ def test_each_fault_is_caught_by_its_test_with_a_message_naming_it(
     assert "Traceback" not in caught.message
     noticed = {t: outcomes[t].message[:200] for t in bystanders if outcomes[t].status != "passed"}
     assert not noticed, f"tests that should not notice {fault}: {noticed}"
+
+
+@pytest.mark.slow
+def test_the_model_finds_a_stale_cache_on_its_own(tmp_path: Path) -> None:
+    """Hypothesis, with no hint of the fault: its read-after-write interleavings find it."""
+    model = "test_model::test_random_session_sequences_match_the_model"
+    outcomes = run_suites(tmp_path, "stale-cache", "suites/test_model.py")
+    assert outcomes[model].status == "failed"
+    assert "[stale-cache]" in outcomes[model].message, outcomes[model].message[:400]
 
 
 @pytest.mark.slow

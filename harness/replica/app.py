@@ -15,9 +15,11 @@ from typing import Any
 from flask import Flask, Response, abort, jsonify, request, session
 
 from harness.replica.sessions import (
+    CachedStore,
     MemoryStore,
     ParitySessionInterface,
     RedisHashStore,
+    SessionStore,
     WriteMode,
 )
 
@@ -40,6 +42,7 @@ class AppSettings:
     latency_ms: int = 0
     write_work_ms: int = 25
     health_file: str = ""
+    read_cache_seconds: float = 0.0  # the stale-cache fault: session reads memoised here
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppSettings:
@@ -57,6 +60,7 @@ class AppSettings:
             latency_ms=int(e.get("PARITY_APP_LATENCY_MS", "0")),
             write_work_ms=int(e.get("PARITY_APP_WRITE_WORK_MS", "25")),
             health_file=e.get("PARITY_APP_HEALTH_FILE", ""),
+            read_cache_seconds=float(e.get("PARITY_APP_READ_CACHE_SECONDS", "0")),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -74,6 +78,7 @@ class AppSettings:
             "PARITY_APP_LATENCY_MS": str(self.latency_ms),
             "PARITY_APP_WRITE_WORK_MS": str(self.write_work_ms),
             "PARITY_APP_HEALTH_FILE": self.health_file,
+            "PARITY_APP_READ_CACHE_SECONDS": f"{self.read_cache_seconds:g}",
         }
 
 
@@ -89,7 +94,11 @@ def create_app(settings: AppSettings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=cfg.cookie_lifetime),
         SESSION_REFRESH_EACH_REQUEST=True,
     )
-    store = MemoryStore() if cfg.session_store == "memory" else RedisHashStore(cfg.redis_url)
+    store: SessionStore = (
+        MemoryStore() if cfg.session_store == "memory" else RedisHashStore(cfg.redis_url)
+    )
+    if cfg.read_cache_seconds > 0:
+        store = CachedStore(store, cfg.read_cache_seconds)
     mode: WriteMode = "whole" if cfg.write_mode == "whole" else "field"
     app.session_interface = ParitySessionInterface(app, store, mode, cfg.session_ttl)
     _register_hooks(app, cfg)

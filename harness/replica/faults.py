@@ -20,6 +20,7 @@ FAULTS: dict[str, str] = {
     "short-redis-ttl": "the session store's TTL is far shorter than the session cookie's lifetime",
     "short-stickiness": "the stickiness duration is far below the expected 86400 s",
     "slow-target": "the second instance adds latency to every request",
+    "stale-cache": "the second instance memoises session reads for 30 s in front of Redis",
     "uneven": "the first target takes three times the traffic of the others",
     "version-skew": "the second instance serves another build",
 }
@@ -27,6 +28,7 @@ SHORT_STICKINESS_SECONDS = 60
 SHORT_REDIS_TTL_SECONDS = 30
 SLOW_TARGET_MS = 200
 UNEVEN_WEIGHT = 3
+STALE_CACHE_SECONDS = 30.0
 
 
 def check_faults(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -56,6 +58,8 @@ def instance_settings(base: AppSettings, index: int, faults: tuple[str, ...]) ->
         s = dataclasses.replace(s, build=f"{s.build}-previous")
     if "slow-target" in faults:
         s = dataclasses.replace(s, latency_ms=SLOW_TARGET_MS)
+    if "stale-cache" in faults:
+        s = dataclasses.replace(s, read_cache_seconds=STALE_CACHE_SECONDS)
     return s
 
 

@@ -2,7 +2,8 @@
 
 The healthy app writes back only the keys a request changed (one Redis hash per session), so two
 concurrent requests on two instances never lose each other's keys. The `lost-update` fault writes
-the whole session back instead, and the `local-sessions` fault keeps sessions in process memory.
+the whole session back instead, the `local-sessions` fault keeps sessions in process memory, and
+the `stale-cache` fault memoises reads in front of the shared store.
 """
 
 from __future__ import annotations
@@ -89,6 +90,44 @@ class MemoryStore:
     def delete(self, key: str) -> None:
         with self._lock:
             self._data.pop(key, None)
+
+
+class CachedStore:
+    """A per-instance cache of session reads in front of the shared store: the `stale-cache`
+    fault. This instance sees its own writes, but another instance's for up to `seconds` not."""
+
+    def __init__(self, inner: SessionStore, seconds: float) -> None:
+        self._inner, self._seconds = inner, seconds
+        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self._seconds:
+            return None if hit[1] is None else dict(hit[1])
+        data = self._inner.load(key)
+        with self._lock:
+            self._cache[key] = (time.monotonic(), data)
+        return data
+
+    def _remember(self, key: str) -> None:
+        data = self._inner.load(key)
+        with self._lock:
+            self._cache[key] = (time.monotonic(), data)
+
+    def apply(self, key: str, changed: dict[str, Any], removed: set[str], ttl: int) -> None:
+        self._inner.apply(key, changed, removed, ttl)
+        self._remember(key)
+
+    def replace(self, key: str, data: dict[str, Any], ttl: int) -> None:
+        self._inner.replace(key, data, ttl)
+        self._remember(key)
+
+    def delete(self, key: str) -> None:
+        self._inner.delete(key)
+        with self._lock:
+            self._cache.pop(key, None)
 
 
 class TrackedSession(ServerSideSession):  # type: ignore[misc]
