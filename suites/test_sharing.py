@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import permutations
@@ -14,6 +15,7 @@ from harness.findings import fail
 from harness.topology.model import Target
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
+from harness.traffic.session_location import Location, locate
 from harness.traffic.site import Site, read_value, run_together
 
 CONCURRENT_TRIES = 5
@@ -30,17 +32,21 @@ def routes(site: Site, healthy_targets: list[Target]) -> dict[str, Route]:
 @pytest.fixture(scope="module")
 def stored(
     site: Site, routes: dict[str, Route], session_driver: SessionDriver, session_store: Any
-) -> dict[str, bool | None]:
-    """Per target: does a session made there reach the shared store (None: cannot tell)?"""
-    found = {}
+) -> dict[str, Location | None]:
+    """Per target: where a session made there lives: the shared store, the cookie itself, or
+    neither (None: cannot tell)."""
+    found: dict[str, Location | None] = {}
     for target, route in routes.items():
         user = site.user(f"store-probe-{target}")
+        marker = f"where-{target}-{secrets.token_hex(4)}"
         try:
             session_driver.login(user, 9, route)
+            session_driver.write(user, "where", marker, route)
         except StepFailed:
             found[target] = None
             continue
-        found[target] = _in_store(site, session_store, user.cookie(session_driver.cookie_name))
+        cookie = user.cookie(session_driver.cookie_name)
+        found[target] = locate(_in_store(site, session_store, cookie), cookie, marker)
     return found
 
 
@@ -56,26 +62,35 @@ def _in_store(site: Site, store: Any, cookie: str | None) -> bool | None:
     return None if store is None or key is None else bool(store.exists(key))
 
 
-def _diagnose(site: Site, failures: list[str], stored: dict[str, bool | None]) -> None:
+def _diagnose(site: Site, failures: list[str], stored: dict[str, Location | None]) -> None:
+    """Name the cause from where the sessions live: neither the store nor the cookie (process
+    memory), all in signed cookies, or all in the shared store (a secret mismatch)."""
     __tracebackhide__ = True
-    not_stored = [t for t, s in stored.items() if s is False]
-    if not_stored:
+    seen = "; ".join(failures)
+    neither = [t for t, where in stored.items() if where == "neither"]
+    if neither:
         fail(
             "local-sessions",
-            f"sessions made on {', '.join(not_stored)} never reach the shared "
-            f"store: {', '.join(not_stored)} keeps sessions in process memory. "
-            + "; ".join(failures),
+            f"sessions made on {', '.join(neither)} are neither in the shared store nor "
+            f"carried in the cookie: {', '.join(neither)} keeps sessions in process memory. {seen}",
             site.trace_text(),
         )
-    if all(s for s in stored.values()):
+    if stored and all(where == "cookie" for where in stored.values()):
+        fail(
+            "cookie-secret-mismatch",
+            "sessions live in signed cookies (the cookie carries the data; nothing is in the "
+            "shared store) and another target rejects them: the instances sign session cookies "
+            f"with different secret keys. {seen}",
+            site.trace_text(),
+        )
+    if stored and all(where == "store" for where in stored.values()):
         fail(
             "secret-mismatch",
-            "sessions that are in the shared store are rejected by another "
-            "target: the instances sign session cookies with different secret keys. "
-            + "; ".join(failures),
+            "sessions that are in the shared store are rejected by another target: the "
+            f"instances sign session cookies with different secret keys. {seen}",
             site.trace_text(),
         )
-    fail("session-not-shared", "; ".join(failures), site.trace_text())
+    fail("session-not-shared", seen, site.trace_text())
 
 
 def _across(
@@ -102,7 +117,7 @@ def test_session_made_on_one_target_works_on_every_other(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, bool | None],
+    stored: dict[str, Location | None],
 ) -> None:
     def write(user: VirtualUser, made_on: str, route: Route) -> None:
         session_driver.write(user, "colour", f"from-{made_on}", route)
@@ -121,7 +136,7 @@ def test_cookie_signed_on_one_target_is_accepted_by_every_other(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, bool | None],
+    stored: dict[str, Location | None],
 ) -> None:
     failures = []
     for made_on, user, read_on, other in _across(site, routes, session_driver, "signed-on", 2):
@@ -136,7 +151,7 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, bool | None],
+    stored: dict[str, Location | None],
 ) -> None:
     """For every ordered pair: read on A, write on B, read on A at once. A value A returned
     before, seen again after the write, is a per-instance cache in front of the store."""
@@ -210,7 +225,7 @@ def test_concurrent_writes_on_two_targets_both_survive(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, bool | None],
+    stored: dict[str, Location | None],
 ) -> None:
     a, b = list(routes)[:2]
     for attempt in range(CONCURRENT_TRIES):

@@ -36,6 +36,10 @@ PROOF = {
         "test_sharing::test_cookie_signed_on_one_target_is_accepted_by_every_other",
         TOPOLOGY + STICKY + SPREAD,
     ),
+    "cookie-secret-mismatch": (
+        "test_sharing::test_cookie_signed_on_one_target_is_accepted_by_every_other",
+        TOPOLOGY + STICKY + SPREAD,
+    ),
     "no-stickiness": (
         "test_sticky::test_sticky_cookie_has_the_documented_attributes",
         TOPOLOGY + SHARING + SPREAD,

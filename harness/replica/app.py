@@ -94,13 +94,14 @@ def create_app(settings: AppSettings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=cfg.cookie_lifetime),
         SESSION_REFRESH_EACH_REQUEST=True,
     )
-    store: SessionStore = (
-        MemoryStore() if cfg.session_store == "memory" else RedisHashStore(cfg.redis_url)
-    )
-    if cfg.read_cache_seconds > 0:
-        store = CachedStore(store, cfg.read_cache_seconds)
-    mode: WriteMode = "whole" if cfg.write_mode == "whole" else "field"
-    app.session_interface = ParitySessionInterface(app, store, mode, cfg.session_ttl)
+    if cfg.session_store != "cookie":  # "cookie": Flask's own signed-cookie sessions
+        store: SessionStore = (
+            MemoryStore() if cfg.session_store == "memory" else RedisHashStore(cfg.redis_url)
+        )
+        if cfg.read_cache_seconds > 0:
+            store = CachedStore(store, cfg.read_cache_seconds)
+        mode: WriteMode = "whole" if cfg.write_mode == "whole" else "field"
+        app.session_interface = ParitySessionInterface(app, store, mode, cfg.session_ttl)
     _register_hooks(app, cfg)
     _register_routes(app, cfg)
     return app

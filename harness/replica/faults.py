@@ -13,6 +13,7 @@ from harness.replica.app import AppSettings
 
 FAULTS: dict[str, str] = {
     "abrupt-drain": "deregistration cuts in-flight requests at once and ignores the delay",
+    "cookie-secret-mismatch": "sessions in signed cookies; the second instance has another key",
     "local-sessions": "the second instance keeps sessions in its own process memory",
     "lost-update": "instances write the whole session back, so concurrent writes lose keys",
     "no-stickiness": "the target group has stickiness disabled",
@@ -48,11 +49,13 @@ def instance_settings(base: AppSettings, index: int, faults: tuple[str, ...]) ->
         s = dataclasses.replace(s, session_ttl=SHORT_REDIS_TTL_SECONDS)
     if "lost-update" in faults:
         s = dataclasses.replace(s, write_mode="whole")
+    if "cookie-secret-mismatch" in faults:
+        s = dataclasses.replace(s, session_store="cookie")
     if index != 1:
         return s
     if "local-sessions" in faults:
         s = dataclasses.replace(s, session_store="memory")
-    if "secret-mismatch" in faults:
+    if "secret-mismatch" in faults or "cookie-secret-mismatch" in faults:
         s = dataclasses.replace(s, secret_key=secrets.token_hex(32))
     if "version-skew" in faults:
         s = dataclasses.replace(s, build=f"{s.build}-previous")
