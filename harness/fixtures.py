@@ -186,7 +186,7 @@ def redis(environment: Environment, session_store: Any) -> Any:
 @pytest.fixture
 def guard(pytestconfig: pytest.Config, environment: Environment, provider: Provider) -> Guard:
     """The guard for disruptive actions; skips the test when the run does not allow them."""
-    allowed = bool(pytestconfig.option.allow_disruptive) or environment.provider == "replica"
+    allowed = bool(pytestconfig.option.allow_disruptive) or environment.is_replica
     if not allowed:
         pytest.skip("disruptive: pass --allow-disruptive (or PARITY_ALLOW_DISRUPTIVE=1)")
     return Guard(environment, provider, Permission(True, pytestconfig.option.allow_production))

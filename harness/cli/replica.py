@@ -9,6 +9,7 @@ from typing import Any
 from harness.replica import lifecycle
 from harness.replica.faults import FAULTS
 from harness.replica.spec import (
+    BALANCERS,
     DEFAULT_DEREGISTRATION_DELAY,
     DEFAULT_STICKINESS_SECONDS,
     ReplicaConfig,
@@ -28,14 +29,22 @@ def cmd_up(args: argparse.Namespace) -> int:
         stickiness_seconds=args.stickiness_seconds,
         deregistration_delay=args.deregistration_delay,
         algorithm=args.algorithm,
+        balancer=args.balancer,
     )
     handle = lifecycle.up(config)
     described = handle.control.describe()
-    print(f"replica up: {handle.url}  (https: {handle.https_url})")
+    https = f"  (https: {handle.https_url})" if handle.https_url else ""
+    print(f"replica up: {handle.url}{https}  front end: {config.balancer}")
     print(f"  redis: {handle.redis_url}   control: {handle.control_url}")
     if config.faults:
         print(f"  faults: {', '.join(config.faults)}")
     _print_targets(described["targets"])
+    state = lifecycle.running_state() or {}
+    if state.get("profile"):
+        print(
+            f"  profile: {state['profile']} (static provider; drains through "
+            f"{config.balancer}'s own interface); every command uses it while this replica runs"
+        )
     print("stop it with: parity down")
     return 0
 
@@ -80,6 +89,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     up.add_argument(
         "--algorithm", default="round_robin", choices=["round_robin", "least_outstanding_requests"]
+    )
+    up.add_argument(
+        "--balancer",
+        default="alb",
+        choices=BALANCERS,
+        help="the front end: alb (HAProxy behaving as an ALB; default), caddy (Caddy 2, "
+        "lb_policy cookie) or nginx (open source, affinity by the session cookie's hash)",
     )
     up.set_defaults(handler=cmd_up)
     st = sub.add_parser("status", help="show the running replica and its targets")

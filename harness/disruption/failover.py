@@ -14,9 +14,11 @@ import requests
 
 from harness.disruption.drain import Transition, wait_drained
 from harness.disruption.guard import Guard
+from harness.errors import DeploymentFinding
+from harness.findings import message
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver
-from harness.traffic.site import Site, primary_sticky, read_value
+from harness.traffic.site import Site, primary_sticky, read_value, served_by
 
 TRAFFIC_MAX_REQUESTS = 5000  # per client: every loop is bounded in count and in time
 TRAFFIC_PAUSE = 0.05
@@ -104,16 +106,38 @@ class Traffic:
             thread.join(timeout=30)
 
 
+def _affine_client(site: Site, driver: SessionDriver, target: str, n: int) -> VirtualUser:
+    """With no sticky cookie (open-source nginx hashing the session cookie, say), a client is
+    pinned by its session: log in through the balancer until the session lands on `target`."""
+    tries = 12 * max(len(site.topology.targets), 1)
+    for _ in range(tries):
+        user = site.user(f"pinned-{n}")
+        driver.login(user, n)
+        if all(served_by(user, None) == target for _ in range(3)):
+            return user
+    raise DeploymentFinding(
+        message(
+            "no-stickiness",
+            f"no logged-in client stayed on {target} in {tries} tries: without a sticky cookie "
+            "the balancer must keep a session on one target (affinity by the session cookie)",
+            site.trace_text(),
+        )
+    )
+
+
 def _pin_clients(site: Site, driver: SessionDriver, target: str, count: int) -> list[PinnedClient]:
     clients = []
+    name = primary_sticky(site.env)
     for i in range(count):
-        route = site.pin(target)
-        user = site.user(f"pinned-{i + 1}")
-        user.adopt(route.cookies)
-        driver.login(user, 100 + i)
+        if name is None:
+            user = _affine_client(site, driver, target, 100 + i)
+        else:
+            route = site.pin(target)
+            user = site.user(f"pinned-{i + 1}")
+            user.adopt(route.cookies)
+            driver.login(user, 100 + i)
         value = f"cart-{i + 1}"
         driver.write(user, "failover", value)
-        name = primary_sticky(site.env)
         clients.append(PinnedClient(user, value, user.cookie(name) if name else None))
     return clients
 

@@ -75,7 +75,7 @@ def start_drainer(
     if opts.profile != "drain_during_load" or opts.worker:
         return None
     target = opts.drain_target or topology.healthy_targets()[0].id
-    allowed = opts.allow_disruptive or env.provider == "replica"
+    allowed = opts.allow_disruptive or env.is_replica
     guard = Guard(env, provider, Permission(allowed, opts.allow_production))
     guard.check("deregister", target)
     drainer = Drainer(guard, target, opts, work / "events.json", stop)

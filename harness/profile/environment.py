@@ -6,6 +6,7 @@ embedded replica's built-in profile is used. Every error names the file, the lin
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -59,6 +60,13 @@ class Environment:
     safety: dict[str, Any]
     failover: dict[str, Any] = field(default_factory=dict)
     accept: list[dict[str, Any]] = field(default_factory=list)
+    replica_owned: bool = False  # the replica's own front-end profile: its targets are ours
+
+    @property
+    def is_replica(self) -> bool:
+        """The embedded replica (any front end): disruptive actions are always allowed."""
+        return self.provider == "replica" or self.replica_owned
+
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -180,6 +188,15 @@ def replica_profile() -> Environment:
     return parse_profile(text, f"<built-in {REPLICA_PROFILE}>")
 
 
+def _running_front_profile() -> Path | None:
+    """The profile `parity up --balancer caddy|nginx` wrote, while that replica runs."""
+    from harness.replica.lifecycle import running_state  # the replica, only when asked for
+
+    state = running_state()
+    path = Path(state["profile"]) if state and state.get("profile") else None
+    return path if path is not None and path.exists() else None
+
+
 def environment_dir() -> Path:
     return Path(os.environ.get(ENV_DIR_VARIABLE) or DEFAULT_ENV_DIR)
 
@@ -191,7 +208,10 @@ def load_environment(name: str | None = None, env_file: str | None = None) -> En
     if env_file:
         return load_file(Path(env_file))
     if not name or name == "replica":
-        return replica_profile()
+        running = _running_front_profile()
+        if running is None:
+            return replica_profile()
+        return dataclasses.replace(load_file(running), replica_owned=True)
     path = environment_dir() / f"{name}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in environment_dir().glob("*.yaml"))

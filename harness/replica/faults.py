@@ -32,6 +32,26 @@ UNEVEN_WEIGHT = 3
 STALE_CACHE_SECONDS = 30.0
 
 
+# Faults of the front end itself: what it cannot do, it cannot be broken into.
+ALB_ONLY = {
+    "abrupt-drain": "Caddy and nginx drain gracefully: neither can cut requests in flight",
+    "short-stickiness": "stickiness with an idle duration is the ALB's",
+}
+CADDY_CANNOT = {"uneven": "Caddy 2.6 has no weighted policy"}
+
+
+def check_for_front(faults: tuple[str, ...], balancer: str) -> None:
+    """A fault the front end cannot have is refused, saying why."""
+    if balancer == "alb":
+        return
+    refused = {**ALB_ONLY, **(CADDY_CANNOT if balancer == "caddy" else {})}
+    for name in faults:
+        if name in refused:
+            raise UsageError(
+                f"--fault {name} does not apply to --balancer {balancer}: {refused[name]}"
+            )
+
+
 def check_faults(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Validate fault names; an unknown one is an error listing the known ones."""
     for name in names:

@@ -106,6 +106,8 @@ def down() -> list[str]:
         if _ours(name, int(pid)):
             stop_pid(int(pid))
             stopped.append(f"{name} {pid}")
+    if state.get("profile"):
+        Path(state["profile"]).unlink(missing_ok=True)
     leftover = _own_work_dir(state.get("work_dir"))
     if leftover is not None and leftover.exists():  # the daemon crashed before cleaning up
         shutil.rmtree(leftover, ignore_errors=True)

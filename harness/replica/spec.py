@@ -8,12 +8,13 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.replica.alb_config import ALGORITHMS, HealthCheck
-from harness.replica.faults import check_faults
+from harness.replica.faults import check_faults, check_for_front
 
 MAX_INSTANCES = 8
 DEFAULT_DEREGISTRATION_DELAY = 10.0
 DEFAULT_STICKINESS_SECONDS = 86400
 DEFAULT_BUILD = "build-1"
+BALANCERS = ("alb", "caddy", "nginx")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ReplicaConfig:
     build: str = DEFAULT_BUILD
     session_ttl: int = 86400
     cookie_lifetime: int = 86400
+    balancer: str = "alb"  # the front end: alb (HAProxy as an ALB), caddy or nginx
 
     def __post_init__(self) -> None:
         if not 1 <= self.instances <= MAX_INSTANCES:
@@ -42,7 +44,10 @@ class ReplicaConfig:
             )
         if self.algorithm not in ALGORITHMS:
             raise UsageError(f"algorithm {self.algorithm!r}: allowed {', '.join(ALGORITHMS)}")
+        if self.balancer not in BALANCERS:
+            raise UsageError(f"--balancer {self.balancer!r}: allowed {', '.join(BALANCERS)}")
         object.__setattr__(self, "faults", check_faults(self.faults))
+        check_for_front(self.faults, self.balancer)
         if self.faults and self.instances < 2:
             raise UsageError("--fault needs at least 2 instances (--instances 2 or more)")
 

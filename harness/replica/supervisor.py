@@ -23,6 +23,7 @@ from harness.errors import ReplicaError
 from harness.haproxy_admin import HaproxyAdmin
 from harness.replica import alb_config, faults
 from harness.replica.app import AppSettings
+from harness.replica.fronts import CaddyFront, Front, NginxFront, Upstream
 from harness.replica.processes import (
     Spawner,
     free_port,
@@ -53,7 +54,9 @@ class Replica(TargetOperations):
         self._instances: list[Instance] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.redis_port = self.http_port = self.https_port = 0
-        self.admin = HaproxyAdmin(f"unix:{self.work_dir / 'haproxy.sock'}")
+        self.front: Front = HaproxyAdmin(f"unix:{self.work_dir / 'haproxy.sock'}")
+        self.sticky = (True, self.config.stickiness_seconds, self.config.algorithm)
+        self.other_front: CaddyFront | NginxFront | None = None  # Caddy or nginx, when asked
 
     # ---- life cycle -------------------------------------------------------------------
     def __enter__(self) -> Replica:
@@ -67,7 +70,8 @@ class Replica(TargetOperations):
 
     def start(self) -> Replica:
         """Start every part and wait until the local ALB routes to healthy targets."""
-        for binary in ("redis-server", "haproxy", "openssl"):
+        front = "haproxy" if self.config.balancer == "alb" else self.config.balancer
+        for binary in ("redis-server", front, "openssl"):
             require_binary(binary)
         try:
             self._start_redis()
@@ -78,7 +82,10 @@ class Replica(TargetOperations):
             self._wait_redis()
             for inst in self._instances:
                 self._wait_instance(inst)
-            self._start_alb()
+            if self.config.balancer == "alb":
+                self._start_alb()
+            else:
+                self._start_front()
         except BaseException:
             self.stop()
             raise
@@ -208,7 +215,7 @@ class Replica(TargetOperations):
             algorithm=cfg.algorithm,
             health=cfg.health,
         )
-        self.alb_spec = spec
+        self.sticky = (enabled, seconds, cfg.algorithm)
         path = self.work_dir / "haproxy.cfg"
         path.write_text(alb_config.render(spec))
         self._procs["haproxy"] = self._spawner.spawn("haproxy", ["haproxy", "-db", "-f", str(path)])
@@ -218,6 +225,29 @@ class Replica(TargetOperations):
             return http_ok(f"{self.url}/healthz")
 
         wait_until(routing, START_TIMEOUT, "the local ALB to route requests")
+
+    def _start_front(self) -> None:
+        """Caddy or nginx in front of the instances, instead of the local ALB."""
+        cfg = self.config
+        enabled, seconds = faults.stickiness(
+            cfg.stickiness_enabled, cfg.stickiness_seconds, cfg.faults
+        )
+        upstreams = [Upstream(i.id, i.port, i.weight) for i in self._instances]
+        path = cfg.health.path
+        front: CaddyFront | NginxFront = (
+            CaddyFront(self.work_dir, upstreams, path, enabled)
+            if cfg.balancer == "caddy"
+            else NginxFront(self.work_dir, upstreams, path, enabled, "session")
+        )
+        self._procs[cfg.balancer] = self._spawner.spawn(cfg.balancer, front.argv())
+        self.front, self.other_front = front, front
+        self.http_port, self.sticky = front.port, (enabled, seconds, cfg.algorithm)
+
+        def routing() -> bool:
+            self._check_alive(cfg.balancer)
+            return http_ok(f"{self.url}{path}")
+
+        wait_until(routing, START_TIMEOUT, f"{cfg.balancer} to route requests")
 
     def _check_alive(self, name: str) -> None:
         proc = self._procs.get(name)
@@ -232,7 +262,8 @@ class Replica(TargetOperations):
 
     @property
     def https_url(self) -> str:
-        return f"https://127.0.0.1:{self.https_port}"
+        """The HTTPS listener (the local ALB has one; Caddy and nginx here serve HTTP only)."""
+        return f"https://127.0.0.1:{self.https_port}" if self.https_port else ""
 
     @property
     def ca_file(self) -> str:
@@ -245,8 +276,9 @@ class Replica(TargetOperations):
 
     def describe(self) -> dict[str, Any]:
         """The replica as JSON: entry URLs, target group settings and target states."""
-        spec = self.alb_spec
+        enabled, seconds, algorithm = self.sticky
         return {
+            "balancer": self.config.balancer,
             "url": self.url,
             "https_url": self.https_url,
             "ca_file": self.ca_file,
@@ -255,12 +287,12 @@ class Replica(TargetOperations):
             "target_group": {
                 "name": "parity-replica",
                 "stickiness": {
-                    "enabled": spec.stickiness_enabled,
+                    "enabled": enabled,
                     "type": "lb_cookie",
-                    "duration_seconds": spec.stickiness_seconds,
+                    "duration_seconds": seconds,
                 },
                 "deregistration_delay_seconds": self.config.deregistration_delay,
-                "algorithm": spec.algorithm,
+                "algorithm": algorithm,
                 "health_check": dataclasses.asdict(self.config.health),
             },
             "targets": [t.to_json() for t in self.targets()],

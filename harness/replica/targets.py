@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.haproxy_admin import HaproxyAdmin
 from harness.replica import alb_config
 from harness.replica.app import AppSettings
+from harness.replica.fronts import Front
 from harness.replica.processes import stop_pid
 from harness.replica.spec import ReplicaConfig, TargetState
 
@@ -44,7 +44,7 @@ class TargetOperations:
     """What the replica does to and reports of its targets (the base of `Replica`)."""
 
     config: ReplicaConfig
-    admin: HaproxyAdmin
+    front: Front  # HAProxy's runtime API, or Caddy's or nginx's equivalent
     _lock: threading.RLock
     _stop: threading.Event
     _instances: list[Instance]
@@ -59,7 +59,7 @@ class TargetOperations:
     def targets(self) -> list[TargetState]:
         """Every target with its state and reason, in the ALB's vocabulary."""
         with self._lock:
-            stats = self.admin.servers(alb_config.BACKEND)
+            stats = self.front.servers(alb_config.BACKEND)
             return [
                 self._state_of(inst, stats[inst.id].status, stats[inst.id].check_status)
                 for inst in self._instances
@@ -95,13 +95,13 @@ class TargetOperations:
     def _watch(self) -> None:
         while not self._stop.wait(MONITOR_INTERVAL):
             with contextlib.suppress(Exception), self._lock:
-                stats = self.admin.servers(alb_config.BACKEND)
+                stats = self.front.servers(alb_config.BACKEND)
                 now = time.monotonic()
                 for inst in self._instances:
                     if inst.registered and stats[inst.id].status.startswith("UP"):
                         inst.seen_up = True
                     if inst.drain_deadline is not None and now >= inst.drain_deadline:
-                        self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
+                        self.front.shutdown_sessions(alb_config.BACKEND, inst.id)
                         inst.drain_deadline = None
 
     # ---- control ----------------------------------------------------------------------
@@ -111,10 +111,10 @@ class TargetOperations:
             inst = self._instance(target_id)
             if not inst.registered:
                 return
-            self.admin.set_maint(alb_config.BACKEND, inst.id)
+            self.front.set_maint(alb_config.BACKEND, inst.id)
             inst.registered = False
             if "abrupt-drain" in self.config.faults:
-                self.admin.shutdown_sessions(alb_config.BACKEND, inst.id)
+                self.front.shutdown_sessions(alb_config.BACKEND, inst.id)
                 inst.drain_deadline = None
             else:
                 inst.drain_deadline = time.monotonic() + self.config.deregistration_delay
@@ -126,7 +126,7 @@ class TargetOperations:
             if inst.registered:
                 return
             inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
-            self.admin.set_ready(alb_config.BACKEND, inst.id, recheck=True)
+            self.front.set_ready(alb_config.BACKEND, inst.id, recheck=True)
 
     def set_health(self, target_id: str, *, failing: bool) -> None:
         """Make the target fail (or pass again) its health check."""

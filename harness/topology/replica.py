@@ -80,15 +80,16 @@ class ReplicaProvider:
         described = self._control.describe()
         group = _group(described)
         http_port = int(described["url"].rsplit(":", 1)[1])
-        https_port = int(described["https_url"].rsplit(":", 1)[1])
+        listeners = [Listener("HTTP", http_port, [group.name])]
+        if described["https_url"]:
+            https_port = int(described["https_url"].rsplit(":", 1)[1])
+            listeners.append(Listener("HTTPS", https_port, [group.name]))
+        balancer = described.get("balancer", "alb")
         lb = LoadBalancer(
-            name="parity-replica-alb",
+            name=f"parity-replica-{balancer}",
             dns_name=f"127.0.0.1:{http_port}",
             scheme="internal",
-            listeners=[
-                Listener("HTTP", http_port, [group.name]),
-                Listener("HTTPS", https_port, [group.name]),
-            ],
+            listeners=listeners,
         )
         return Topology(
             provider=self.name,

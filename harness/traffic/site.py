@@ -72,12 +72,14 @@ class Site:
         return trace_text(self.trace, last)
 
     def pin(self, target: str, attempts: int | None = None) -> Route:
-        """A route through the balancer to `target`: fresh clients until one lands there."""
+        """A route through the balancer to `target`: fresh clients until one lands there (with
+        its sticky cookie; a balancer that sets none gives a route that only landed there)."""
         tries = attempts or 12 * max(len(self.topology.targets), 1)
+        cookie_needed = bool(sticky_names(self.env))
         for _ in range(tries):
             user = self.user("pinning")
             user.request("GET", "/")
-            if user.last_target == target and user.sticky_cookies():
+            if user.last_target == target and (user.sticky_cookies() or not cookie_needed):
                 return Route(target, self.topology.entry_url, user.sticky_cookies())
         raise DeploymentFinding(
             message(
