@@ -267,8 +267,10 @@ def test_an_unreachable_store_is_an_error_naming_its_url_without_the_password(
     assert done.returncode == 3, done.stdout + done.stderr
     outcome, message = _outcomes(tmp_path)["test_session_is_in_the_store_with_a_ttl"]
     assert outcome == "error" and f"127.0.0.1:{port}/0 cannot be used" in message
-    everything = done.stdout + done.stderr + "".join(
-        p.read_text() for p in (tmp_path / "reports").rglob("*") if p.is_file()
+    everything = (
+        done.stdout
+        + done.stderr
+        + "".join(p.read_text() for p in (tmp_path / "reports").rglob("*") if p.is_file())
     )
     assert "hunter2secret" not in everything
     unreachable = profile.read_text().replace("redis:\n", "redis:\n  reachable: false\n")
@@ -277,3 +279,80 @@ def test_an_unreachable_store_is_an_error_naming_its_url_without_the_password(
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     outcome, message = _outcomes(tmp_path)["test_session_is_in_the_store_with_a_ttl"]
     assert outcome == "skipped" and "redis.reachable" in message
+
+
+@pytest.fixture
+def hung_balancer() -> Iterator[int]:
+    """A balancer that accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def test_a_load_run_that_completes_no_request_never_passes(
+    tmp_path: Path, hung_balancer: int
+) -> None:
+    profile = tmp_path / "hung.yaml"
+    url = f"http://127.0.0.1:{hung_balancer}"
+    profile.write_text(
+        f"name: hung\nurl: {url}\ntopology:\n  provider: static\n"
+        f"  targets: [{{id: a, url: '{url}'}}]\n"
+    )
+    done = parity(
+        tmp_path / "home", "load", "--env-file", str(profile), "--profile", "fresh_visitors",
+        "--users", "2", "--run-time", "2s", "--report-dir", str(tmp_path / "reports"),
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    last = done.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert last.startswith("parity: error: no request was made"), done.stderr
+    assert f"completed no request to {url}" in last and "Traceback" not in done.stderr
+
+
+DRIVER = '''
+from harness.traffic.contract import RecipeDriver
+
+STEPS = {
+    "login": {"method": "POST", "path": "/login", "expect_status": 200,
+              "json": {"username": "{username}", "password": "{password}"}},
+    "write": {"method": "PUT", "path": "/session/{key}", "expect_status": 200,
+              "json": {"value": "{value}"}},
+    "read": {"method": "GET", "path": "/session", "expect_status": 200,
+             "extract": {"value": {"json": "/data/{key}"}}},
+}
+
+
+class ShopDriver(RecipeDriver):
+    """The app's own driver: its steps live here, not in the profile."""
+
+    def __init__(self, recipe, secrets):
+        super().__init__({**recipe, **STEPS}, secrets)
+'''
+
+
+def test_load_users_drive_sessions_with_the_profiles_python_driver(tmp_path: Path) -> None:
+    (tmp_path / "shop_driver.py").write_text(DRIVER)
+    text = REPLICA_PROFILE.read_text().replace("name: replica", "name: own-driver")
+    session = text.index("session:")
+    rest = text[session:].split("\nredis:", 1)[1]
+    profile = tmp_path / "own-driver.yaml"
+    profile.write_text(
+        text[:session]
+        + 'session:\n  driver: "shop_driver:ShopDriver"\n  cookie: session\n'
+        + '  credentials: {username: "u-{n}", password: "{replica_password}"}\nredis:'
+        + rest
+    )
+    done = parity(
+        tmp_path / "home", "load", "--env-file", str(profile), "--profile", "sticky_users",
+        "--users", "2", "--run-time", "3s", "--report-dir", str(tmp_path / "reports"),
+        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    evidence = json.loads(next((tmp_path / "reports").glob("load-*.json")).read_text())
+    assert evidence["evidence"]["totals"]["requests"] > 10
+    assert sum(t["sessions"] for t in evidence["evidence"]["targets"].values()) == 2

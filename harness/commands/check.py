@@ -27,8 +27,8 @@ from harness.packaged import package_dir
 from harness.printable import printable
 from harness.profile.environment import Environment
 from harness.report import html, junit
-from harness.report.acceptance import acceptances
-from harness.report.model import AcceptanceRecord, CheckRecord, LoadSection, Results, Verdict
+from harness.report.acceptance import acceptance_section
+from harness.report.model import CheckRecord, LoadSection, Results, Verdict
 from harness.report.redact import redact
 from harness.signals import die_with_parent, stop_child
 from harness.topology import Provider
@@ -261,28 +261,11 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
         "load": load,
         "diff": diff,
     }
-    results["acceptances"], results["warnings"] = acceptance_section(env, checks)
+    results["acceptances"], results["warnings"] = acceptance_section(env.accept, checks)
     results = redact(results, tuple(topology.secrets.values()))
     write_reports(results, folder)
     _point_latest(opts.report_dir, stamp)
     return results, folder
-
-
-def acceptance_section(
-    env: Environment, checks: list[CheckRecord]
-) -> tuple[list[AcceptanceRecord], list[str]]:
-    """What each `accept:` entry matched, and a warning for each that matched nothing."""
-    records: list[AcceptanceRecord] = []
-    for found in acceptances(env.accept):
-        matched = [c["name"] for c in checks if c.get("accepted") == found.index]
-        records.append({"entry": found.describe(), "expired": found.expired(), "matched": matched})
-    warnings = [
-        f"accept: {r['entry']} matched nothing in this run: the finding no longer occurs, or the "
-        "entry names no check that ran; remove it or correct it"
-        for r in records
-        if not r["matched"] and not r["expired"]
-    ]
-    return records, warnings
 
 
 def _point_latest(report_dir: Path, stamp: str) -> None:

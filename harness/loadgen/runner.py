@@ -26,6 +26,7 @@ from harness.packaged import package_dir
 from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import Topology
+from harness.traffic.contract import load_driver
 from harness.traffic.site import verify_of
 
 PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
@@ -96,6 +97,8 @@ def check_caps(
             f"--profile {opts.profile}: {env.source} has no session: section "
             "(login, write, read); fresh_visitors needs none"
         )
+    if opts.profile != "fresh_visitors":
+        load_driver(env.session, {})  # the Locust users load the same driver: fail here, once
     if opts.users < 1:
         raise UsageError(f"{users} {opts.users}: must be 1 or more")
     if opts.spawn_rate <= 0:
@@ -220,7 +223,7 @@ def run_load(
     if not measured["requests"]:
         raise EnvironmentUnavailable(
             f"no request was made: the {opts.profile} run of {opts.run_time:g} s with "
-            f"{opts.users} users sent nothing to {topology.entry_url}"
+            f"{opts.users} users completed no request to {topology.entry_url}"
         )
     return LoadResult(evidence, check(gates, measured), measured, drain_events)
 

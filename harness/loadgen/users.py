@@ -21,7 +21,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from harness.loadgen.evidence import Evidence
 from harness.traffic.client import Identity, Route, identity_from
-from harness.traffic.contract import RecipeDriver, StepFailed
+from harness.traffic.contract import RecipeDriver, StepFailed, load_driver
 
 CONTEXT_VARIABLE = "PARITY_LOAD_CONTEXT"
 CHECK = "CHECK"  # request type of the pseudo-requests that carry check failures
@@ -118,7 +118,7 @@ class StickyUser(ParityUser):
     def on_start(self) -> None:
         self.number = next(_numbers)
         self.transport = LocustTransport(self)
-        self.driver = RecipeDriver(CONTEXT["session"], CONTEXT.get("secrets", {}))
+        self.driver = load_driver(CONTEXT["session"], CONTEXT.get("secrets", {}))
         self.target: str | None = None
         self.value: str | None = None
         try:
@@ -174,9 +174,10 @@ class StickyUser(ParityUser):
 
     @task(1)
     def cart(self) -> None:
-        if self.value is not None and self.driver.has_step("cart"):
+        recipe = self.driver if isinstance(self.driver, RecipeDriver) else None
+        if self.value is not None and recipe is not None and recipe.has_step("cart"):
             try:
-                self.driver.step("cart", self.transport, {"item": f"item-{self.number}"})
+                recipe.step("cart", self.transport, {"item": f"item-{self.number}"})
             except StepFailed:
                 return
             self._check_target()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from harness.report.model import AcceptanceRecord, CheckRecord
+
 ACCEPTED_PROPERTY = "parity_accepted"  # user property: the entry's index, on an accepted report
 
 
@@ -51,3 +53,20 @@ def acceptances(entries: list[dict[str, Any]]) -> list[Acceptance]:
 
 def matching(found: list[Acceptance], check_id: str, message: str) -> Acceptance | None:
     return next((a for a in found if a.matches(check_id, message)), None)
+
+
+def acceptance_section(
+    entries: list[dict[str, Any]], checks: list[CheckRecord]
+) -> tuple[list[AcceptanceRecord], list[str]]:
+    """What each `accept:` entry matched, and a warning for each that matched nothing."""
+    records: list[AcceptanceRecord] = []
+    for found in acceptances(entries):
+        matched = [c["name"] for c in checks if c.get("accepted") == found.index]
+        records.append({"entry": found.describe(), "expired": found.expired(), "matched": matched})
+    warnings = [
+        f"accept: {r['entry']} matched nothing in this run: the finding no longer occurs, or the "
+        "entry names no check that ran; remove it or correct it"
+        for r in records
+        if not r["matched"] and not r["expired"]
+    ]
+    return records, warnings
