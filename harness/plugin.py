@@ -6,6 +6,7 @@ against the embedded replica: the one `parity up` started, or one the plugin sta
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -18,7 +19,12 @@ from harness.printable import printable
 from harness.profile.environment import Environment, load_environment
 from harness.project_conftest import share_project_fixtures
 from harness.report.acceptance import ACCEPTED_PROPERTY, acceptances, matching
-from harness.report.collector import ERROR_EXIT_PROPERTY, NothingRanGuard, ResultsCollector
+from harness.report.collector import (
+    DESCRIPTION_PROPERTY,
+    ERROR_EXIT_PROPERTY,
+    NothingRanGuard,
+    ResultsCollector,
+)
 from harness.topology import Provider
 from harness.topology.opening import OPENED_VARIABLE, read_opened
 
@@ -59,6 +65,7 @@ ENVIRONMENT = pytest.StashKey[Environment]()
 OPENED = pytest.StashKey[tuple[Environment, Provider]]()
 LOADGROUP = "parity_loadgroup"
 MARKERS = {
+    "parity": "parity(title=..., why=...): a check's one-line title and why it matters",
     "disruptive": "drains, kills or breaks a target; serialised; always undone",
     "slow": "takes more than a few seconds",
     "load": "generates load with Locust",
@@ -148,6 +155,9 @@ def pytest_runtest_makereport(
     """A finding fails the test with its message, not a traceback; any other Parity error (no
     healthy target, a wrong contract, a refusal) makes it an error with one line."""
     report = yield
+    described = item.get_closest_marker("parity")
+    if described is not None and call.when == "setup":
+        report.user_properties.append((DESCRIPTION_PROPERTY, json.dumps(described.kwargs)))
     exc = call.excinfo.value if call.excinfo is not None else None
     if isinstance(exc, DeploymentFinding):
         report.longrepr = str(exc)

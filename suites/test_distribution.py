@@ -66,6 +66,10 @@ def samples(site: Site, pytestconfig: pytest.Config, healthy_targets: list[Targe
     )
 
 
+@pytest.mark.parity(
+    title="New visitors are spread evenly across targets",
+    why="One target taking most new sessions runs hot and fails first under load.",
+)
 def test_fresh_clients_spread_evenly(
     site: Site, samples: Samples, evidence: dict[str, Any], healthy_targets: list[Target]
 ) -> None:
@@ -96,6 +100,10 @@ def test_fresh_clients_spread_evenly(
         )
 
 
+@pytest.mark.parity(
+    title="No target is much slower than the others",
+    why="One slow instance sets the p95 every user feels.",
+)
 def test_no_target_is_much_slower(samples: Samples, evidence: dict[str, Any]) -> None:
     evidence["latency_p95_ms"] = samples.p95_ms
     if len(samples.p95_ms) < 2:

@@ -77,6 +77,10 @@ def _timeline(evidence: DrainEvidence) -> str:
 
 
 @pytest.mark.disruptive
+@pytest.mark.parity(
+    title="Draining a target moves its users without losing sessions",
+    why="Every deploy drains targets: cut requests and lost sessions there are 502s and logouts.",
+)
 def test_drain_moves_pinned_clients_with_their_sessions(
     site: Site,
     topology: Topology,

@@ -16,6 +16,10 @@ USERS = int(os.environ.get("PARITY_LOAD_USERS", "10"))
 
 @pytest.mark.load
 @pytest.mark.slow
+@pytest.mark.parity(
+    title="Logged-in users under load meet the latency and error gates",
+    why="Session faults that hide at one request show up under concurrent load.",
+)
 def test_sticky_users_meet_the_load_gates(environment: Environment, provider: Provider) -> None:
     gates = list((environment.raw.get("load") or {}).get("gates", [])) or [
         "error_ratio < 0.001",

@@ -139,6 +139,10 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
     return SessionModel
 
 
+@pytest.mark.parity(
+    title="Random session journeys across targets keep their data",
+    why="Generated sequences of log-ins, writes and switches find the cases nobody wrote down.",
+)
 def test_random_session_sequences_match_the_model(
     site: Site, session_driver: SessionDriver, healthy_targets: list[Target]
 ) -> None:

@@ -113,6 +113,10 @@ def _across(
                 yield made_on, user, read_on, other
 
 
+@pytest.mark.parity(
+    title="A session made on one target works on every other",
+    why="When the balancer moves a user, a session that does not follow is a logout.",
+)
 def test_session_made_on_one_target_works_on_every_other(
     site: Site,
     routes: dict[str, Route],
@@ -132,6 +136,10 @@ def test_session_made_on_one_target_works_on_every_other(
         _diagnose(site, failures, stored)
 
 
+@pytest.mark.parity(
+    title="A session cookie signed on one target is accepted by all",
+    why="A secret key per instance breaks logins on every instance but one.",
+)
 def test_cookie_signed_on_one_target_is_accepted_by_every_other(
     site: Site,
     routes: dict[str, Route],
@@ -147,6 +155,10 @@ def test_cookie_signed_on_one_target_is_accepted_by_every_other(
         _diagnose(site, failures, stored)
 
 
+@pytest.mark.parity(
+    title="A write on one target is seen on another at once",
+    why="Per-instance caches show stale carts and undo settings for seconds.",
+)
 def test_write_on_one_target_is_seen_on_the_other_at_once(
     site: Site,
     routes: dict[str, Route],
@@ -181,6 +193,10 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
         _diagnose(site, [f"written on {b}, read on {a} at once: {seen}"], stored)
 
 
+@pytest.mark.parity(
+    title="Each target reads its own writes back at once",
+    why="A target that buffers writes answers old data to the user who just saved.",
+)
 def test_each_target_reads_its_own_writes(
     site: Site, routes: dict[str, Route], session_driver: SessionDriver
 ) -> None:
@@ -201,6 +217,10 @@ def test_each_target_reads_its_own_writes(
                 )
 
 
+@pytest.mark.parity(
+    title="Logging out on one target ends the session everywhere",
+    why="A logout that another instance still honours leaves sessions open.",
+)
 def test_logout_on_one_target_ends_the_session_on_every_other(
     site: Site, routes: dict[str, Route], session_driver: SessionDriver
 ) -> None:
@@ -221,6 +241,10 @@ def test_logout_on_one_target_ends_the_session_on_every_other(
             )
 
 
+@pytest.mark.parity(
+    title="Concurrent writes on two targets both survive",
+    why="Whole-session write-back loses one of two simultaneous changes.",
+)
 def test_concurrent_writes_on_two_targets_both_survive(
     site: Site,
     routes: dict[str, Route],
@@ -255,6 +279,10 @@ def test_concurrent_writes_on_two_targets_both_survive(
             )
 
 
+@pytest.mark.parity(
+    title="Sessions are in the shared store with an expiry",
+    why="A session without a TTL never ends; one outside the store is not shared.",
+)
 def test_session_is_in_the_store_with_a_ttl(
     site: Site, routes: dict[str, Route], session_driver: SessionDriver, redis: Any
 ) -> None:

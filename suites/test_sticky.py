@@ -91,6 +91,10 @@ def _twin_problems(rule: CookieRule, cookies: dict[str, SetCookie], main: SetCoo
     return problems
 
 
+@pytest.mark.parity(
+    title="The sticky cookie is set as the balancer documents",
+    why="Without the balancer's cookie, users are not kept on one target.",
+)
 def test_sticky_cookie_has_the_documented_attributes(site: Site, rule: CookieRule) -> None:
     _cookie_applies(rule)
     user = site.user("attributes")
@@ -109,6 +113,10 @@ def test_sticky_cookie_has_the_documented_attributes(site: Site, rule: CookieRul
         fail("no-stickiness", "; ".join(problems), site.trace_text())
 
 
+@pytest.mark.parity(
+    title="The sticky cookie is renewed on every response",
+    why="On an ALB an active user's stickiness must not lapse mid-flow.",
+)
 def test_sticky_cookie_is_reissued_on_every_response(site: Site, rule: CookieRule) -> None:
     _cookie_applies(rule)
     if rule.issued != "every_response":
@@ -121,6 +129,10 @@ def test_sticky_cookie_is_reissued_on_every_response(site: Site, rule: CookieRul
         _cookie_or_fail(site, rule, user, user.request("GET", path))
 
 
+@pytest.mark.parity(
+    title="A sticky client stays on its target",
+    why="Clients that wander between targets hit every cache and consistency gap.",
+)
 def test_pinned_clients_stay_on_their_target(
     site: Site, rule: CookieRule, healthy_targets: list[Target]
 ) -> None:
@@ -140,6 +152,10 @@ def test_pinned_clients_stay_on_their_target(
             )
 
 
+@pytest.mark.parity(
+    title="A broken sticky cookie is balanced anew and replaced",
+    why="A stale or tampered cookie must not pin users to nowhere or cause errors.",
+)
 def test_garbage_cookie_is_balanced_anew_and_reissued(
     site: Site, rule: CookieRule, healthy_targets: list[Target]
 ) -> None:
@@ -167,6 +183,10 @@ def test_garbage_cookie_is_balanced_anew_and_reissued(
         )
 
 
+@pytest.mark.parity(
+    title="Stickiness lapses after the idle duration",
+    why="A duration shorter than expected moves users mid-flow.",
+)
 def test_stickiness_lapses_after_the_idle_duration(
     site: Site, topology: Topology, rule: CookieRule, healthy_targets: list[Target]
 ) -> None:
@@ -204,6 +224,10 @@ def _lifetime(cookie: SetCookie, response: Any) -> float | None:
     return (cookie.expires - date).total_seconds() if cookie.expires and date else None
 
 
+@pytest.mark.parity(
+    title="The store keeps sessions as long as the cookie lives",
+    why="A store TTL shorter than the cookie logs users out silently.",
+)
 def test_session_lifetimes_are_consistent(
     site: Site, session_driver: SessionDriver, redis: Any, healthy_targets: list[Target]
 ) -> None:

@@ -15,6 +15,10 @@ from harness.traffic.contract import extract
 from harness.traffic.site import Site
 
 
+@pytest.mark.parity(
+    title="The expected number of targets is healthy",
+    why="A missing or unhealthy target halves capacity and hides faults.",
+)
 def test_expected_number_of_healthy_targets(environment: Environment, topology: Topology) -> None:
     expected = environment.expect.get("targets")
     healthy = topology.healthy_targets()
@@ -31,6 +35,10 @@ def test_expected_number_of_healthy_targets(environment: Environment, topology: 
         fail("unhealthy-target", "not every registered target is healthy", f"  {states}")
 
 
+@pytest.mark.parity(
+    title="Every target answers directly",
+    why="A target that does not answer cannot be checked or drained safely.",
+)
 def test_every_target_answers(site: Site) -> None:
     silent = []
     for target in site.topology.targets:
@@ -78,6 +86,10 @@ def _drift(group: TargetGroup, expect: dict[str, Any]) -> list[str]:
     return found
 
 
+@pytest.mark.parity(
+    title="Balancer settings match what the team expects",
+    why="Stickiness, drain delay and health checks drift between staging and production.",
+)
 def test_settings_match_the_profile(environment: Environment, topology: Topology) -> None:
     problems = [
         f"{g.name}: {p}" for g in topology.target_groups for p in _drift(g, environment.expect)
@@ -90,6 +102,10 @@ def test_settings_match_the_profile(environment: Environment, topology: Topology
     fail(fault, "; ".join(problems), f"  profile: {environment.source}")
 
 
+@pytest.mark.parity(
+    title="Every target serves the same build",
+    why="A partial deploy leaves one instance on the old code.",
+)
 def test_every_target_serves_the_same_build(
     environment: Environment, site: Site, evidence: dict[str, Any]
 ) -> None:
@@ -109,6 +125,10 @@ def test_every_target_serves_the_same_build(
         fail("version-skew", f"targets serve different builds: {listing}", site.trace_text())
 
 
+@pytest.mark.parity(
+    title="Targets admit only the balancer and span two zones",
+    why="An open port or a single zone is an outage or a breach waiting to happen.",
+)
 def test_aws_security_groups_and_zones(provider: Provider, topology: Topology) -> None:
     hygiene = getattr(provider, "hygiene", None)
     if hygiene is None:

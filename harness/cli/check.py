@@ -24,7 +24,8 @@ def _summary(results: Results) -> None:
     checks = results["checks"]
     print(f"\n{'suite':<13} {'check':<62} {'status':<8} time")
     for c in checks:
-        print(f"{c['suite']:<13} {c['name'][:62]:<62} {c['outcome']:<8} {c['duration']:.1f} s")
+        title = c.get("title") or c["name"]
+        print(f"{c['suite']:<13} {title[:62]:<62} {c['outcome']:<8} {c['duration']:.1f} s")
         if c["outcome"] in ("failed", "error", "accepted"):
             first = (c["message"].splitlines() or [""])[0]
             print(f"{'':<13} -> {printable(first)[:150]}")

@@ -14,6 +14,7 @@ from harness.report.acceptance import ACCEPTED_PROPERTY
 
 EVIDENCE_PROPERTY = "parity_evidence"
 ERROR_EXIT_PROPERTY = "parity_error_exit"  # a ParityError stopped the check: its exit code
+DESCRIPTION_PROPERTY = "parity_description"  # a check's title and why, as JSON
 
 
 def _suite_of(report: pytest.TestReport) -> str:
@@ -52,6 +53,9 @@ class ResultsCollector:
         for name, value in report.user_properties:
             if name == EVIDENCE_PROPERTY and isinstance(value, str):
                 record["evidence"].update(json.loads(value))
+            elif name == DESCRIPTION_PROPERTY and isinstance(value, str):
+                described = json.loads(value)
+                record["title"], record["why"] = described.get("title"), described.get("why")
         if report.failed:
             record["outcome"] = "failed" if report.when == "call" else "error"
             record["message"] = _message(report)

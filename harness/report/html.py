@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -125,6 +126,21 @@ def _load_charts(load: LoadSection) -> list[str]:
     return out
 
 
+def failover_timeline(failover: dict[str, Any]) -> list[tuple[float, str]]:
+    """The drained target's states and the in-flight request's end, in time order."""
+    rows = [(float(s["at"]), f"{failover['target']} {s['state']}") for s in failover["states"]]
+    flight = failover.get("in_flight")
+    if flight:
+        rows.append(
+            (
+                float(flight["ended_at"]),
+                f"in-flight request ({flight['seconds']} s) ended: {flight['outcome']} "
+                f"from {flight['target']}",
+            )
+        )
+    return sorted(rows, key=lambda row: row[0])
+
+
 def render(results: Results) -> str:
     """The report's HTML for a results document (already redacted)."""
     jinja = Environment(
@@ -159,6 +175,7 @@ def render(results: Results) -> str:
         load=load,
         load_gates_passed=sum(1 for g in (load["gates"] if load else []) if g["passed"]),
         failover=failover,
+        failover_timeline=failover_timeline(failover) if failover else [],
         diff=results.get("diff"),
         report_id=results["run"].get("id", ""),
         charts=[Markup(svg) for svg in chart_svgs],  # drawn by charts.py, labels escaped there

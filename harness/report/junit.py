@@ -32,6 +32,10 @@ def write(results: Results, path: Path) -> Path:
             name=xml_safe(check["name"]),
             time=f"{check['duration']:.3f}",
         )
+        if check.get("title"):
+            props = ET.SubElement(case, "properties")
+            for key in ("title", "why"):
+                ET.SubElement(props, "property", name=key, value=xml_safe(str(check.get(key, ""))))
         first = xml_safe((check["message"] or "").split("\n")[0][:300])
         if check["outcome"] in ("failed", "error"):
             node = ET.SubElement(

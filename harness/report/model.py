@@ -21,6 +21,8 @@ class CheckRecord(TypedDict):
     evidence: dict[str, Any]
     error_exit: NotRequired[int]  # 2: the check's configuration is wrong; 3: it could not run
     accepted: NotRequired[int]  # the index of the profile's accept: entry that accepted it
+    title: NotRequired[str]  # one line a release manager reads
+    why: NotRequired[str]  # why it matters
 
 
 class GateRecord(TypedDict):
