@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
+from harness.errors import UsageError
 from harness.printable import printable
 from harness.profile.environment import load_environment
+from harness.profile.schema import profile_json_schema
 from harness.topology.opening import open_environment
 from harness.topology.render import render
 
@@ -23,8 +26,22 @@ def cmd_profile_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(profile_json_schema(), indent=1, sort_keys=True) + "\n"
+    if not args.out:
+        print(text, end="")
+        return 0
+    out = Path(args.out)
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write it: {exc.strerror}") from exc
+    print(f"schema: {out} (first line of a profile: # yaml-language-server: $schema={out.name})")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    profile = sub.add_parser("profile", help="environment profiles: check one")
+    profile = sub.add_parser("profile", help="environment profiles: check one, or the schema")
     verbs = profile.add_subparsers(dest="verb", required=True, metavar="VERB")
     check = verbs.add_parser(
         "check",
@@ -38,3 +55,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--resolve", action="store_true", help="also resolve it (reaches the environment)"
     )
     check.set_defaults(handler=cmd_profile_check)
+    schema = verbs.add_parser(
+        "schema",
+        help="the profile's JSON Schema, for editors (completion and checks as you type)",
+        description="Print (or write with --out) the JSON Schema of environment profiles, "
+        "generated from the schema Parity validates with. Exit 0: written; 2: --out unwritable.",
+    )
+    schema.add_argument("--out", metavar="PATH", help="write it here instead of printing it")
+    schema.set_defaults(handler=cmd_profile_schema)

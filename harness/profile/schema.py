@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from harness.profile.validation import Free, ListOf, MapOf, Scalar, Section, Url
 from harness.traffic.balancers import BALANCERS
@@ -182,3 +183,16 @@ PROFILE = Section(
     required=("name", "topology"),
     defaults={"production": False, "tls_verify": True, "accept": []},
 )
+
+SCHEMA_ID = "urn:parity:environment-profile"
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The profile's JSON Schema, generated from PROFILE (the one schema the code validates)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Parity environment profile",
+        "description": "environments/<name>.yaml: one environment Parity checks",
+        **PROFILE.json_schema(),
+    }

@@ -74,6 +74,10 @@ class Node:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def json_schema(self) -> dict[str, Any]:
+        """This node as JSON Schema (draft 2020-12), for editors; generated, never hand-kept."""
+        raise NotImplementedError
+
 
 @dataclass
 class Scalar(Node):
@@ -96,6 +100,9 @@ class Scalar(Node):
             names += f" of at least {self.minimum:g}"
         return names
 
+    def json_schema(self) -> dict[str, Any]:
+        return _scalar_schema(self)
+
     def check(self, value: Any, path: Path_, ctx: Context) -> Any:
         ok_type = any(_is(value, t) for t in self.types)
         ok_choice = not self.choices or value in self.choices
@@ -115,6 +122,24 @@ class Scalar(Node):
         return value
 
 
+def _scalar_schema(node: Scalar) -> dict[str, Any]:
+    names = {str: "string", bool: "boolean", int: "integer", float: "number", date: "string"}
+    kinds = sorted({names[k] for k in node.types if k in names})
+    schema: dict[str, Any] = {"type": kinds[0] if len(kinds) == 1 else kinds}
+    if date in node.types:
+        schema["format"] = "date"
+    if node.choices:
+        schema["enum"] = list(node.choices)
+    if node.minimum is not None:
+        schema["minimum"] = node.minimum
+    if node.maximum is not None:
+        schema["maximum"] = node.maximum
+    if node.pattern:  # ${VAR} is checked after interpolation
+        schema["pattern"] = f"^(?:{node.pattern})$|\\$\\{{"
+    schema["description"] = node.describe()
+    return schema
+
+
 @dataclass
 class Url(Node):
     """A URL with one of the given schemes and a host (`unix://` takes a path instead)."""
@@ -123,6 +148,11 @@ class Url(Node):
 
     def describe(self) -> str:
         return "a URL starting with " + " or ".join(f"{s}://" for s in self.schemes)
+
+    def json_schema(self) -> dict[str, Any]:
+        schemes = "|".join(self.schemes)
+        pattern = f"^(?:{schemes})://|\\$\\{{"
+        return {"type": "string", "pattern": pattern, "description": self.describe()}
 
     def check(self, value: Any, path: Path_, ctx: Context) -> Any:
         parts = urlsplit(value) if isinstance(value, str) else None
@@ -175,6 +205,9 @@ class Free(Node):
     def describe(self) -> str:
         return "any value"
 
+    def json_schema(self) -> dict[str, Any]:
+        return {"description": self.describe()}
+
     def check(self, value: Any, path: Path_, ctx: Context) -> Any:
         return value
 
@@ -185,6 +218,9 @@ class ListOf(Node):
 
     def describe(self) -> str:
         return f"a list of {self.item.describe()}"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.json_schema()}
 
     def check(self, value: Any, path: Path_, ctx: Context) -> Any:
         if not isinstance(value, list):
@@ -200,6 +236,9 @@ class MapOf(Node):
 
     def describe(self) -> str:
         return f"a mapping of names to {self.value.describe()}"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": self.value.json_schema()}
 
     def check(self, value: Any, path: Path_, ctx: Context) -> Any:
         if not isinstance(value, dict):
@@ -217,6 +256,23 @@ class Section(Node):
 
     def describe(self) -> str:
         return "a mapping with keys " + ", ".join(self.fields)
+
+    def json_schema(self) -> dict[str, Any]:
+        """An object with these keys only; an optional key may be null (it counts as absent)."""
+        properties = {
+            key: node.json_schema()
+            if key in self.required
+            else {"anyOf": [node.json_schema(), {"type": "null"}]}
+            for key, node in self.fields.items()
+        }
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": False,
+        }
+        if self.required:
+            schema["required"] = list(self.required)
+        return schema
 
     def check(self, value: Any, path: Path_, ctx: Context) -> Any:
         if value is None:
