@@ -11,6 +11,7 @@ EXITS = {
     "down": "0 stopped (or nothing was running)",
     "topology": f"0 resolved and every endpoint answers HTTP; {COMMON} (unreachable: each named)",
     "restore": f"0 everything undone or left to a live run; 1 something stayed undone; {COMMON}",
+    "init": f"0 written; {COMMON} (the environment could not be resolved); never overwrites",
     "profile": "0 valid; 2 not valid (file, line and field named); 3 with --resolve: unreachable",
     "load": f"0 every gate passed; 1 a gate failed; {COMMON} (or no request was made)",
     "check": (

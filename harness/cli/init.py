@@ -1,0 +1,81 @@
+"""`parity init NAME`: write environments/NAME.yaml from what the environment says."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from harness.commands.init import Source, init_profile
+from harness.errors import UsageError
+from harness.profile.environment import environment_dir
+from harness.profile.schema import NAME
+
+
+def _source(args: argparse.Namespace) -> Source:
+    chosen = [f for f in ("aws", "static", "from_replica") if getattr(args, f)]
+    if len(chosen) != 1:
+        raise UsageError(
+            "parity init: give one of --aws LOAD_BALANCER, --static URL, --from-replica"
+        )
+    if args.target and not args.static:
+        raise UsageError("--target goes with --static URL")
+    if args.static:
+        if not args.target:
+            raise UsageError("--static URL needs at least one --target ID=URL")
+        targets = []
+        for spec in args.target:
+            target_id, sep, url = spec.partition("=")
+            if not sep or not target_id or not url.startswith(("http://", "https://")):
+                raise UsageError(f"--target {spec!r}: use ID=http://host:port")
+            targets.append((target_id, url))
+        return Source("static", url=args.static, targets=targets)
+    if args.aws:
+        return Source("aws", args.aws, args.region, args.profile)
+    return Source("replica")
+
+
+def _production(args: argparse.Namespace) -> bool:
+    if args.production is not None:
+        return bool(args.production)
+    guess = "prod" in args.name.lower()
+    if sys.stdin.isatty():
+        answer = input(f"Is {args.name} production? [{'Y/n' if guess else 'y/N'}] ").strip()
+        return guess if not answer else answer.lower().startswith("y")
+    return guess
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    if not NAME.pattern or not re.fullmatch(NAME.pattern, args.name):
+        raise UsageError(f"NAME {args.name!r}: {NAME.describe()}")
+    source = _source(args)
+    path = init_profile(environment_dir(), args.name, source, _production(args), args.force)
+    print(f"wrote {path} (and {path.parent / 'parity-profile.schema.json'} for editors)")
+    if source.kind != "replica":
+        print("  complete its session: section (a skeleton, commented) to check sessions")
+    print(f"next: parity profile check {args.name} && parity check --env {args.name}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = sub.add_parser(
+        "init",
+        help="write environments/NAME.yaml from what the environment itself says",
+        description="Resolve an environment once and write environments/NAME.yaml: the "
+        "topology, expect: from what was observed (each value says where it came from), a "
+        "session skeleton, ${VAR} for every secret, conservative safety.",
+    )
+    init.add_argument("name", metavar="NAME")
+    init.add_argument("--aws", metavar="LOAD_BALANCER", help="an ALB: name, ARN or DNS name")
+    init.add_argument("--region")
+    init.add_argument("--profile", help="the AWS credentials profile")
+    init.add_argument("--static", metavar="URL", help="any balancer's entry URL")
+    init.add_argument(
+        "--target", action="append", default=[], metavar="ID=URL", help="with --static; repeat"
+    )
+    init.add_argument("--from-replica", action="store_true", help="the embedded replica")
+    init.add_argument("--force", action="store_true", help="overwrite an existing profile")
+    prod = init.add_mutually_exclusive_group()
+    prod.add_argument("--production", dest="production", action="store_true", default=None)
+    prod.add_argument("--not-production", dest="production", action="store_false")
+    init.set_defaults(handler=cmd_init)
