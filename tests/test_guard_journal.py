@@ -114,13 +114,18 @@ def _guarded_run(home: Path, action: str, target: str) -> subprocess.Popen[str]:
     )
 
 
+def _killed_drain(home: Path) -> None:
+    """A run that drained app-1 through the guard, killed (SIGKILL) before it could undo."""
+    run = _guarded_run(home, "deregister", "app-1")
+    assert run.stdout is not None and run.stdout.readline().strip() == "acting"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(timeout=10)
+
+
 def test_parity_restore_undoes_a_drain_whose_run_was_killed(tmp_path: Path) -> None:
     assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
     try:
-        run = _guarded_run(tmp_path, "deregister", "app-1")
-        assert run.stdout is not None and run.stdout.readline().strip() == "acting"
-        os.kill(run.pid, signal.SIGKILL)
-        run.wait(timeout=10)
+        _killed_drain(tmp_path)
         time.sleep(1.5)
         status = json.loads(parity(tmp_path, "status", "--json").stdout)
         assert {t["id"]: t["state"] for t in status["targets"]}["app-1"] == "unused"
@@ -156,10 +161,7 @@ def _journal_lines(home: Path) -> list[dict[str, object]]:
 def test_restore_skips_what_it_cannot_read_or_do_and_restores_the_rest(tmp_path: Path) -> None:
     assert parity(tmp_path, "up", "--deregistration-delay", "1").returncode == 0
     try:
-        run = _guarded_run(tmp_path, "deregister", "app-1")
-        assert run.stdout is not None and run.stdout.readline().strip() == "acting"
-        os.kill(run.pid, signal.SIGKILL)
-        run.wait(timeout=10)
+        _killed_drain(tmp_path)
         begin = next(e for e in _journal_lines(tmp_path) if e["event"] == "begin")
         ghost = {**begin, "id": "ghost", "target": "app-9"}  # a target that no longer exists
         n = len(_journal_lines(tmp_path))
