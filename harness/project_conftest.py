@@ -41,4 +41,8 @@ def share_project_fixtures(session: pytest.Session) -> None:
     if module is None:  # not loaded as a conftest: a plugin's fixtures are global
         manager.register(_import(path), MODULE_NAME)
         return
-    session._fixturemanager.parsefactories(holder=module, node=session)
+    manager_of_fixtures = session._fixturemanager
+    try:  # pytest 9: holder and node; pytest 8: the object and a node id ("" is global)
+        manager_of_fixtures.parsefactories(holder=module, node=session)
+    except TypeError:
+        manager_of_fixtures.parsefactories(module, "")
