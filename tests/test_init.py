@@ -71,7 +71,9 @@ def static_haproxy(tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]
         )
         config = tmp_path / "haproxy.cfg"
         config.write_text(HAPROXY.format(port=port, servers=servers))
-        proc = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            ["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL, start_new_session=True
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until(lambda: _answers(url), 20, "HAProxy to route")
