@@ -201,3 +201,25 @@ def test_access_denied_names_the_iam_action(moto_server: str) -> None:
         "AccessDenied: the IAM action elasticloadbalancing:DescribeListeners "
         "is not allowed for these credentials"
     )
+
+
+@pytest.mark.usefixtures("aws")
+def test_rules_beyond_the_first_page_are_followed() -> None:
+    """60 path rules, each to its own group: every page of rules is read (61 groups)."""
+    world = build()
+    elb = boto3.client("elbv2", region_name=REGION)
+    vpc = elb.describe_target_groups()["TargetGroups"][0]["VpcId"]
+    listener = elb.describe_listeners(LoadBalancerArn=world.lb_arn)["Listeners"][0]["ListenerArn"]
+    for i in range(60):
+        tg = elb.create_target_group(
+            Name=f"rule-{i}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elb.create_rule(
+            ListenerArn=listener,
+            Priority=i + 1,
+            Conditions=[{"Field": "path-pattern", "Values": [f"/r{i}/*"]}],
+            Actions=[{"Type": "forward", "TargetGroupArn": tg}],
+        )
+    topo = provider_for(world).resolve()
+    names = {g.name for g in topo.target_groups}
+    assert len(names) == 61 and {"rule-0", "rule-59"} <= names

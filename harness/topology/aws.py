@@ -103,11 +103,7 @@ class AwsProvider:
         weights: dict[str, int | None] = {}
         listeners = []
         for raw in listeners_raw:
-            rules = aws_call(
-                "elbv2",
-                "DescribeRules",
-                partial(self.elb.describe_rules, ListenerArn=raw["ListenerArn"]),
-            )["Rules"]
+            rules = self._rules(raw["ListenerArn"])
             listener, forwards = listener_of(raw, rules)
             listeners.append(listener)
             weights.update({k: v for k, v in forwards.items() if k not in weights or v})
@@ -137,6 +133,13 @@ class AwsProvider:
             client = self._session.client("elasticache", **self._client_kwargs)
             topology.session_store = aws_extras.session_store(client, self.env.redis["elasticache"])
         return topology
+
+    def _rules(self, listener_arn: str) -> list[Any]:
+        """Every rule of a listener, page after page (a page holds at most 50 or so)."""
+        pages = self.elb.get_paginator("describe_rules").paginate(ListenerArn=listener_arn)
+        return aws_call(
+            "elbv2", "DescribeRules", lambda: [r for page in pages for r in page["Rules"]]
+        )
 
     def hygiene(self, topology: Topology) -> list[str]:
         """Security-group and zone problems of the resolved topology."""
