@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,3 +224,24 @@ def test_rules_beyond_the_first_page_are_followed() -> None:
     topo = provider_for(world).resolve()
     names = {g.name for g in topo.target_groups}
     assert len(names) == 61 and {"rule-0", "rule-59"} <= names
+
+
+@pytest.mark.usefixtures("aws")
+def test_target_health_is_asked_at_most_once_a_second_per_group() -> None:
+    """A drain polls; DescribeTargetHealth stays under the account's Describe* refill rate."""
+    provider = provider_for(build(weighted=True))
+    provider.resolve()
+    calls: list[int] = []
+    event = f"before-call.{provider.elb.meta.service_model.service_id.hyphenize()}"
+    provider.elb.meta.events.register(f"{event}.DescribeTargetHealth", lambda **kw: calls.append(1))
+    started = time.monotonic()
+    while time.monotonic() - started < 2.5:  # the drain's own poll interval is 0.25 s
+        provider.target_states()
+        time.sleep(0.05)
+    polled = len(calls)
+    assert len(provider.resolve().target_groups) == 2
+    assert 4 <= polled <= 6, polled  # 2.5 s, 2 groups: once a second each, not 50 calls
+    provider.deregister(provider.resolve().target_groups[0].targets[0].id)
+    before = len(calls)
+    provider.target_states()
+    assert len(calls) > before  # our own change is read afresh

@@ -94,11 +94,14 @@ class Guard:
                     self.provider.perform(action, target_id)
                 yield record
             finally:
-                undo(self.provider, entry, restore_after or self._restore_timeout(), self.progress)
+                timeout = restore_after or self._restore_timeout(target_id)
+                undo(self.provider, entry, timeout, self.progress)
                 self.journal.end(entry.id)
 
-    def _restore_timeout(self) -> float:
-        group = self.provider.resolve().target_groups[0]
+    def _restore_timeout(self, target_id: str) -> float:
+        """From the health check of the drained target's own group."""
+        topology = self.provider.resolve()
+        group = topology.group_of(target_id) or topology.target_groups[0]
         hc = group.health_check
         return restore_timeout(hc.interval_seconds, hc.healthy_threshold)
 

@@ -42,7 +42,8 @@ class Drainer(threading.Thread):
         try:
             if self.stop.wait(self.opts.run_time / 3):
                 return
-            hc = (self.guard.provider.resolve().target_groups[0]).health_check
+            topology = self.guard.provider.resolve()
+            hc = (topology.group_of(self.target) or topology.target_groups[0]).health_check
             self.guard.check("deregister", self.target)
             # Announce first: every Locust process must know before the first client moves.
             self.events_path.write_text(json.dumps({"drained": {self.target: time.time()}}))

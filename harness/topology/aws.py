@@ -6,6 +6,7 @@ deregistered targets gone at once, an error when deregistering an unregistered t
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_elbv2.type_defs import LoadBalancerTypeDef, TargetDescriptionTypeDef
 
-RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+RETRIES = Config(retries={"max_attempts": 10, "mode": "adaptive"})  # backs off when throttled
+HEALTH_MIN_INTERVAL = 1.0  # at most one DescribeTargetHealth per group per second
 
 
 class AwsProvider:
@@ -55,6 +57,7 @@ class AwsProvider:
             "ec2", "client", lambda: session.client("ec2", **kwargs), env.source
         )
         self._groups: list[TargetGroup] = []
+        self._health: dict[str, tuple[float, list[Any]]] = {}  # group arn -> (when, answer)
 
     # ---- finding the load balancer --------------------------------------------------------
     def _all_load_balancers(self) -> list[LoadBalancerTypeDef]:
@@ -186,16 +189,24 @@ class AwsProvider:
             self.resolve()
         return self._groups
 
+    def _target_health(self, arn: str) -> list[Any]:
+        """DescribeTargetHealth of one group, asked at most once a second (the Describe* token
+        bucket refills at about 10 a second for the whole account)."""
+        cached = self._health.get(arn)
+        if cached is not None and time.monotonic() - cached[0] < HEALTH_MIN_INTERVAL:
+            return cached[1]
+        health = aws_call(
+            "elbv2",
+            "DescribeTargetHealth",
+            partial(self.elb.describe_target_health, TargetGroupArn=arn),
+        )["TargetHealthDescriptions"]
+        self._health[arn] = (time.monotonic(), list(health))
+        return list(health)
+
     def target_states(self) -> TargetStates:
         states: TargetStates = {}
         for group in self._known_groups():
-            arn = str(group.arn)
-            health = aws_call(
-                "elbv2",
-                "DescribeTargetHealth",
-                partial(self.elb.describe_target_health, TargetGroupArn=arn),
-            )["TargetHealthDescriptions"]
-            for h in health:
+            for h in self._target_health(str(group.arn)):
                 th = h.get("TargetHealth", {})
                 states.setdefault(
                     h["Target"]["Id"], (th.get("State", "unavailable"), th.get("Reason", ""))
@@ -203,6 +214,7 @@ class AwsProvider:
         return {k: v for k, v in states.items() if v[0] != "unused"}
 
     def deregister(self, target_id: str) -> dict[str, Any]:
+        self._health.clear()  # what we change, we read afresh
         registrations = [
             {"target_group_arn": str(group.arn), "port": target.port}
             for group in self._known_groups()
@@ -224,6 +236,7 @@ class AwsProvider:
         return {"registrations": registrations}
 
     def register(self, target_id: str, details: dict[str, Any] | None = None) -> None:
+        self._health.clear()
         registrations = (details or {}).get("registrations") or [
             {"target_group_arn": str(g.arn), "port": t.port}
             for g in self._known_groups()
