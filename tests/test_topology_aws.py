@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -19,7 +20,9 @@ from harness.errors import EnvironmentUnavailable, UsageError
 from harness.profile.environment import parse_profile
 from harness.replica.processes import free_port, http_ok, stop_pid, wait_until
 from harness.topology import open_provider
-from harness.topology.aws import AwsProvider
+from harness.topology.aws import AwsProvider, _desc
+from harness.topology.aws_parse import target_of
+from harness.topology.model import TargetGroup
 from tests.aws_world import REGION, World, build, profile
 
 
@@ -245,3 +248,63 @@ def test_target_health_is_asked_at_most_once_a_second_per_group() -> None:
     before = len(calls)
     provider.target_states()
     assert len(calls) > before  # our own change is read afresh
+
+
+def _add_group(world: World, name: str, target_type: str, targets: list[dict[str, Any]]) -> str:
+    """One more target group behind the world's listener, with these targets registered."""
+    elb = boto3.client("elbv2", region_name=REGION)
+    vpc = elb.describe_target_groups()["TargetGroups"][0]["VpcId"]
+    spec: dict[str, Any] = {"Name": name, "TargetType": target_type}
+    if target_type != "lambda":
+        spec.update(Protocol="HTTP", Port=80, VpcId=vpc)
+    arn = elb.create_target_group(**spec)["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=arn, Targets=targets)
+    listener = elb.describe_listeners(LoadBalancerArn=world.lb_arn)["Listeners"][0]["ListenerArn"]
+    elb.create_rule(
+        ListenerArn=listener,
+        Priority=len(elb.describe_rules(ListenerArn=listener)["Rules"]),
+        Conditions=[{"Field": "path-pattern", "Values": [f"/{name}/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": arn}],
+    )
+    return arn
+
+
+def _health(target_id: str, port: int, zone: str | None = None) -> dict[str, Any]:
+    """One TargetHealthDescription as AWS returns it (moto keys targets by Id alone and
+    leaves out AvailabilityZone, so these two cases are checked on AWS-shaped answers)."""
+    desc: dict[str, Any] = {"Id": target_id, "Port": port}
+    if zone:
+        desc["AvailabilityZone"] = zone
+    return {"Target": desc, "TargetHealth": {"State": "healthy"}}
+
+
+def test_one_instance_on_two_ports_is_two_targets_drained_one_at_a_time() -> None:
+    health = [_health("i-0abc", 32768), _health("i-0abc", 32769)]
+    targets = [target_of(h, {}, None, "instance", with_port=True) for h in health]
+    assert [t.id for t in targets] == ["i-0abc:32768", "i-0abc:32769"]
+    group = TargetGroup("ecs", arn="arn:tg/ecs", targets=targets)
+    registrations = [{"id": t.registered_id, "port": t.port, "zone": None} for t in group.targets]
+    assert _desc("i-0abc:32769", registrations[1]) == {"Id": "i-0abc", "Port": 32769}
+
+
+def test_an_ip_target_outside_the_vpc_is_registered_again_with_its_zone() -> None:
+    target = target_of(_health("192.168.7.7", 80, "all"), {}, None, "ip")
+    assert target.zone == "all" and target.id == "192.168.7.7"
+    registration = {"id": target.registered_id, "port": target.port, "zone": target.zone}
+    assert _desc(target.id, registration) == {
+        "Id": "192.168.7.7",
+        "Port": 80,
+        "AvailabilityZone": "all",
+    }
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_lambda_target_is_listed_but_not_sent_traffic() -> None:
+    world = build()
+    function = "arn:aws:lambda:us-east-1:123456789012:function:shop"
+    _add_group(world, "fn", "lambda", [{"Id": function}])
+    topo = provider_for(world).resolve()
+    (target,) = [t for t in topo.targets if t.id == function]
+    assert target.reason == "not an HTTP target (lambda)" and target.direct_url is None
+    assert target not in topo.healthy_targets()
+    assert len(topo.healthy_targets()) == 2  # the two instances

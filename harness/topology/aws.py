@@ -181,7 +181,13 @@ class AwsProvider:
             )
             instances = {i["InstanceId"]: dict(i) for r in reservations for i in r["Instances"]}
         template = self.env.topology.get("instance_url")
-        return [target_of(dict(h), instances, template) for h in health]
+        ids_seen = [h["Target"]["Id"] for h in health]
+        return [
+            target_of(
+                dict(h), instances, template, target_type, ids_seen.count(h["Target"]["Id"]) > 1
+            )
+            for h in health
+        ]
 
     # ---- health and drive ------------------------------------------------------------------
     def _known_groups(self) -> list[TargetGroup]:
@@ -215,12 +221,7 @@ class AwsProvider:
 
     def deregister(self, target_id: str) -> dict[str, Any]:
         self._health.clear()  # what we change, we read afresh
-        registrations = [
-            {"target_group_arn": str(group.arn), "port": target.port}
-            for group in self._known_groups()
-            for target in group.targets
-            if target.id == target_id
-        ]
+        registrations = self._registrations(target_id)
         if not registrations:
             raise EnvironmentUnavailable(
                 f"target {target_id} is not registered in any target group of {self.ref}"
@@ -237,12 +238,7 @@ class AwsProvider:
 
     def register(self, target_id: str, details: dict[str, Any] | None = None) -> None:
         self._health.clear()
-        registrations = (details or {}).get("registrations") or [
-            {"target_group_arn": str(g.arn), "port": t.port}
-            for g in self._known_groups()
-            for t in g.targets
-            if t.id == target_id
-        ]
+        registrations = (details or {}).get("registrations") or self._registrations(target_id)
         for reg in registrations:
             aws_call(
                 "elbv2",
@@ -253,6 +249,21 @@ class AwsProvider:
                     Targets=[_desc(target_id, reg)],
                 ),
             )
+
+    def _registrations(self, target_id: str) -> list[dict[str, Any]]:
+        """Each registration of the target: its group, the AWS id, port and zone (an IP target
+        outside the VPC is registered with zone `all` and must be registered so again)."""
+        return [
+            {
+                "target_group_arn": str(group.arn),
+                "id": target.registered_id or target.id,
+                "port": target.port,
+                "zone": target.zone if group.target_type == "ip" else None,
+            }
+            for group in self._known_groups()
+            for target in group.targets
+            if target.id == target_id
+        ]
 
     def actions(self) -> tuple[str, ...]:
         return ()
@@ -269,5 +280,10 @@ def _reraise(exc: ClientError) -> None:
 
 
 def _desc(target_id: str, registration: dict[str, Any]) -> TargetDescriptionTypeDef:
-    port = registration.get("port")
-    return {"Id": target_id, "Port": int(port)} if port else {"Id": target_id}
+    """The TargetDescription of one registration: the AWS id, its port, and its zone."""
+    desc: TargetDescriptionTypeDef = {"Id": str(registration.get("id") or target_id)}
+    if registration.get("port"):
+        desc["Port"] = int(registration["port"])
+    if registration.get("zone"):
+        desc["AvailabilityZone"] = str(registration["zone"])
+    return desc

@@ -80,7 +80,7 @@ def hygiene(ec2: Any, topology: Topology) -> list[str]:
     """Problems: fewer than two zones, instances that do not admit the load balancer's security
     group on the target port, and target ports open to 0.0.0.0/0."""
     problems = []
-    zones = {t.zone for t in topology.targets if t.zone}
+    zones = {t.zone for t in topology.targets if t.zone and t.zone != "all"}  # all: outside VPC
     if len(zones) < 2:
         problems.append(
             f"targets run in {len(zones)} zone(s) ({', '.join(sorted(zones)) or '-'}):"

@@ -104,24 +104,37 @@ def parse_group(raw: Any, attrs: dict[str, str], weight: int | None) -> TargetGr
     )
 
 
+NOT_HTTP = ("lambda", "alb")  # target types that are not an HTTP server of the app
+
+
 def target_of(
-    health: dict[str, Any], instances: dict[str, dict[str, Any]], url_template: str | None
+    health: dict[str, Any],
+    instances: dict[str, dict[str, Any]],
+    url_template: str | None,
+    target_type: str = "instance",
+    with_port: bool = False,
 ) -> Target:
-    """A target with its address, zone, health and (when a template is given) direct URL."""
+    """A target with its address, zone, health and (when a template is given) direct URL.
+    `with_port`: the id is `id:port` (one instance registered on several ports, as ECS does)."""
     desc, th = health["Target"], health.get("TargetHealth", {})
     instance = instances.get(desc["Id"], {})
     address = instance.get("PrivateIpAddress") or desc["Id"]
     zone = desc.get("AvailabilityZone") or (instance.get("Placement") or {}).get("AvailabilityZone")
     port = desc.get("Port")
+    http = target_type not in NOT_HTTP
     url = (
-        url_template.format(private_ip=address, port=port, id=desc["Id"]) if url_template else None
+        url_template.format(private_ip=address, port=port, id=desc["Id"])
+        if url_template and http
+        else None
     )
     return Target(
-        id=desc["Id"],
+        registered_id=desc["Id"],
+        http=http,
+        reason=th.get("Reason", "") if http else f"not an HTTP target ({target_type})",
+        id=f"{desc['Id']}:{port}" if with_port and port else desc["Id"],
         address=address,
         port=port,
         state=th.get("State", "unavailable"),
-        reason=th.get("Reason", ""),
         zone=zone,
         direct_url=url,
         instance_type=instance.get("InstanceType"),

@@ -44,6 +44,8 @@ class Target:
     instance_type: str | None = None
     image: str | None = None
     security_groups: list[str] = field(default_factory=list)
+    registered_id: str | None = None  # the provider's own id, when `id` adds the port to it
+    http: bool = True  # lambda and alb targets are not HTTP servers of the app
 
 
 @dataclass
@@ -107,7 +109,8 @@ class Topology:
         return list(seen.values())
 
     def healthy_targets(self) -> list[Target]:
-        return [t for t in self.targets if t.state == HEALTHY]
+        """Healthy HTTP targets: what traffic checks send requests to."""
+        return [t for t in self.targets if t.state == HEALTHY and t.http]
 
     def group_of(self, target_id: str) -> TargetGroup | None:
         return next(
