@@ -54,7 +54,7 @@ def die_with_parent() -> None:
 
 def stop_child(
     proc: subprocess.Popen[str],
-    show: Callable[[str], None],
+    show: Callable[[str], object],
     grace: float = UNDO_GRACE_SECONDS,
 ) -> bool:
     """Interrupt the child's process group and wait up to `grace` s while it undoes what it

@@ -356,3 +356,9 @@ def test_load_users_drive_sessions_with_the_profiles_python_driver(tmp_path: Pat
     evidence = json.loads(next((tmp_path / "reports").glob("load-*.json")).read_text())
     assert evidence["evidence"]["totals"]["requests"] > 10
     assert sum(t["sessions"] for t in evidence["evidence"]["targets"].values()) == 2
+
+
+def test_a_k_expression_pytest_cannot_parse_is_exit_2(tmp_path: Path) -> None:
+    done = parity(tmp_path / "home", "check", "--suite", "topology", "-k", "a and",
+                  "--report-dir", str(tmp_path / "reports"))  # fmt: skip
+    _one_line_error(done, 2, "pytest refused the run", "Wrong expression passed to '-k'")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from harness.topology.opening import OPENED_VARIABLE, open_environment, write_op
 
 SUITES = ("topology", "sticky", "sharing", "failover", "distribution", "model")
 SUITES_PACKAGE = "harness.suites"
+PYTEST_USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR (the CLI does not import pytest)
 NO_CHECK_RAN: Verdict = "no-check-ran"
 
 
@@ -74,7 +76,7 @@ def _git_revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def pytest_argv(env: Environment, opts: CheckOptions, results_path: Path) -> list[str]:
+def pytest_argv(opts: CheckOptions, results_path: Path) -> list[str]:
     """pytest over the chosen suites as modules of the installed package (`--pyargs`), so that
     it runs from site-packages and loads the conftest.py of the directory it is started in."""
     unknown = [s for s in opts.suites if s not in SUITES]
@@ -93,9 +95,12 @@ def pytest_argv(env: Environment, opts: CheckOptions, results_path: Path) -> lis
     return argv
 
 
-def _show_check_line(line: str) -> None:
+def _show_check_line(line: str) -> bool:
+    """Print a check's outcome line; False for any other line of pytest's."""
     if "::" in line and any(w in line for w in ("PASSED", "FAILED", "ERROR", "SKIPPED")):
         print("  " + printable(line.strip().split("/")[-1]), file=sys.stderr, flush=True)
+        return True
+    return False
 
 
 def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results: Path) -> int:
@@ -105,7 +110,7 @@ def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results
     with tempfile.TemporaryDirectory(prefix="parity-check-") as tmp:
         opened = write_opened(env, provider, Path(tmp) / "opened.json")
         proc = subprocess.Popen(
-            pytest_argv(env, opts, results),
+            pytest_argv(opts, results),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -113,13 +118,18 @@ def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
+        other: deque[str] = deque(maxlen=3)
         try:
             for line in proc.stdout or []:
-                _show_check_line(line)
-            return proc.wait()
+                if not _show_check_line(line) and line.strip():
+                    other.append(line.strip())
+            code = proc.wait()
         except KeyboardInterrupt:
             stop_child(proc, _show_check_line)
             raise
+    if code == PYTEST_USAGE_ERROR:  # a -k expression pytest cannot parse, say
+        raise UsageError(f"pytest refused the run: {printable(' | '.join(other))}")
+    return code
 
 
 def no_check_reason(checks: list[CheckRecord], opts: CheckOptions) -> str | None:
