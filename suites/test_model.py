@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from itertools import permutations
 from typing import Any
 
 import pytest
@@ -92,40 +93,43 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
         @precondition(lambda self: self.logged_in and len(targets) > 1)
         @rule(key=st.sampled_from(KEYS), value=st.integers(0, 99).map(str))
         def write_elsewhere_then_read_here(self, key: str, value: str) -> None:
-            """The interleaving a per-instance cache breaks: read here, write on another
-            target, read here again at once."""
-            other = next(t for t in targets if t != self.target)
-            self.read(key)
-            self._step(
-                partial(driver.write, self.user, key, value, routes[other]),
-                f"write {key} on {other}",
-            )
-            self.data[key] = value
-            self.read(key)
+            """The interleaving a per-instance cache breaks, both ways round: read on A, write
+            on B, read on A at once; then read on B, write on A, read on B."""
+            for here, there in permutations(targets[:2], 2):
+                self._read_on(here, key)
+                self._step(
+                    partial(driver.write, self.user, key, value + here, routes[there]),
+                    f"write {key} on {there}",
+                )
+                self.data[key] = value + here
+                self._read_on(here, key)
 
         @rule(key=st.sampled_from(KEYS))
         def read(self, key: str) -> None:
-            value, status = read_value(driver, self.user, key, routes[self.target])
-            before = self.answered.setdefault((self.target, key), set())
+            self._read_on(self.target, key)
+
+        def _read_on(self, target: str, key: str) -> None:
+            value, status = read_value(driver, self.user, key, routes[target])
+            before = self.answered.setdefault((target, key), set())
             stale = status is None and value != self.data.get(key) and value in before
             before.add(value)
             if self.logged_in and stale:
                 self._check(
                     False,
-                    f"{self.target} read {key}={value!r} again, an answer it gave before; the "
+                    f"{target} read {key}={value!r} again, an answer it gave before; the "
                     f"session holds {self.data.get(key)!r}",
                     fault="stale-cache",
                 )
             if not self.logged_in:
                 self._check(
                     status is not None or value is None,
-                    f"{self.target} serves a session that was logged out",
+                    f"{target} serves a session that was logged out",
                 )
                 return
-            self._check(status is None, f"{self.target} rejected the session (HTTP {status})")
+            self._check(status is None, f"{target} rejected the session (HTTP {status})")
             self._check(
                 value == self.data.get(key),
-                f"{self.target} read {key}={value!r}, the session holds {self.data.get(key)!r}",
+                f"{target} read {key}={value!r}, the session holds {self.data.get(key)!r}",
             )
 
         @precondition(lambda self: self.logged_in)
