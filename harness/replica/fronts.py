@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -28,7 +27,6 @@ from harness.replica.processes import free_port, http_ok
 
 HEALTH_CACHE_SECONDS = 0.5
 RELOAD_SECONDS = 1.0  # nginx applies a reload (SIGHUP) asynchronously: wait it out
-FRONTS = ("caddy", "nginx")
 
 
 @dataclass(frozen=True)
@@ -226,9 +224,3 @@ class NginxFront(_Probed):
             "drain": f"sed -i 's/{line}/\\1 down\\3{{target}}/' {self.conf} && {reload}",
             "restore": f"sed -i 's/{line}/\\1\\3{{target}}/' {self.conf} && {reload}",
         }
-
-
-def check_front(name: str) -> None:
-    """A front end must be installed; else one line naming the package."""
-    if shutil.which(name) is None:
-        raise ReplicaError(f"--balancer {name} needs {name}: apt-get install {name}")
