@@ -179,7 +179,7 @@ class NginxFront(_Probed):
 
     def render(self) -> str:
         w = self.work
-        balance = "    hash $affinity consistent;\n" if self.sticky else ""
+        balance = "    hash $affinity;\n" if self.sticky else ""  # not ketama: even for 2 servers
         servers = "\n".join(self._server_line(u) for u in self.upstreams.values())
         return (
             f"worker_processes 1;\npid {self.pid_file};\nerror_log {w}/nginx-error.log warn;\n"
