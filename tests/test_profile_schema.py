@@ -54,3 +54,18 @@ def test_broken_profiles_fail_both(case: tuple[Any, str]) -> None:
     assert not VALIDATOR.is_valid(yaml.safe_load(text)), text[:400]
     with pytest.raises(ProfileError):
         parse_profile(text, "fuzzed.yaml")
+
+
+def test_an_integral_float_is_an_integer_to_both() -> None:
+    """Found by the test above: JSON Schema counts 2.0 as an integer; so does the validator."""
+    text = (
+        (ROOT / "harness/profile/replica.yaml")
+        .read_text()
+        .replace("targets: 2\n", "targets: 2.0\n")
+    )
+    assert VALIDATOR.is_valid(yaml.safe_load(text))
+    assert parse_profile(text, "float.yaml").expect["targets"] == 2
+    half = text.replace("targets: 2.0\n", "targets: 2.5\n")
+    assert not VALIDATOR.is_valid(yaml.safe_load(half))
+    with pytest.raises(ProfileError, match=r"expect\.targets: got 2\.5"):
+        parse_profile(half, "half.yaml")

@@ -104,6 +104,8 @@ class Scalar(Node):
         return _scalar_schema(self)
 
     def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        if int in self.types and isinstance(value, float) and value.is_integer():
+            value = int(value)  # 2.0 is the integer 2, as JSON Schema counts it
         ok_type = any(_is(value, t) for t in self.types)
         ok_choice = not self.choices or value in self.choices
         in_range = (
