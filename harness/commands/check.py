@@ -182,8 +182,9 @@ def _load_options(env: Environment, opts: CheckOptions) -> LoadOptions | None:
     return load_opts
 
 
-def _load(env: Environment, provider: Provider, opts: CheckOptions) -> LoadSection | None:
-    load_opts = _load_options(env, opts)
+def _load(
+    env: Environment, provider: Provider, opts: CheckOptions, load_opts: LoadOptions | None
+) -> LoadSection | None:
     if load_opts is None or not opts.with_load:
         return None
     print(
@@ -234,7 +235,7 @@ def _read_checks(path: Path, code: int) -> list[CheckRecord]:
 
 def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
     """Run everything, write the reports; the results document and the report folder."""
-    _load_options(env, opts)  # a bad flag is exit 2 before anything runs
+    load_opts = _load_options(env, opts)  # a bad flag is exit 2 before anything runs
     started = time.time()
     stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = opts.report_dir / stamp
@@ -243,7 +244,7 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
         topology = provider.resolve()
         code = run_suites(env, provider, opts, folder / "checks.json")
         checks = _read_checks(folder / "checks.json", code)
-        load = _load(env, provider, opts)
+        load = _load(env, provider, opts, load_opts)
         after = provider.resolve()
         diff = None
         if opts.reference is not None:
