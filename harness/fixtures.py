@@ -30,7 +30,7 @@ from harness.traffic.contract import SessionDriver, load_driver
 from harness.traffic.site import Site
 from harness.traffic.verify_contract import verify_contract
 
-CONTRACT_VERIFIED = pytest.StashKey[dict[str, ContractError | None]]()
+CONTRACT_VERIFIED = pytest.StashKey[dict[int, ContractError | None]]()
 
 PARITY_FIXTURES = {
     "environment",
@@ -102,18 +102,17 @@ def _contract_verified(request: pytest.FixtureRequest, _parity_serialise: None) 
         return
     driver: SessionDriver = request.getfixturevalue("session_driver")
     verified = request.config.stash.setdefault(CONTRACT_VERIFIED, {})
-    kind = type(driver).__qualname__  # each suite module has its own driver: one check a run
-    if kind not in verified:
+    if id(driver) not in verified:
         site: Site = request.getfixturevalue("site")
         healthy: list[Target] = request.getfixturevalue("healthy_targets")
         env: Environment = request.getfixturevalue("environment")
         try:
             verify_contract(site, driver, [t.id for t in healthy], env.source)
         except ContractError as exc:
-            verified[kind] = exc
+            verified[id(driver)] = exc
         else:
-            verified[kind] = None
-    refused = verified[kind]
+            verified[id(driver)] = None
+    refused = verified[id(driver)]
     if refused is not None:
         raise refused
 
