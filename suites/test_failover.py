@@ -46,6 +46,7 @@ def _chart_data(evidence: DrainEvidence) -> dict[str, Any]:
                 "moved_to": c.moved_to,
                 "new_cookie": c.new_cookie,
                 "kept_session": c.kept_session,
+                "error": c.read_error,
             }
             for c in evidence.clients
         ],
@@ -68,6 +69,9 @@ def _timeline(evidence: DrainEvidence) -> str:
     for o in evidence.errors()[:10]:
         lines.append(f"  {o.at:7.2f} s  {o.user}: {o.status or o.error} from {o.target or '?'}")
     for c in evidence.clients:
+        if c.read_error:
+            lines.append(f"  client {c.user.name}: no response after the drain ({c.read_error})")
+            continue
         lines.append(
             f"  client {c.user.name}: moved to {c.moved_to}, new sticky cookie "
             f"{'yes' if c.new_cookie else 'no'}, session "
@@ -134,6 +138,14 @@ def test_drain_moves_pinned_clients_with_their_sessions(
             "abrupt-drain",
             f"{len(errors)} failed requests of {len(drained.traffic)} while "
             f"{target} drained (budget {budget})",
+            timeline,
+        )
+    cut = [f"{c.user.name} ({c.read_error})" for c in drained.clients if c.read_error]
+    if cut:
+        fail(
+            "abrupt-drain",
+            f"clients pinned to {target} got no response to their first request after the "
+            f"drain: {', '.join(cut)}",
             timeline,
         )
     stuck = [c.user.name for c in drained.clients if c.moved_to in (None, target)]

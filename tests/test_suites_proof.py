@@ -144,5 +144,7 @@ def test_stickiness_lapse_is_checked_when_the_duration_is_short(tmp_path: Path) 
 def test_suites_pass_with_two_xdist_workers(tmp_path: Path) -> None:
     outcomes = run_suites(tmp_path, None, "suites", "-n", "2")
     assert len(outcomes) >= 20
-    bad = {t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")}
-    assert not bad
+    bad = {
+        t: o.message[-3000:] for t, o in outcomes.items() if o.status not in ("passed", "skipped")
+    }
+    assert not bad, "\n\n".join(f"{t}:\n{m}" for t, m in bad.items())

@@ -48,6 +48,7 @@ class PinnedClient:
     new_cookie: bool = False
     kept_session: bool = False
     read_status: int | None = None
+    read_error: str | None = None  # the read after the drain got no response at all
 
 
 @dataclass
@@ -143,10 +144,8 @@ def _pin_clients(site: Site, driver: SessionDriver, target: str, count: int) -> 
 
 
 def _in_flight(
-    site: Site, target: str, path: str, seconds: float, started: list[float], result: list[Outcome]
+    user: VirtualUser, path: str, seconds: float, started: list[float], result: list[Outcome]
 ) -> None:
-    user = site.user("in-flight")
-    user.adopt(site.pin(target).cookies)
     outcome = Outcome(0.0, user.name, None, None)
     try:
         response = user.request("GET", path.format(seconds=seconds), timeout=seconds + 30)
@@ -155,6 +154,18 @@ def _in_flight(
         outcome.error = type(exc).__name__
     outcome.at = time.time() - started[0] if started else 0.0
     result.append(outcome)
+
+
+def _read_after_drain(driver: SessionDriver, client: PinnedClient) -> None:
+    """A pinned client's first request after the drain: where it went, whether its session
+    and a new sticky cookie came with it. No response at all is evidence, not a crash."""
+    try:
+        value, client.read_status = read_value(driver, client.user, "failover", None)
+    except requests.RequestException as exc:
+        client.read_error = type(exc).__name__
+        return
+    client.moved_to = client.user.last_target
+    client.kept_session = value == client.value
 
 
 def drain_scenario(
@@ -177,17 +188,12 @@ def drain_scenario(
         evidence.in_flight_seconds = settings.get("in_flight_seconds") or max(
             0.5, min(delay * 0.5, 2.0)
         )
+        flyer = site.user("in-flight")
+        flyer.adopt(site.pin(target).cookies)  # pinned before the clock starts
         flight_thread = threading.Thread(
             target=_in_flight,
             daemon=True,
-            args=(
-                site,
-                target,
-                settings["in_flight_path"],
-                evidence.in_flight_seconds,
-                started,
-                flight,
-            ),
+            args=(flyer, settings["in_flight_path"], evidence.in_flight_seconds, started, flight),
         )
         flight_thread.start()
         time.sleep(0.4)  # the long request is running on the target
@@ -196,9 +202,7 @@ def drain_scenario(
         evidence.transition = record
         with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
             for client in evidence.clients:
-                value, client.read_status = read_value(driver, client.user, "failover", None)
-                client.moved_to = client.user.last_target
-                client.kept_session = value == client.value
+                _read_after_drain(driver, client)
                 client.new_cookie = name is not None and (
                     client.user.cookie(name) not in (None, client.cookie_before)
                 )

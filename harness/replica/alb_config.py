@@ -127,6 +127,9 @@ def render(spec: AlbSpec) -> str:
         f"  stats socket {spec.admin_socket} mode 600 level admin",
         "defaults",
         "  mode http",
+        # an ALB's client connections are independent of its connections to targets: a
+        # client's keep-alive connection is never tied to (or cut with) a drained target
+        "  option http-server-close",
         "  timeout connect 10s",
         "  timeout client 60s",
         "  timeout server 60s",
