@@ -8,6 +8,7 @@ ParityError                     root: everything Parity raises on purpose
 |   +-- MissingDependency       a program Parity needs is not installed
 |   +-- ReplicaError            the embedded replica failed to start or to act
 |   +-- NothingToCheck          a check has nothing to look at (no healthy target, say)
++-- PublishError                an output (CloudWatch, a Pushgateway, a file) refused results
 +-- SafetyRefusal               a disruptive action was refused by the guard
 +-- DeploymentFinding           the deployment misbehaved (a check or gate failed): exit 1
 """
@@ -22,6 +23,7 @@ __all__ = [
     "NothingToCheck",
     "ParityError",
     "ProfileError",
+    "PublishError",
     "ReplicaError",
     "SafetyRefusal",
     "UsageError",
@@ -76,3 +78,9 @@ class DeploymentFinding(ParityError):
     """The deployment misbehaved: a check or a gate failed."""
 
     exit_code = 1
+
+
+class PublishError(ParityError):
+    """An output (CloudWatch, a Pushgateway, a metrics file) did not take the results: exit 3."""
+
+    exit_code = 3

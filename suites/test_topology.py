@@ -11,7 +11,7 @@ from harness.findings import fail
 from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import TargetGroup, Topology
-from harness.traffic.contract import extract
+from harness.traffic.builds import serving_builds
 from harness.traffic.site import Site
 
 
@@ -112,13 +112,8 @@ def test_every_target_serves_the_same_build(
     version = environment.expect.get("version")
     if not version:
         pytest.skip("no expect.version in the profile (path and json pointer or header)")
-    builds: dict[str, str] = {}
-    for target in site.topology.targets:
-        user = site.user(f"build-{target.id}")
-        response = user.request("GET", version["path"], route=site.route(target.id))
-        spec = {k: version[k] for k in ("json", "header") if version.get(k)} or {"json": "/build"}
-        build = extract(response, spec) if response.ok else None
-        builds[target.id] = build or f"HTTP {response.status_code}"
+    routes = {t.id: site.route(t.id) for t in site.topology.targets}
+    builds = serving_builds(site, version, routes)
     evidence["builds"] = builds
     if len(set(builds.values())) > 1:
         listing = ", ".join(f"{t} serves {b}" for t, b in builds.items())

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from harness.replica.processes import free_port
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
+from tests.helpers import serving
 
 pytest_plugins = ["pytester"]
 
@@ -25,3 +29,13 @@ def fresh_replica() -> Iterator[tuple[Replica, ReplicaHandle]]:
     """A healthy replica of its own, for tests that drain, kill or break targets."""
     with running_replica(ReplicaConfig(deregistration_delay=2)) as pair:
         yield pair
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A real moto_server on 127.0.0.1 (the AWS control plane cannot be reached from here)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with serving(argv, f"{url}/moto-api/", "moto_server"):
+        yield url

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,23 @@ def parity(
         check=False,
         cwd=cwd,
     )
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], ready_url: str, what: str, cwd: Path | None = None) -> Iterator[None]:
+    """Run a server (moto_server, prometheus, a pushgateway, the exporter) until the block ends;
+    ready when `ready_url` answers 200; stopped by its PID."""
+    from harness.replica.processes import http_ok, stop_pid, wait_until
+
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=cwd,
+    )
+    try:
+        wait_until(lambda: proc.poll() is None and http_ok(ready_url), 30, what)
+        yield
+    finally:
+        stop_pid(proc.pid, proc=proc)

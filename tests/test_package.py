@@ -160,6 +160,14 @@ def test_parity_load_from_the_wheel_finds_its_profiles(venv: Path, tmp_path: Pat
     assert evidence["evidence"]["totals"]["requests"] > 0
 
 
+def test_parity_canary_from_the_wheel(venv: Path, tmp_path: Path) -> None:
+    """With no replica running, the canary starts one for its run (as every command does)."""
+    done = _run(venv, tmp_path, "parity", "canary", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["success"] and summary["environment"] == "replica"
+
+
 def test_every_harness_package_is_in_the_wheel_list() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     on_disk = {

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,7 +15,6 @@ from moto import mock_aws
 from harness.disruption.drain import Transition, wait_drained
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.profile.environment import parse_profile
-from harness.replica.processes import free_port, http_ok, stop_pid, wait_until
 from harness.topology import open_provider
 from harness.topology.aws import AwsProvider, _desc
 from harness.topology.aws_parse import target_of
@@ -37,23 +33,6 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def aws() -> Iterator[None]:
     with mock_aws():
         yield
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: http_ok(f"{url}/moto-api/"), 30, "moto_server")
-        yield url
-    finally:
-        stop_pid(proc.pid, proc=proc)
 
 
 def provider_for(world: World, endpoint_url: str | None = None) -> AwsProvider:

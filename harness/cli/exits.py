@@ -20,6 +20,11 @@ EXITS = {
     ),
     "report": "0 written; 2 not a results.json of parity check (the field named)",
     "diff": f"0 no unexpected difference; 1 drift (listed); {COMMON}",
+    "canary": (
+        "0 every step held; 1 a step failed (sessions, stickiness or builds: named); "
+        f"{COMMON} (the environment unreachable, nothing to check, or an output refused)"
+    ),
+    "exporter": f"0 stopped by Ctrl-C or SIGTERM; {COMMON} (the address taken)",
 }
 
 

@@ -1,0 +1,21 @@
+"""The build each target serves, read from `expect.version` (a path, and a JSON pointer or a
+header)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.traffic.client import Route
+from harness.traffic.contract import extract
+from harness.traffic.site import Site
+
+
+def serving_builds(site: Site, version: dict[str, Any], routes: dict[str, Route]) -> dict[str, str]:
+    """Per target: the build it names, or `HTTP <status>` when it does not answer the path."""
+    spec = {k: version[k] for k in ("json", "header") if version.get(k)} or {"json": "/build"}
+    builds = {}
+    for target, route in routes.items():
+        response = site.user(f"build-{target}").request("GET", version["path"], route=route)
+        build = extract(response, spec) if response.ok else None
+        builds[target] = build or f"HTTP {response.status_code}"
+    return builds
