@@ -18,7 +18,6 @@ from harness.replica.running import running_replica
 from harness.replica.spec import ReplicaConfig
 from tests.aws_world import REGION, build
 from tests.helpers import parity
-from tests.test_topology_aws import moto_server  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +114,7 @@ def test_init_from_a_static_haproxy_observes_its_cookie_and_checks(
 
 def test_init_from_an_alb_reads_its_settings(
     tmp_path: Path,
-    moto_server: str,  # noqa: F811
+    moto_server: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     aws = {
