@@ -28,6 +28,7 @@ def build(
     stickiness_seconds: int | None = 86400,
     deregistration_delay: int = 30,
     weighted: bool = False,
+    group_stickiness: int | None = None,
     zones: tuple[str, ...] = ("a", "b"),
     instance_type: str = "t3.small",
     health_path: str = "/healthz",
@@ -143,7 +144,17 @@ def build(
                 "TargetGroups": [
                     {"TargetGroupArn": arns[0], "Weight": 80},
                     {"TargetGroupArn": arns[1], "Weight": 20},
-                ]
+                ],
+                **(
+                    {
+                        "TargetGroupStickinessConfig": {
+                            "Enabled": True,
+                            "DurationSeconds": group_stickiness,
+                        }
+                    }
+                    if group_stickiness
+                    else {}
+                ),
             },
         }
     else:

@@ -74,6 +74,12 @@ def facts(topology: Topology, builds: dict[str, str] | None = None) -> dict[str,
     for name, li in names.items():
         out[f"listener.{name}.ssl_policy"] = li.ssl_policy
         out[f"listener.{name}.default_action"] = li.default_action
+        for rule in li.rules:
+            at = f"listener.{name}.rule[{rule.priority}]"
+            out[f"{at}.conditions"] = rule.conditions or None
+            out[f"{at}.actions"] = rule.kinds
+            out[f"{at}.weights"] = rule.weights or None
+            out[f"{at}.group_stickiness_seconds"] = rule.group_stickiness_seconds
     for key, value in lb.attributes.items():
         out[f"load_balancer.{key}"] = value
     for i, group in enumerate(topology.target_groups):

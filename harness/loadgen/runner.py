@@ -111,6 +111,7 @@ def check_caps(
 def _context(env: Environment, topology: Topology, opts: LoadOptions, work: Path) -> Path:
     context = {
         "entry_url": topology.entry_url,
+        "host": topology.host,
         "identity": env.identity,
         "session": env.session,
         "secrets": topology.secrets,

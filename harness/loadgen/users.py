@@ -13,11 +13,13 @@ import time
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
 import gevent.ssl
 from locust import FastHttpUser, between, constant, constant_throughput, events, task
 from locust.runners import MasterRunner, WorkerRunner
+from requests.cookies import create_cookie
 
 from harness.loadgen.evidence import Evidence
 from harness.traffic.client import Identity, Route, identity_from
@@ -56,6 +58,7 @@ class LocustTransport:
         self.client = user.client
         self.vars: dict[str, str] = {}
         self.last_target: str | None = None
+        self._preset = False
 
     def request(
         self,
@@ -66,6 +69,12 @@ class LocustTransport:
         step: str | None = None,
         **kwargs: Any,
     ) -> Any:
+        preset = kwargs.pop("cookies", None)  # session.auth_cookies: kept in the user's jar
+        if preset and not self._preset:
+            host = urlsplit(str(CONTEXT.get("entry_url"))).hostname or ""
+            for name, value in preset.items():
+                self.client.cookiejar.set_cookie(create_cookie(name, value, domain=host))
+            self._preset = True
         response = self.client.request(method, path, name=step or path, **kwargs)
         self.last_target = IDENTITY.of(response)
         return response
@@ -108,6 +117,9 @@ def _context_trusting(ca_file: str, **_: Any) -> Any:
 class ParityUser(FastHttpUser):
     abstract = True
     host = CONTEXT.get("entry_url")
+    # a listener rule on the host (`topology.route.host`): every request carries it (over
+    # HTTPS the TLS server name stays the URL's: geventhttpclient has no SNI override)
+    default_headers = {"Host": CONTEXT["host"]} if CONTEXT.get("host") else None
     wait_time = _wait_time()
     insecure, ssl_context_factory = _tls()
 

@@ -38,6 +38,7 @@ SESSION = Section(
         "cookie": STR,
         "driver": STR,
         "credentials": MapOf(STR),
+        "auth_cookies": MapOf(STR),
         "lifetime_seconds": Scalar((int,), minimum=1),
         "login": STEP,
         "write": STEP,
@@ -134,6 +135,17 @@ REPLICA = Section(
         "deregistration_delay": Scalar((float,), minimum=0, maximum=3600),
     }
 )
+ROUTE = Section(
+    {
+        "listener": Scalar((int,), minimum=1, maximum=65535),
+        "host": Scalar(
+            (str,),
+            pattern=r"[A-Za-z0-9*?][A-Za-z0-9*?.-]{0,252}",
+            pattern_text="a host name (letters, digits, '.', '-', wildcards * and ?)",
+        ),
+        "path": Scalar((str,), pattern=r"/\S*", pattern_text="a path starting with /"),
+    }
+)
 TOPOLOGY = Section(
     {
         "provider": Scalar((str,), choices=("aws", "static", "replica")),
@@ -145,6 +157,7 @@ TOPOLOGY = Section(
         "targets": ListOf(STATIC_TARGET),
         "drain": DRAIN,
         "replica": REPLICA,
+        "route": ROUTE,
     },
     required=("provider",),
 )

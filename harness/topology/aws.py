@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from harness.errors import EnvironmentUnavailable
 from harness.profile.environment import Environment
-from harness.topology import TargetStates, aws_extras
+from harness.topology import TargetStates, aws_extras, routing
 from harness.topology.aws_errors import aws_call
 from harness.topology.aws_parse import listener_of, parse_group, target_of
 from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
@@ -105,14 +105,24 @@ class AwsProvider:
         )
         weights: dict[str, int | None] = {}
         listeners = []
+        raw_rules: dict[int, list[Any]] = {}
         for raw in listeners_raw:
             rules = self._rules(raw["ListenerArn"])
+            raw_rules[int(raw.get("Port", 0))] = rules
             listener, forwards = listener_of(raw, rules)
             listeners.append(listener)
             weights.update({k: v for k, v in forwards.items() if k not in weights or v})
+        entry_listener = routing.entry_listener(listeners, self.env.topology.get("route"))
+        route = routing.select(entry_listener, raw_rules, self.env.topology.get("route"))
+        if route is not None and entry_listener is not None:
+            chosen = next(r for r in entry_listener.rules if r.priority == route.rule)
+            weights = {arn: w for arn, w in weights.items() if arn in chosen.target_groups}
         groups = [self._group(tg_arn, weight) for tg_arn, weight in weights.items()]
+        names = {g.arn: g.name for g in groups}
         for listener in listeners:
             listener.target_groups = [g.name for g in groups if g.arn in listener.target_groups]
+            for rule in listener.rules:
+                rule.target_groups = [names.get(a, a.split("/")[-2]) for a in rule.target_groups]
         attrs = aws_call(
             "elbv2",
             "DescribeLoadBalancerAttributes",
@@ -129,9 +139,10 @@ class AwsProvider:
             security_groups=sorted(lb.get("SecurityGroups", [])),
         )
         self._groups = groups
-        https = any(listener.protocol == "HTTPS" for listener in listeners)
-        entry = self.env.url or f"{'https' if https else 'http'}://{lb['DNSName']}"
+        entry = self.env.url or routing.entry_url(lb["DNSName"], entry_listener, route)
         topology = Topology(self.name, entry, balancer, groups, redis_url=self.env.redis.get("url"))
+        topology.route = route
+        topology.host = route.host if route else None
         if self.env.redis.get("elasticache"):
             client = self._session.client("elasticache", **self._client_kwargs)
             topology.session_store = aws_extras.session_store(client, self.env.redis["elasticache"])

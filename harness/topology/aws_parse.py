@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.topology.model import HealthCheckSettings, Listener, Stickiness, Target, TargetGroup
+from harness.topology.aws_rules import (
+    describe_actions,
+    describe_conditions,
+    group_stickiness,
+    priority_key,
+)
+from harness.topology.model import (
+    HealthCheckSettings,
+    Listener,
+    Rule,
+    Stickiness,
+    Target,
+    TargetGroup,
+)
 
 
 def forwards_of(actions: Sequence[Any]) -> dict[str, int | None]:
@@ -24,8 +37,24 @@ def forwards_of(actions: Sequence[Any]) -> dict[str, int | None]:
     return found
 
 
+def rule_of(raw: Any) -> Rule:
+    """A rule (or the default action) with its target groups as ARNs."""
+    actions = raw.get("Actions", [])
+    return Rule(
+        priority=str(raw.get("Priority", "default")),
+        conditions=describe_conditions(raw),
+        actions=describe_actions(actions),
+        kinds=" -> ".join(a.get("Type", "forward") for a in actions) or "none",
+        weights=[w for w in forwards_of(actions).values() if w is not None],
+        target_groups=list(forwards_of(actions)),
+        group_stickiness_seconds=group_stickiness(actions),
+    )
+
+
 def listener_of(raw: Any, rules: Sequence[Any]) -> tuple[Listener, dict[str, int | None]]:
-    """A listener and every target group its default action and rules forward to."""
+    """A listener, its rules in the ALB's order, and every target group it forwards to."""
+    default = {"Priority": "default", "Actions": raw.get("DefaultActions", []), "IsDefault": True}
+    ordered = [*sorted((r for r in rules if not r.get("IsDefault")), key=priority_key), default]
     forwards = forwards_of(raw.get("DefaultActions", []))
     for rule in rules:
         for arn, weight in forwards_of(rule.get("Actions", [])).items():
@@ -36,6 +65,7 @@ def listener_of(raw: Any, rules: Sequence[Any]) -> tuple[Listener, dict[str, int
         list(forwards),
         ssl_policy=raw.get("SslPolicy"),
         default_action=describe_action(raw.get("DefaultActions", [])),
+        rules=[rule_of(r) for r in ordered],
     )
     return listener, forwards
 
@@ -44,6 +74,8 @@ def describe_action(actions: Sequence[Any]) -> str:
     """A listener's default action in a few words: forward, redirect to ..., fixed-response ..."""
     for action in actions:
         kind = action.get("Type", "forward")
+        if kind.startswith("authenticate-"):
+            return f"{kind} -> {describe_action([a for a in actions if a is not action])}"
         if kind == "redirect":
             cfg = action.get("RedirectConfig") or {}
             return (

@@ -66,12 +66,38 @@ class TargetGroup:
 
 
 @dataclass
+class Rule:
+    """One listener rule (or the default action) as the ALB evaluates it."""
+
+    priority: str  # a number, or "default"
+    conditions: list[str] = field(default_factory=list)  # "host-header staging.example.com"
+    actions: str = "forward"  # "authenticate-oidc -> forward", "forward blue 90, green 10"
+    kinds: str = "forward"  # the actions without names: "authenticate-oidc -> forward"
+    weights: list[int] = field(default_factory=list)  # of a weighted forward, in order
+    target_groups: list[str] = field(default_factory=list)  # names
+    group_stickiness_seconds: int | None = None  # TargetGroupStickinessConfig, when enabled
+
+
+@dataclass
 class Listener:
     protocol: str
     port: int
     target_groups: list[str] = field(default_factory=list)  # names
     ssl_policy: str | None = None
     default_action: str = "forward"  # forward | redirect to ... | fixed-response ...
+    rules: list[Rule] = field(default_factory=list)  # in the ALB's order, the default last
+
+
+@dataclass
+class RouteMatch:
+    """Which rule `topology.route` selects, and why; the checks test its target groups only."""
+
+    listener: str  # "HTTPS:443"
+    rule: str  # a priority, or "default"
+    why: str
+    passed_over: list[str] = field(default_factory=list)
+    host: str | None = None
+    path: str | None = None
 
 
 @dataclass
@@ -97,6 +123,8 @@ class Topology:
     redis_url: str | None = None
     session_store: dict[str, str] = field(default_factory=dict)  # engine, version, node type ...
     ca_file: str | None = None  # a CA bundle that signs the entry's certificate (the replica's)
+    route: RouteMatch | None = None  # the rule `topology.route` selected
+    host: str | None = None  # the Host (and TLS SNI) every request carries, when not the URL's
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never serialised
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.profile.environment import mask_url
-from harness.topology.model import TargetGroup, Topology
+from harness.topology.model import Rule, TargetGroup, Topology
 
 
 def _group_lines(group: TargetGroup) -> list[str]:
@@ -31,6 +31,17 @@ def _group_lines(group: TargetGroup) -> list[str]:
     return lines
 
 
+def _rule_line(rule: Rule, chosen: bool) -> str:
+    conditions = ", ".join(rule.conditions) or "-"
+    sticky = (
+        f"  group stickiness {rule.group_stickiness_seconds} s"
+        if rule.group_stickiness_seconds is not None
+        else ""
+    )
+    mark = "   <- topology.route" if chosen else ""
+    return f"    {rule.priority:<8} {conditions:<48} {rule.actions}{sticky}{mark}"
+
+
 def render(topology: Topology) -> str:
     lb = topology.load_balancer
     lines = [
@@ -39,10 +50,23 @@ def render(topology: Topology) -> str:
         + ")",
         f"  entry: {topology.entry_url}" + (f"   dns: {lb.dns_name}" if lb.dns_name else ""),
     ]
-    lines += [
-        f"  listener {li.protocol}:{li.port} -> {', '.join(li.target_groups) or '-'}"
-        for li in lb.listeners
-    ]
+    route = topology.route
+    for li in lb.listeners:
+        name = f"{li.protocol}:{li.port}"
+        lines.append(f"  listener {name} -> {', '.join(li.target_groups) or '-'}")
+        if len(li.rules) > 1 or route is not None:
+            lines += [
+                _rule_line(
+                    rule,
+                    route is not None and route.listener == name and route.rule == rule.priority,
+                )
+                for rule in li.rules
+            ]
+    if route is not None:
+        lines.append(f"  route: {route.listener} {route.why}")
+        lines += [f"    passed over {why}" for why in route.passed_over]
+        if route.host:
+            lines.append(f"    requests carry Host: {route.host} (and TLS SNI {route.host})")
     for group in topology.target_groups:
         lines += _group_lines(group)
     lines.append(f"redis: {mask_url(topology.redis_url) or 'not configured'}")

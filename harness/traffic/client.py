@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from harness.errors import UsageError
 from harness.traffic.cookies import set_cookies
@@ -98,6 +99,21 @@ class RequestRecord:
         )
 
 
+class HostAdapter(HTTPAdapter):
+    """HTTPS with a given server name: sent as SNI and checked against the certificate, whatever
+    host the URL names (the load balancer's DNS name, a target's address)."""
+
+    def __init__(self, host: str) -> None:
+        self.server_name = host
+        super().__init__()
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **kw: Any
+    ) -> None:
+        kw.update(server_hostname=self.server_name, assert_hostname=self.server_name)
+        super().init_poolmanager(connections, maxsize, block, **kw)
+
+
 class VirtualUser:
     """One browser-like client with its own cookies."""
 
@@ -110,6 +126,7 @@ class VirtualUser:
         name: str = "user",
         sticky_names: tuple[str, ...] = ("AWSALB", "AWSALBCORS"),
         trace: deque[RequestRecord] | None = None,
+        host: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity = identity
@@ -117,6 +134,9 @@ class VirtualUser:
         self.name = name
         self.sticky_names = sticky_names
         self.http = requests.Session()
+        if host:  # a listener rule on the host: send it, and name it in TLS (SNI) too
+            self.http.headers["Host"] = host
+            self.http.mount("https://", HostAdapter(host))
         self.vars: dict[str, str] = {}
         self.trace: deque[RequestRecord] = trace if trace is not None else deque(maxlen=TRACE_LIMIT)
         self.last_target: str | None = None

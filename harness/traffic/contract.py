@@ -119,6 +119,8 @@ class RecipeDriver:
         step = self.recipe[name]
         context = {**self.secrets, **user.vars, **(values or {})}
         kwargs: dict[str, Any] = {"headers": fill(step.get("headers", {}), context)}
+        if self.recipe.get("auth_cookies"):  # an ALB's authenticate-oidc/cognito session, say
+            kwargs["cookies"] = fill(self.recipe["auth_cookies"], context)
         if step.get("json") is not None:
             kwargs["json"] = fill(step["json"], context)
         if step.get("form") is not None:

@@ -66,6 +66,7 @@ class Site:
             name=name or f"user-{n}",
             sticky_names=sticky_names(self.env),
             trace=None if own_trace else self.trace,
+            host=self.topology.host,
         )
 
     def trace_text(self, last: int = 16) -> str:
