@@ -13,6 +13,7 @@ from harness.printable import printable
 FIELD_FAULTS: dict[str, str] = {
     "abrupt-drain": "draining that cuts requests",
     "cookie-secret-mismatch": "signed-cookie sessions with a secret per instance",
+    "fail-open": "every target unhealthy: the load balancer routes to all of them (fail-open)",
     "local-sessions": "in-process session store",
     "lost-update": "whole-session write-back loses concurrent writes",
     "no-stickiness": "stickiness disabled or misconfigured",

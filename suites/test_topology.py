@@ -36,6 +36,37 @@ def test_expected_number_of_healthy_targets(environment: Environment, topology: 
 
 
 @pytest.mark.parity(
+    title="No target group is serving in fail-open",
+    why="With every target unhealthy an ALB routes to all of them: users reach broken instances.",
+)
+def test_no_group_serves_in_fail_open(topology: Topology, site: Site) -> None:
+    registered = {
+        g.name: [t for t in g.targets if t.http and t.state not in ("unused", "gone", "draining")]
+        for g in topology.target_groups
+    }
+    looked_at = {name: targets for name, targets in registered.items() if targets}
+    if not looked_at:
+        pytest.skip("not applicable: no target group has a registered HTTP target")
+    for name, targets in looked_at.items():
+        if any(t.state == "healthy" for t in targets):
+            continue
+        states = ", ".join(f"{t.id}={t.state} ({t.reason or '-'})" for t in targets)
+        user = site.user("fail-open")
+        try:
+            response = user.request("GET", "/")
+            served = f"a request through the balancer got {response.status_code} from "
+            served += user.last_target or "?"
+        except requests.RequestException as exc:
+            served = f"a request through the balancer got no answer ({type(exc).__name__})"
+        fail(
+            "fail-open",
+            f"every registered target of {name} is unhealthy, so the balancer routes to all of "
+            f"them: {served}",
+            f"  {states}",
+        )
+
+
+@pytest.mark.parity(
     title="Every target answers directly",
     why="A target that does not answer cannot be checked or drained safely.",
 )

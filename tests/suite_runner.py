@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +36,22 @@ def parse_junit(path: Path) -> dict[str, Outcome]:
 
 
 def run_suites(
-    home: Path, fault: str | None = None, *args: str, up: tuple[str, ...] = ()
+    home: Path,
+    fault: str | None = None,
+    *args: str,
+    up: tuple[str, ...] = (),
+    before: Callable[[Path], None] | None = None,
 ) -> dict[str, Outcome]:
-    """Outcomes by `module::test`; with a fault (or `up` flags), against `parity up`."""
+    """Outcomes by `module::test`; with a fault (or `up` flags, or something to do `before`
+    the run), against `parity up`."""
     home.mkdir(parents=True, exist_ok=True)
-    started = bool(fault or up)
+    started = bool(fault or up or before)
     if started:
         flags = ("--fault", fault) if fault else ()
         result = parity(home, "up", *flags, "--deregistration-delay", "3", *up)
         assert result.returncode == 0, result.stderr
+        if before is not None:
+            before(home)
     junit = home / "junit.xml"
     try:
         subprocess.run(

@@ -141,3 +141,27 @@ def test_health_check_matcher_translates(matcher: str, rule: str) -> None:
 def test_bad_matcher_is_one_line_error() -> None:
     with pytest.raises(UsageError, match="matcher '2xx'"):
         matcher_rule("2xx")
+
+
+def test_every_target_unhealthy_fails_open_to_all_registered(fresh_replica: Pair) -> None:
+    """As on an ALB: when every registered target fails its health check, requests go to all of
+    them; once one recovers, only the healthy one; a deregistered target gets none either way."""
+    _, handle = fresh_replica
+    for target in ("app-1", "app-2"):
+        handle.control.act(target, "fail-health")
+    for target in ("app-1", "app-2"):
+        wait_for_state(handle, target, "unhealthy", timeout=10)
+    fresh = [requests.get(handle.url + "/", timeout=TIMEOUT) for _ in range(8)]
+    assert {r.status_code for r in fresh} == {200}
+    assert {r.headers["X-Instance-Id"] for r in fresh} == {"app-1", "app-2"}
+    sticky = requests.Session()
+    first = served_by(sticky, handle.url)
+    assert {served_by(sticky, handle.url) for _ in range(5)} == {first}, "stickiness holds"
+    handle.control.act("app-2", "deregister")
+    only = {served_by(requests.Session(), handle.url) for _ in range(6)}
+    assert only == {"app-1"}, "the deregistered target is out even in fail-open"
+    handle.control.act("app-2", "register")
+    handle.control.act("app-2", "pass-health")
+    wait_for_state(handle, "app-2", "healthy", timeout=10)
+    healthy_only = {served_by(requests.Session(), handle.url) for _ in range(6)}
+    assert healthy_only == {"app-2"}, "with one healthy target, fail-open ends"

@@ -3,10 +3,13 @@ while the tests that should not notice it pass."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import parity
 from tests.suite_runner import run_suites
 
 LAPSE = "test_sticky::test_stickiness_lapses_after_the_idle_duration"
@@ -148,3 +151,23 @@ def test_suites_pass_with_two_xdist_workers(tmp_path: Path) -> None:
         t: o.message[-3000:] for t, o in outcomes.items() if o.status not in ("passed", "skipped")
     }
     assert not bad, "\n\n".join(f"{t}:\n{m}" for t, m in bad.items())
+
+
+def _every_target_unhealthy(home: Path) -> None:
+    for target in ("app-1", "app-2"):
+        assert parity(home, "replica", "act", target, "fail-health").returncode == 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        states = json.loads(parity(home, "status", "--json").stdout)["targets"]
+        if all(t["state"] == "unhealthy" for t in states):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"targets did not turn unhealthy: {states}")
+
+
+@pytest.mark.slow
+def test_a_group_serving_in_fail_open_is_caught(tmp_path: Path) -> None:
+    outcomes = run_suites(tmp_path, None, "suites/test_topology.py", before=_every_target_unhealthy)
+    caught = outcomes["test_topology::test_no_group_serves_in_fail_open"]
+    assert caught.status == "failed" and "[fail-open]" in caught.message, caught.message[:400]
+    assert "got 200 from app-" in caught.message

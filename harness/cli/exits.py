@@ -8,6 +8,7 @@ COMMON = "2 bad usage, flag or profile (one line naming it); 3 the harness could
 EXITS = {
     "up": f"0 the replica runs; {COMMON} (a server missing, a port taken)",
     "status": "0 shown; 3 no replica is running",
+    "replica": f"0 done; {COMMON} (no replica is running, or it refused the action)",
     "down": "0 stopped (or nothing was running)",
     "topology": f"0 resolved and every endpoint answers HTTP; {COMMON} (unreachable: each named)",
     "restore": f"0 everything undone or left to a live run; 1 something stayed undone; {COMMON}",

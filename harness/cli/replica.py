@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from harness.replica import lifecycle
+from harness.replica.control import ACTIONS
 from harness.replica.faults import FAULTS
 from harness.replica.spec import (
     BALANCERS,
@@ -72,6 +73,15 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_act(args: argparse.Namespace) -> int:
+    """One action on one target of the running replica, through its control API."""
+    handle = lifecycle.running_handle()
+    handle.control.act(args.target, args.action)
+    described = handle.control.describe()
+    _print_targets([t for t in described["targets"] if t["id"] == args.target])
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="start the embedded replica in the background")
     up.add_argument("--instances", type=int, default=2, help="app instances (default 2)")
@@ -98,6 +108,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "lb_policy cookie) or nginx (open source, affinity by the session cookie's hash)",
     )
     up.set_defaults(handler=cmd_up)
+    replica = sub.add_parser("replica", help="act on the running replica's targets")
+    actions = replica.add_subparsers(dest="replica_command", required=True, metavar="ACTION")
+    act = actions.add_parser(
+        "act", help="deregister, register, fail or pass health, kill or restart one target"
+    )
+    act.add_argument("target", metavar="TARGET", help="app-1, app-2, ...")
+    act.add_argument("action", choices=ACTIONS, metavar="ACTION", help=", ".join(ACTIONS))
+    act.set_defaults(handler=cmd_act)
     st = sub.add_parser("status", help="show the running replica and its targets")
     st.add_argument("--json", action="store_true", help="machine-readable output")
     st.set_defaults(handler=cmd_status)

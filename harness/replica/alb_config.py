@@ -22,6 +22,12 @@ from harness.errors import UsageError
 COOKIE_EXPIRY_SECONDS = 7 * 24 * 3600  # an ALB cookie's fixed Expires, whatever the duration
 ALGORITHMS = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn"}
 BACKEND = "tg"
+FAIL_OPEN = ".fail-open"  # each target's twin: a backup with no health check
+
+
+def fail_open_twin(target_id: str) -> str:
+    """The backup server that serves a target while every target of the group is unhealthy."""
+    return f"{target_id}{FAIL_OPEN}"
 
 
 @dataclass(frozen=True)
@@ -93,12 +99,20 @@ def _sticky_request_rules(spec: AlbSpec) -> list[str]:
         f"use-server {t.id} if sticky_fresh {{ var(txn.tok) -m str {t.token} }}"
         for t in spec.targets
     ]
+    none_up = " ".join(f"!{{ srv_is_up({BACKEND}/{t.id}) }}" for t in spec.targets)
+    rules += [  # in fail-open (no target up), a sticky client stays on its target's twin
+        f"use-server {fail_open_twin(t.id)} if sticky_fresh "
+        f"{{ var(txn.tok) -m str {t.token} }} {none_up}"
+        for t in spec.targets
+    ]
     return rules
 
 
 def _sticky_response_rules(spec: AlbSpec) -> list[str]:
-    rules = [
-        f"http-response set-var(txn.tok) str({t.token}) if {{ srv_id {i} }}"
+    count = len(spec.targets)
+    rules = [  # the fail-open twins (ids after the targets') issue their target's cookie
+        f"http-response set-var(txn.tok) str({t.token}) "
+        f"if {{ srv_id {i} }} || {{ srv_id {i + count} }}"
         for i, t in enumerate(spec.targets, start=1)
     ]
     rules += [
@@ -147,6 +161,13 @@ def render(spec: AlbSpec) -> str:
         lines += [f"  {r}" for r in _sticky_request_rules(spec)]
     lines += [
         f"  server {t.id} 127.0.0.1:{t.port} weight {t.weight} {server_opts}" for t in spec.targets
+    ]
+    # fail-open, as on an ALB: when every registered target is unhealthy, route to all of them
+    # (their unchecked twins; a deregistered target's twin is in maintenance with it)
+    lines.append("  option allbackups")
+    lines += [
+        f"  server {fail_open_twin(t.id)} 127.0.0.1:{t.port} weight {t.weight} backup"
+        for t in spec.targets
     ]
     if spec.stickiness_enabled:
         lines += [f"  {r}" for r in _sticky_response_rules(spec)]

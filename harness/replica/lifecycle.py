@@ -127,6 +127,14 @@ def _own_work_dir(recorded: object) -> Path | None:
     return path
 
 
+def running_handle() -> ReplicaHandle:
+    """How to reach the running replica; exit 3 when none runs."""
+    state = running_state()
+    if state is None:
+        raise EnvironmentUnavailable("no replica is running: start one with `parity up`")
+    return ReplicaHandle.from_state(state)
+
+
 def status() -> dict[str, Any]:
     """The running replica's description, for `parity status`."""
     state = running_state()

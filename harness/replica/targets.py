@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.haproxy_admin import HaproxyAdmin
 from harness.replica import alb_config
 from harness.replica.app import AppSettings
 from harness.replica.fronts import Front
@@ -52,6 +53,11 @@ class TargetOperations:
 
     def _start_instance(self, inst: Instance) -> None:
         raise NotImplementedError
+
+    def _servers_of(self, inst: Instance) -> list[str]:
+        """The front's servers for a target: with the ALB front, its fail-open twin too."""
+        twin = isinstance(self.front, HaproxyAdmin)
+        return [inst.id, *([alb_config.fail_open_twin(inst.id)] if twin else [])]
 
     def _wait_instance(self, inst: Instance) -> None:
         raise NotImplementedError
@@ -101,7 +107,8 @@ class TargetOperations:
                     if inst.registered and stats[inst.id].status.startswith("UP"):
                         inst.seen_up = True
                     if inst.drain_deadline is not None and now >= inst.drain_deadline:
-                        self.front.shutdown_sessions(alb_config.BACKEND, inst.id)
+                        for server in self._servers_of(inst):
+                            self.front.shutdown_sessions(alb_config.BACKEND, server)
                         inst.drain_deadline = None
 
     # ---- control ----------------------------------------------------------------------
@@ -111,10 +118,12 @@ class TargetOperations:
             inst = self._instance(target_id)
             if not inst.registered:
                 return
-            self.front.set_maint(alb_config.BACKEND, inst.id)
+            for server in self._servers_of(inst):
+                self.front.set_maint(alb_config.BACKEND, server)
             inst.registered = False
             if "abrupt-drain" in self.config.faults:
-                self.front.shutdown_sessions(alb_config.BACKEND, inst.id)
+                for server in self._servers_of(inst):
+                    self.front.shutdown_sessions(alb_config.BACKEND, server)
                 inst.drain_deadline = None
             else:
                 inst.drain_deadline = time.monotonic() + self.config.deregistration_delay
@@ -127,6 +136,8 @@ class TargetOperations:
                 return
             inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
             self.front.set_ready(alb_config.BACKEND, inst.id, recheck=True)
+            for twin in self._servers_of(inst)[1:]:
+                self.front.set_ready(alb_config.BACKEND, twin, recheck=False)
 
     def set_health(self, target_id: str, *, failing: bool) -> None:
         """Make the target fail (or pass again) its health check."""
