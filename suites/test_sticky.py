@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from harness.disruption.guard import Guard
 from harness.findings import fail
 from harness.profile.environment import Environment
 from harness.topology.model import Target, Topology
 from harness.traffic.balancers import BALANCERS_WITH_DURATION, CookieRule, cookie_rule
-from harness.traffic.client import VirtualUser
+from harness.traffic.client import REMOVED, VirtualUser
 from harness.traffic.contract import SessionDriver
 from harness.traffic.cookies import SetCookie, response_date, set_cookies
 from harness.traffic.site import Site, served_by
@@ -98,8 +99,18 @@ def _twin_problems(rule: CookieRule, cookies: dict[str, SetCookie], main: SetCoo
 def test_sticky_cookie_has_the_documented_attributes(site: Site, rule: CookieRule) -> None:
     _cookie_applies(rule)
     user = site.user("attributes")
+    if rule.issued == "on_app_cookie":  # the ALB's cookie comes with the app's: log in first
+        route = site.pin(site.topology.healthy_targets()[0].id)
+        user.adopt(route.cookies)
     response = user.request("GET", "/")
     cookies = _cookie_or_fail(site, rule, user, response)
+    if cookies[str(rule.name)].value == REMOVED:
+        fail(
+            "no-stickiness",
+            f"{rule.name}={REMOVED} on a response to a client holding the app's cookie and "
+            f"{rule.name}: the load balancer dropped its stickiness",
+            site.trace_text(),
+        )
     main = cookies[str(rule.name)]
     problems = []
     if rule.path and main.attributes.get("path") != rule.path:
@@ -121,12 +132,89 @@ def test_sticky_cookie_is_reissued_on_every_response(site: Site, rule: CookieRul
     _cookie_applies(rule)
     if rule.issued != "every_response":
         pytest.skip(
-            f"not applicable: {rule.balancer} sets its cookie when it assigns a target, not on "
-            "every response (re-issue on every response is the ALB's rule)"
+            f"not applicable: {rule.name} is not re-issued on every response ({rule.note}); "
+            "re-issue on every response is the ALB's duration-based rule"
         )
     user = site.user("reissue")
     for path in ("/", "/", "/"):
         _cookie_or_fail(site, rule, user, user.request("GET", path))
+
+
+@pytest.mark.parity(
+    title="Application-based stickiness follows the app's cookie",
+    why="With app_cookie stickiness a client is kept only once the app set its cookie.",
+)
+def test_app_cookie_stickiness_follows_the_apps_cookie(
+    site: Site, rule: CookieRule, session_driver: SessionDriver
+) -> None:
+    if rule.issued != "on_app_cookie":
+        pytest.skip("not applicable: the profile does not expect app_cookie stickiness")
+    fresh = site.user("no-app-cookie")
+    before = set_cookies(fresh.request("GET", "/"))
+    shards = [f"AWSALBAPP-{i}" for i in range(4)]
+    held = [n for n in shards if n in before and before[n].value != REMOVED]
+    if held or not all(n in before for n in shards):
+        fail(
+            "no-stickiness",
+            f"a response before the app set its cookie must set {', '.join(shards)} to "
+            f"{REMOVED}; it set {', '.join(c.redacted() for c in before.values()) or 'none'}",
+            site.trace_text(),
+        )
+    user = site.user("app-cookie")
+    session_driver.login(user, 5)
+    home = user.last_target
+    value = user.cookie(str(rule.name))
+    if value in (None, REMOVED):
+        fail(
+            "no-stickiness",
+            f"after the app set its cookie (login on {home}), {rule.name} is {value!r}: the "
+            "load balancer issued no stickiness",
+            site.trace_text(),
+        )
+    seen = [served_by(user, None) for _ in range(PINNED_REQUESTS // 3)]
+    moved = [t for t in seen if t != home]
+    if moved:
+        fail(
+            "no-stickiness",
+            f"a client with the app's cookie and {rule.name} left {home} in {len(moved)} of "
+            f"{len(seen)} requests",
+            site.trace_text(),
+        )
+
+
+@pytest.mark.disruptive
+@pytest.mark.parity(
+    title="With app_cookie stickiness a moved client stays on its new target",
+    why="After a failure the ALB keeps a client where it moved, even once the old target is back.",
+)
+def test_app_cookie_client_stays_on_its_new_target_after_a_failover(
+    site: Site, rule: CookieRule, healthy_targets: list[Target], guard: Guard
+) -> None:
+    if rule.issued != "on_app_cookie":
+        pytest.skip("not applicable: the profile does not expect app_cookie stickiness")
+    if len(healthy_targets) < 2:
+        pytest.skip("a failover needs two healthy targets")
+    old = healthy_targets[0].id
+    user = site.user("moved")
+    user.adopt(site.pin(old).cookies)
+    with guard.disrupt("deregister", old):
+        new = served_by(user, None)
+        issued = user.cookie(str(rule.name))
+    if new in (None, old) or issued in (None, REMOVED):
+        fail(
+            "no-stickiness",
+            f"when {old} was deregistered the client went to {new} with {rule.name}={issued!r}: "
+            "it must move to a healthy target and be made sticky there",
+            site.trace_text(),
+        )
+    back = [served_by(user, None) for _ in range(6)]
+    if any(t != new for t in back):
+        fail(
+            "no-stickiness",
+            f"after {old} was registered again, the client moved to {new} went to {back}: it "
+            f"must stay on {new}",
+            site.trace_text(),
+        )
 
 
 @pytest.mark.parity(

@@ -98,6 +98,12 @@ def _drift(group: TargetGroup, expect: dict[str, Any]) -> list[str]:
             found.append("stickiness is disabled, the profile expects it enabled")
         if group.stickiness.enabled and sticky.get("type") not in (None, group.stickiness.type):
             found.append(f"stickiness type {group.stickiness.type}, expected {sticky['type']}")
+        name = sticky.get("cookie_name")
+        if group.stickiness.type == "app_cookie" and name not in (
+            None,
+            group.stickiness.cookie_name,
+        ):
+            found.append(f"app cookie {group.stickiness.cookie_name}, expected {name}")
         want = sticky.get("duration_seconds")
         if group.stickiness.enabled and want and group.stickiness.duration_seconds != want:
             found.append(

@@ -14,6 +14,9 @@ from tests.suite_runner import run_suites
 
 LAPSE = "test_sticky::test_stickiness_lapses_after_the_idle_duration"
 HYGIENE = "test_topology::test_aws_security_groups_and_zones"  # AWS only
+APP_COOKIE = "test_sticky::test_app_cookie_stickiness_follows_the_apps_cookie"
+REISSUE = "test_sticky::test_sticky_cookie_is_reissued_on_every_response"
+APP_MOVED = "test_sticky::test_app_cookie_client_stays_on_its_new_target_after_a_failover"
 TOPOLOGY = [
     "test_topology::test_expected_number_of_healthy_targets",
     "test_topology::test_every_target_answers",
@@ -102,7 +105,8 @@ def test_healthy_replica_passes_every_suite_twice(tmp_path: Path) -> None:
             t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")
         }
         assert not bad, f"run {run}: {bad}"
-        assert {t for t, o in outcomes.items() if o.status == "skipped"} == {LAPSE, HYGIENE}
+        skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
+        assert skipped == {LAPSE, HYGIENE, APP_COOKIE, APP_MOVED}
 
 
 @pytest.mark.slow
@@ -171,3 +175,33 @@ def test_a_group_serving_in_fail_open_is_caught(tmp_path: Path) -> None:
     caught = outcomes["test_topology::test_no_group_serves_in_fail_open"]
     assert caught.status == "failed" and "[fail-open]" in caught.message, caught.message[:400]
     assert "got 200 from app-" in caught.message
+
+
+@pytest.mark.slow
+def test_app_cookie_stickiness_passes_healthy_and_is_checked(tmp_path: Path) -> None:
+    """`parity up --stickiness app_cookie`: AWSALBAPP follows the app's cookie; every suite
+    passes (no false alarm from the lb_cookie rules), with the app-cookie checks run."""
+    outcomes = run_suites(
+        tmp_path, None, "suites", up=("--stickiness", "app_cookie", "--app-cookie", "session")
+    )
+    bad = {t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")}
+    assert not bad
+    skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
+    assert skipped == {LAPSE, HYGIENE, REISSUE}
+    assert outcomes[APP_COOKIE].status == "passed" and outcomes[APP_MOVED].status == "passed"
+    assert outcomes[
+        "test_failover::test_drain_moves_pinned_clients_with_their_sessions"
+    ].status == ("passed")
+
+
+@pytest.mark.slow
+def test_app_cookie_stickiness_without_the_alb_cookie_is_caught(tmp_path: Path) -> None:
+    """The same replica with stickiness off (no-stickiness): the app-cookie check catches it."""
+    outcomes = run_suites(
+        tmp_path,
+        "no-stickiness",
+        "suites/test_sticky.py",
+        up=("--stickiness", "app_cookie", "--app-cookie", "session"),
+    )
+    caught = outcomes[APP_COOKIE]
+    assert caught.status == "failed" and "[no-stickiness]" in caught.message, caught.message[:300]

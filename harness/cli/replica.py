@@ -13,6 +13,7 @@ from harness.replica.spec import (
     BALANCERS,
     DEFAULT_DEREGISTRATION_DELAY,
     DEFAULT_STICKINESS_SECONDS,
+    STICKINESS_TYPES,
     ReplicaConfig,
 )
 
@@ -31,6 +32,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         deregistration_delay=args.deregistration_delay,
         algorithm=args.algorithm,
         balancer=args.balancer,
+        stickiness_type=args.stickiness,
+        app_cookie=args.app_cookie,
     )
     handle = lifecycle.up(config)
     described = handle.control.describe()
@@ -58,8 +61,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     tg = described["target_group"]
     print(f"replica: {described['url']}  (https: {described['https_url']})")
     print(f"  redis: {described['redis_url']}   faults: {', '.join(described['faults']) or 'none'}")
+    sticky = tg["stickiness"]
+    cookie = f" on {sticky['cookie_name']}" if sticky.get("cookie_name") else ""
     print(
-        f"  stickiness: {tg['stickiness']['enabled'] and tg['stickiness']['duration_seconds']}"
+        f"  stickiness: {sticky['type']}{cookie} "
+        f"{sticky['enabled'] and sticky['duration_seconds']}"
         f" s   deregistration delay: {tg['deregistration_delay_seconds']:g} s"
         f"   algorithm: {tg['algorithm']}"
     )
@@ -92,6 +98,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         choices=sorted(FAULTS),
         metavar="NAME",
         help=f"break it on purpose: {', '.join(sorted(FAULTS))}",
+    )
+    up.add_argument(
+        "--stickiness",
+        default="lb_cookie",
+        choices=STICKINESS_TYPES,
+        help="lb_cookie (AWSALB, default) or app_cookie (AWSALBAPP follows --app-cookie)",
+    )
+    up.add_argument(
+        "--app-cookie",
+        metavar="NAME",
+        help="the app's cookie for app_cookie (the replica's: session)",
     )
     up.add_argument("--stickiness-seconds", type=int, default=DEFAULT_STICKINESS_SECONDS)
     up.add_argument(

@@ -55,6 +55,7 @@ STICKINESS = Section(
         "enabled": BOOL,
         "type": Scalar((str,), choices=("lb_cookie", "app_cookie")),
         "duration_seconds": Scalar((int,), minimum=1, maximum=604800),
+        "cookie_name": STR,  # app_cookie: the app's own cookie that the ALB's follows
     },
     defaults={"enabled": True, "type": "lb_cookie"},
 )

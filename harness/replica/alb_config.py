@@ -22,6 +22,7 @@ from harness.errors import UsageError
 COOKIE_EXPIRY_SECONDS = 7 * 24 * 3600  # an ALB cookie's fixed Expires, whatever the duration
 ALGORITHMS = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn"}
 BACKEND = "tg"
+APP_COOKIE = "AWSALBAPP"  # sharded -0..-3; the replica's values fit in -0
 FAIL_OPEN = ".fail-open"  # each target's twin: a backup with no health check
 
 
@@ -64,6 +65,7 @@ class AlbSpec:
     cookie_key: int
     stickiness_enabled: bool = True
     stickiness_seconds: int = 86400
+    app_cookie: str | None = None  # app_cookie stickiness: AWSALBAPP follows this cookie
     algorithm: str = "round_robin"
     health: HealthCheck = field(default_factory=HealthCheck)
 
@@ -86,9 +88,18 @@ def matcher_rule(matcher: str) -> str:
 
 
 def _sticky_request_rules(spec: AlbSpec) -> list[str]:
+    if spec.app_cookie:  # the ALB's cookie counts only next to the app's own
+        read = [
+            f"http-request set-var(txn.alb) req.cook({APP_COOKIE}-0) "
+            f"if {{ req.cook({spec.app_cookie}) -m found }}"
+        ]
+    else:
+        read = [
+            "http-request set-var(txn.alb) req.cook(AWSALB)",
+            "http-request set-var(txn.alb) req.cook(AWSALBCORS) if !{ var(txn.alb) -m found }",
+        ]
     rules = [
-        "http-request set-var(txn.alb) req.cook(AWSALB)",
-        "http-request set-var(txn.alb) req.cook(AWSALBCORS) if !{ var(txn.alb) -m found }",
+        *read,
         "http-request set-var(txn.tok) var(txn.alb),bytes(0,16) if { var(txn.alb) -m len 32 }",
         "http-request set-var(txn.issued) var(txn.alb),bytes(16,16),hex2i,"
         f"xor({spec.cookie_key}) if {{ var(txn.alb) -m len 32 }}",
@@ -118,10 +129,33 @@ def _sticky_response_rules(spec: AlbSpec) -> list[str]:
     rules += [
         f'http-response set-var-fmt(txn.newck) "%[var(txn.tok)]%[date,xor({spec.cookie_key}),hex]"',
         f'http-response set-var-fmt(txn.exp) "%[date({COOKIE_EXPIRY_SECONDS}),http_date]"',
+    ]
+    if spec.app_cookie:
+        return rules + _app_cookie_response_rules(spec.app_cookie)
+    rules += [
         "http-response add-header Set-Cookie "
         '"AWSALB=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/"',
         "http-response add-header Set-Cookie "
         '"AWSALBCORS=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/; SameSite=None; Secure"',
+    ]
+    return rules
+
+
+def _app_cookie_response_rules(app_cookie: str) -> list[str]:
+    """AWSALBAPP-0 for the target once the app set its cookie (or the client was already sticky:
+    a client moved by a failure stays on its new target); otherwise every shard `_remove_`."""
+    sticky = f"{{ res.cook({app_cookie}) -m found }} || {{ var(txn.alb) -m len 32 }}"
+    rules = [
+        "http-response add-header Set-Cookie "
+        f'"{APP_COOKIE}-0=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/" if {sticky}',
+        "http-response add-header Set-Cookie "
+        f'"{APP_COOKIE}-0=_remove_; Expires=%[var(txn.exp)]; Path=/" '
+        f"if !{{ res.cook({app_cookie}) -m found }} !{{ var(txn.alb) -m len 32 }}",
+    ]
+    rules += [
+        "http-response add-header Set-Cookie "
+        f'"{APP_COOKIE}-{shard}=_remove_; Expires=%[var(txn.exp)]; Path=/"'
+        for shard in (1, 2, 3)
     ]
     return rules
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from harness.errors import ParityError
-from harness.replica.front_profile import write_front_profile
+from harness.replica.front_profile import needs_profile, write_front_profile
 from harness.replica.running import running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.state import remove_state, write_state
@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
                 "children": replica.child_pids(),
                 "config": config.to_json(),
             }
-            if replica.other_front is not None:
+            if needs_profile(replica):
                 state["profile"] = str(write_front_profile(replica))
             write_state(state)
             _report(ready_file, {"ok": True})

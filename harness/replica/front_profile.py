@@ -1,9 +1,11 @@
-"""The profile of a replica behind Caddy or nginx: the static provider, as a user would write it.
+"""The profile of a replica that the default one does not describe, written by `parity up`.
 
-`parity up --balancer caddy|nginx` writes it to `$PARITY_HOME/replica-<balancer>.yaml` (mode
-0600: it holds the replica's password) and the commands that default to the replica use it, so
-every check drives that front end through its own interface (the command adapter), never
-through the replica's private control API.
+Behind Caddy or nginx (`--balancer caddy|nginx`): the static provider, as a user would write it,
+so every check drives that front end through its own interface (the command adapter), never
+through the replica's private control API. With `--stickiness app_cookie`: the replica provider,
+expecting the ALB's application-based stickiness. It goes to `$PARITY_HOME/replica-<kind>.yaml`
+(mode 0600: it may hold the replica's password) and the commands that default to the replica use
+it while that replica runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,31 @@ import yaml
 
 from harness.replica.state import home
 from harness.replica.supervisor import Replica
+
+
+def needs_profile(replica: Replica) -> bool:
+    return replica.other_front is not None or replica.config.stickiness_type == "app_cookie"
+
+
+def _kind(replica: Replica) -> str:
+    return replica.config.balancer if replica.other_front else "app-cookie"
+
+
+def app_cookie_profile(replica: Replica) -> dict[str, Any]:
+    """The default replica profile, expecting application-based stickiness on the app's cookie."""
+    profile = yaml.safe_load(
+        resources.files("harness.profile").joinpath("replica.yaml").read_text()
+    )
+    cfg = replica.config
+    profile["name"] = "replica-app-cookie"
+    profile["expect"]["stickiness"] = {
+        "enabled": True,
+        "type": "app_cookie",
+        "duration_seconds": cfg.stickiness_seconds,
+        "cookie_name": cfg.app_cookie,
+    }
+    profile["expect"].pop("cookie", None)  # the ALB's app-cookie rule: AWSALBAPP-0..3
+    return dict(profile)
 
 
 def front_profile(replica: Replica) -> dict[str, Any]:
@@ -53,12 +80,12 @@ def front_profile(replica: Replica) -> dict[str, Any]:
 
 
 def write_front_profile(replica: Replica) -> Path:
-    path = home() / f"replica-{replica.config.balancer}.yaml"
+    kind = _kind(replica)
+    path = home() / f"replica-{kind}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    body = front_profile(replica) if replica.other_front else app_cookie_profile(replica)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(
-            f"# Written by `parity up --balancer {replica.config.balancer}`; removed by down.\n"
-        )
-        yaml.safe_dump(front_profile(replica), out, sort_keys=False)
+        out.write(f"# Written by `parity up` (the replica's {kind} front end); removed by down.\n")
+        yaml.safe_dump(body, out, sort_keys=False)
     return path

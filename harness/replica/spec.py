@@ -15,6 +15,8 @@ DEFAULT_DEREGISTRATION_DELAY = 10.0
 DEFAULT_STICKINESS_SECONDS = 86400
 DEFAULT_BUILD = "build-1"
 BALANCERS = ("alb", "caddy", "nginx")
+STICKINESS_TYPES = ("lb_cookie", "app_cookie")
+RESERVED_COOKIE_PREFIXES = ("AWSALB", "AWSALBAPP", "AWSALBTG")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class ReplicaConfig:
     session_ttl: int = 86400
     cookie_lifetime: int = 86400
     balancer: str = "alb"  # the front end: alb (HAProxy as an ALB), caddy or nginx
+    stickiness_type: str = "lb_cookie"  # or app_cookie: the ALB's AWSALBAPP follows the app's
+    app_cookie: str | None = None  # the app cookie's name, for app_cookie
 
     def __post_init__(self) -> None:
         if not 1 <= self.instances <= MAX_INSTANCES:
@@ -46,10 +50,34 @@ class ReplicaConfig:
             raise UsageError(f"algorithm {self.algorithm!r}: allowed {', '.join(ALGORITHMS)}")
         if self.balancer not in BALANCERS:
             raise UsageError(f"--balancer {self.balancer!r}: allowed {', '.join(BALANCERS)}")
+        self._check_stickiness_type()
         object.__setattr__(self, "faults", check_faults(self.faults))
         check_for_front(self.faults, self.balancer)
         if self.faults and self.instances < 2:
             raise UsageError("--fault needs at least 2 instances (--instances 2 or more)")
+
+    def _check_stickiness_type(self) -> None:
+        if self.stickiness_type not in STICKINESS_TYPES:
+            raise UsageError(
+                f"--stickiness {self.stickiness_type!r}: allowed {', '.join(STICKINESS_TYPES)}"
+            )
+        if self.stickiness_type == "lb_cookie":
+            if self.app_cookie is not None:
+                raise UsageError("--app-cookie is for --stickiness app_cookie")
+            return
+        if self.balancer != "alb":
+            raise UsageError("--stickiness app_cookie is the ALB's: use it with --balancer alb")
+        name = self.app_cookie or ""
+        if not name or not all(c.isalnum() or c in "-_." for c in name):
+            raise UsageError(
+                f"--app-cookie {name!r}: the app's cookie name (letters, digits, - _ .), "
+                "required with --stickiness app_cookie"
+            )
+        if name.upper().startswith(RESERVED_COOKIE_PREFIXES):
+            raise UsageError(
+                f"--app-cookie {name!r}: names starting with AWSALB, AWSALBAPP or AWSALBTG are "
+                "reserved by the ALB"
+            )
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

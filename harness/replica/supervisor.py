@@ -212,6 +212,7 @@ class Replica(TargetOperations):
             cookie_key=secrets.randbelow(2**61) + 2**61,
             stickiness_enabled=enabled,
             stickiness_seconds=seconds,
+            app_cookie=cfg.app_cookie if cfg.stickiness_type == "app_cookie" else None,
             algorithm=cfg.algorithm,
             health=cfg.health,
         )
@@ -288,8 +289,9 @@ class Replica(TargetOperations):
                 "name": "parity-replica",
                 "stickiness": {
                     "enabled": enabled,
-                    "type": "lb_cookie",
+                    "type": self.config.stickiness_type,
                     "duration_seconds": seconds,
+                    "cookie_name": self.config.app_cookie,
                 },
                 "deregistration_delay_seconds": self.config.deregistration_delay,
                 "algorithm": algorithm,

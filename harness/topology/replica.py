@@ -35,6 +35,7 @@ def _group(described: dict[str, Any]) -> TargetGroup:
             enabled=sticky["enabled"],
             type=sticky["type"],
             duration_seconds=sticky["duration_seconds"],
+            cookie_name=sticky.get("cookie_name"),
         ),
         deregistration_delay_seconds=tg["deregistration_delay_seconds"],
         algorithm=tg["algorithm"],

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Issued = Literal["every_response", "on_assignment", "never"]
+Issued = Literal["every_response", "on_assignment", "on_app_cookie", "never"]
 Lifetime = Literal["expires", "max_age", "session"]
 BALANCERS_WITH_DURATION = ("alb",)  # stickiness that lapses after an idle duration
 
@@ -82,9 +82,18 @@ BALANCERS: dict[str, CookieRule] = {
 }  # fmt: skip
 
 
+ALB_APP_COOKIE = CookieRule(
+    "alb", "AWSALBAPP-0", "on_app_cookie", "expires", expires_days=7,
+    note="application-based stickiness: issued once the app sets its own cookie, sharded "
+    "AWSALBAPP-0..3 (unused shards and cookie-less answers carry _remove_)",
+)  # fmt: skip
+
+
 def cookie_rule(expect: dict[str, Any]) -> CookieRule:
     """The rule for a profile's `expect`: the balancer's defaults, then `expect.cookie`."""
     rule = BALANCERS[str(expect.get("balancer") or "alb")]
+    if rule.balancer == "alb" and (expect.get("stickiness") or {}).get("type") == "app_cookie":
+        rule = ALB_APP_COOKIE
     overrides = {k: v for k, v in (expect.get("cookie") or {}).items() if v is not None}
     if overrides.get("expires_days") is not None:
         overrides.setdefault("lifetime", "expires")

@@ -24,6 +24,7 @@ from harness.traffic.cookies import set_cookies
 TRACE_LIMIT = 40
 _SEQUENCE = itertools.count(1)  # request numbers across users and threads (count() is atomic)
 TIMEOUT_SECONDS = 15.0
+REMOVED = "_remove_"  # what an ALB sets an AWSALBAPP shard to when it holds nothing
 
 
 def json_pointer(document: Any, pointer: str) -> Any:
@@ -205,7 +206,10 @@ class VirtualUser:
             self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
     def sticky_cookies(self) -> dict[str, str]:
-        return {n: v for n in self.sticky_names if (v := self.cookie(n)) is not None}
+        """The balancer's cookies this client holds (an ALB's `_remove_` placeholder is none)."""
+        return {
+            n: v for n in self.sticky_names if (v := self.cookie(n)) is not None and v != REMOVED
+        }
 
     def cookie(self, name: str) -> str | None:
         """The cookie's current value (the most recently set one if several domains hold it)."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import DeploymentFinding
+from harness.errors import DeploymentFinding, UsageError
 from harness.findings import message
 from harness.profile.environment import Environment
 from harness.topology.model import Topology
@@ -21,7 +21,7 @@ from harness.traffic.client import (
     identity_from,
     trace_text,
 )
-from harness.traffic.contract import SessionDriver, StepFailed
+from harness.traffic.contract import SessionDriver, StepFailed, load_driver
 
 
 def sticky_names(env: Environment) -> tuple[str, ...]:
@@ -72,16 +72,42 @@ class Site:
     def trace_text(self, last: int = 16) -> str:
         return trace_text(self.trace, last)
 
+    def _app_cookie(self) -> str:
+        """The app's own cookie that application-based stickiness follows."""
+        group = self.topology.target_groups[0] if self.topology.target_groups else None
+        named = group.stickiness.cookie_name if group else None
+        expected = (self.env.expect.get("stickiness") or {}).get("cookie_name")
+        return str(named or expected or (self.env.session or {}).get("cookie", "session"))
+
+    def _start_app_session(self, user: VirtualUser) -> None:
+        """Log in, so that the app sets the cookie an ALB's app_cookie stickiness follows."""
+        if self.env.session is None:
+            raise UsageError(
+                f"{self.env.source}: app_cookie stickiness starts when the app sets its cookie "
+                "(at login): the profile needs a session: section to pin a client"
+            )
+        load_driver(self.env.session, self.topology.secrets).login(user, 0)
+
     def pin(self, target: str, attempts: int | None = None) -> Route:
         """A route through the balancer to `target`: fresh clients until one lands there (with
-        its sticky cookie; a balancer that sets none gives a route that only landed there)."""
+        its sticky cookie; a balancer that sets none gives a route that only landed there).
+        With app_cookie stickiness a fresh client logs in, and the route carries the app's
+        cookie next to the balancer's, as the ALB wants both."""
         tries = attempts or 12 * max(len(self.topology.targets), 1)
         cookie_needed = bool(sticky_names(self.env))
+        by_app = cookie_rule(self.env.expect).issued == "on_app_cookie"
         for _ in range(tries):
             user = self.user("pinning")
-            user.request("GET", "/")
+            if by_app:
+                self._start_app_session(user)
+            else:
+                user.request("GET", "/")
             if user.last_target == target and (user.sticky_cookies() or not cookie_needed):
-                return Route(target, self.topology.entry_url, user.sticky_cookies())
+                cookies = user.sticky_cookies()
+                app = self._app_cookie()
+                if by_app and user.cookie(app) is not None:
+                    cookies[app] = str(user.cookie(app))
+                return Route(target, self.topology.entry_url, cookies)
         raise DeploymentFinding(
             message(
                 "no-stickiness",
