@@ -18,7 +18,7 @@ import requests
 
 from harness.findings import fail
 from harness.stats import fit, histogram, percentiles_ms
-from harness.topology.model import Target
+from harness.topology.model import Target, Topology
 from harness.traffic.site import Site
 
 DEFAULT_SAMPLES = 400
@@ -66,6 +66,22 @@ def samples(site: Site, pytestconfig: pytest.Config, healthy_targets: list[Targe
     )
 
 
+def target_weights(topology: Topology, healthy: list[Target]) -> dict[str, float]:
+    """Each healthy target's expected share of fresh clients: equal, or in a weighted forward
+    its group's weight shared by the group's healthy targets (a weight of 0: none)."""
+    ids = {t.id for t in healthy}
+    weights: dict[str, float] = {}
+    for group in topology.target_groups:
+        members = [t.id for t in group.targets if t.id in ids]
+        share = 1.0 if group.weight is None else float(group.weight)
+        for member in members:
+            if share > 0:
+                weights.setdefault(
+                    member, share / (len(members) if group.weight is not None else 1)
+                )
+    return weights
+
+
 @pytest.mark.parity(
     title="New visitors are spread evenly across targets",
     why="One target taking most new sessions runs hot and fails first under load.",
@@ -78,7 +94,13 @@ def test_fresh_clients_spread_evenly(
             "unhealthy-target",
             f"{samples.failures} of {samples.total} fresh requests failed (5xx or no response)",
         )
-    weights = {t.id: 1.0 for t in healthy_targets}
+    weights = target_weights(site.topology, healthy_targets)
+    unweighted = {t: n for t, n in samples.counts.items() if t not in weights}
+    if unweighted:
+        fail(
+            "uneven",
+            f"fresh clients reached targets whose group has weight 0: {unweighted}",
+        )
     result = fit(dict(samples.counts), weights)
     evidence["distribution"] = {
         "observed": dict(samples.counts),

@@ -9,19 +9,22 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from harness.disruption.drain import wait_drained
 from harness.disruption.guard import Guard, Permission
 from harness.disruption.journal import Journal
 from harness.errors import SafetyRefusal
 from harness.profile.environment import replica_profile
-from harness.replica.running import ReplicaHandle
+from harness.replica.running import ReplicaHandle, running_replica
+from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
 from harness.topology.replica import ReplicaProvider
-from tests.helpers import parity, state_of, wait_for_state
+from tests.helpers import parity, served_by, state_of, wait_for_state
 
 Pair = tuple[Replica, ReplicaHandle]
 ALLOW = Permission(disruptive=True)
@@ -209,3 +212,55 @@ def test_restore_leaves_a_live_run_alone_unless_forced(tmp_path: Path) -> None:
         run.send_signal(signal.SIGTERM)
         run.wait(timeout=30)
         parity(tmp_path, "down")
+
+
+@pytest.fixture
+def grouped() -> Iterator[Pair]:
+    config = ReplicaConfig(groups=(("blue", 90), ("green", 10)), group_stickiness=60)
+    with running_replica(config) as pair:
+        yield pair
+
+
+def test_a_weight_change_is_journaled_and_undone(grouped: Pair, tmp_path: Path) -> None:
+    _, handle = grouped
+    guard = guard_for(handle, tmp_path)
+    provider = guard.provider
+    with guard.reweigh({"parity-blue": 0, "parity-green": 100}) as before:
+        assert before == {"parity-blue": 90, "parity-green": 10}
+        (entry,) = guard.journal.outstanding()
+        assert entry.action == "weights" and entry.details["before"] == before
+        assert provider.weights() == {"parity-blue": 0, "parity-green": 100}  # type: ignore[attr-defined]
+        fresh = {served_by(requests.Session(), handle.url) for _ in range(10)}
+        assert {t.split("-")[0] for t in fresh} == {"green"}
+    assert provider.weights() == {"parity-blue": 90, "parity-green": 10}  # type: ignore[attr-defined]
+    assert guard.journal.outstanding() == []
+
+
+def test_a_weight_change_left_by_a_killed_run_is_restored(tmp_path: Path) -> None:
+    """As after a SIGKILL inside `guard.reweigh`: the journal holds the weights to go back to,
+    and `parity restore` puts them back."""
+    assert parity(tmp_path, "up", "--groups", "blue:90,green:10").returncode == 0
+    try:
+        control = json.loads((tmp_path / "replica.json").read_text())["control_url"]
+        Journal(tmp_path / "journal.jsonl").begin(
+            "replica-groups", "replica-groups.yaml", f"replica {control}", "weights",
+            "weighted-forward",
+            {"before": {"parity-blue": 90, "parity-green": 10}, "after": {"parity-blue": 50}},
+        )  # fmt: skip
+        assert parity(tmp_path, "replica", "weights", "blue=50", "green=50").returncode == 0
+        done = parity(tmp_path, "restore", "--force")
+        groups = json.loads(parity(tmp_path, "status", "--json").stdout)["target_groups"]
+    finally:
+        parity(tmp_path, "down")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "weights: put back to {'parity-blue': 90, 'parity-green': 10}" in done.stdout
+    assert {g["name"]: g["weight"] for g in groups} == {"parity-blue": 90, "parity-green": 10}
+
+
+def test_weights_are_refused_without_permission(grouped: Pair, tmp_path: Path) -> None:
+    _, handle = grouped
+    guard = guard_for(handle, tmp_path, Permission(disruptive=False))
+    refused = pytest.raises(SafetyRefusal, match="weights weighted-forward refused")
+    with refused, guard.reweigh({"parity-blue": 0, "parity-green": 100}):
+        pass
+    assert guard.journal.outstanding() == []

@@ -205,3 +205,36 @@ def test_app_cookie_stickiness_without_the_alb_cookie_is_caught(tmp_path: Path) 
     )
     caught = outcomes[APP_COOKIE]
     assert caught.status == "failed" and "[no-stickiness]" in caught.message, caught.message[:300]
+
+
+GROUPS = ("--groups", "blue:90,green:10", "--group-stickiness", "3")
+SPLIT = "test_canary::test_fresh_clients_split_by_weight"
+STAY = "test_canary::test_sticky_clients_stay_in_their_group_across_a_weight_change"
+MOVE = "test_canary::test_a_session_survives_moving_between_groups"
+
+
+@pytest.mark.slow
+def test_weighted_groups_pass_every_suite_and_run_the_canary_suite(tmp_path: Path) -> None:
+    """`parity up --groups blue:90,green:10 --group-stickiness 3`: no false alarm anywhere
+    (distribution expects the weights), and the three weighted-forward checks run and pass."""
+    outcomes = run_suites(tmp_path, None, "suites", up=GROUPS)
+    bad = {t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")}
+    assert not bad
+    assert all(outcomes[t].status == "passed" for t in (SPLIT, STAY, MOVE))
+    assert outcomes["test_distribution::test_fresh_clients_spread_evenly"].status == "passed"
+
+
+@pytest.mark.slow
+def test_a_forward_that_ignores_its_weights_is_caught(tmp_path: Path) -> None:
+    outcomes = run_suites(tmp_path, "ignored-weights", "suites/test_canary.py", up=GROUPS)
+    caught = outcomes[SPLIT]
+    assert caught.status == "failed" and "[uneven]" in caught.message, caught.message[:300]
+    assert "does not follow the weights" in caught.message
+
+
+@pytest.mark.slow
+def test_sessions_lost_between_groups_are_caught(tmp_path: Path) -> None:
+    outcomes = run_suites(tmp_path, "local-sessions", "suites/test_canary.py", up=GROUPS)
+    caught = outcomes[MOVE]
+    assert caught.status == "failed" and "[session-not-shared]" in caught.message
+    assert outcomes[SPLIT].status == "passed"

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from harness.errors import UsageError
 from harness.replica import lifecycle
 from harness.replica.control import ACTIONS
 from harness.replica.faults import FAULTS
@@ -15,6 +16,7 @@ from harness.replica.spec import (
     DEFAULT_STICKINESS_SECONDS,
     STICKINESS_TYPES,
     ReplicaConfig,
+    parse_groups,
 )
 
 
@@ -34,6 +36,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         balancer=args.balancer,
         stickiness_type=args.stickiness,
         app_cookie=args.app_cookie,
+        groups=parse_groups(args.groups) if args.groups else (),
+        group_stickiness=args.group_stickiness,
     )
     handle = lifecycle.up(config)
     described = handle.control.describe()
@@ -79,6 +83,19 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_weights(args: argparse.Namespace) -> int:
+    """New weights for the running replica's weighted forward: `blue=50 green=50`."""
+    weights: dict[str, int] = {}
+    for pair in args.weights:
+        name, _, weight = pair.partition("=")
+        if not weight.isdigit():
+            raise UsageError(f"{pair!r}: expected GROUP=WEIGHT, for example blue=50")
+        weights[name] = int(weight)
+    now = lifecycle.running_handle().control.set_weights(weights)
+    print("weights: " + ", ".join(f"{name} {weight}" for name, weight in now.items()))
+    return 0
+
+
 def cmd_act(args: argparse.Namespace) -> int:
     """One action on one target of the running replica, through its control API."""
     handle = lifecycle.running_handle()
@@ -112,6 +129,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     up.add_argument("--stickiness-seconds", type=int, default=DEFAULT_STICKINESS_SECONDS)
     up.add_argument(
+        "--groups",
+        metavar="NAME:WEIGHT,...",
+        help="weighted target groups behind the listener, --instances each: blue:90,green:10",
+    )
+    up.add_argument(
+        "--group-stickiness",
+        type=int,
+        default=0,
+        metavar="S",
+        help="target-group stickiness (AWSALBTG) duration; 0: off (default)",
+    )
+    up.add_argument(
         "--deregistration-delay", type=float, default=DEFAULT_DEREGISTRATION_DELAY, metavar="S"
     )
     up.add_argument(
@@ -133,6 +162,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     act.add_argument("target", metavar="TARGET", help="app-1, app-2, ...")
     act.add_argument("action", choices=ACTIONS, metavar="ACTION", help=", ".join(ACTIONS))
     act.set_defaults(handler=cmd_act)
+    weights = actions.add_parser(
+        "weights", help="change the weighted forward's weights (parity up --groups)"
+    )
+    weights.add_argument("weights", nargs="+", metavar="GROUP=WEIGHT", help="blue=50 green=50")
+    weights.set_defaults(handler=cmd_weights)
     st = sub.add_parser("status", help="show the running replica and its targets")
     st.add_argument("--json", action="store_true", help="machine-readable output")
     st.set_defaults(handler=cmd_status)

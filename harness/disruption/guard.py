@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harness.disruption.drain import Progress, Transition, restore, restore_timeout, wait_for
-from harness.disruption.journal import Entry, Journal
+from harness.disruption.journal import WEIGHTS_TARGET, Entry, Journal
 from harness.errors import SafetyRefusal
 from harness.profile.environment import Environment
 from harness.signals import terminate_as_interrupt
@@ -44,6 +44,24 @@ class Guard:
 
     def check(self, action: str, target_id: str) -> None:
         """Raise SafetyRefusal with the reason, or return when the action is allowed."""
+        self._permitted(action, target_id)
+        if action != "deregister" and action not in self.provider.actions():
+            raise SafetyRefusal(f"{action} is not possible with the {self.provider.name} provider")
+        states = self.provider.target_states()
+        if target_id not in states:
+            raise SafetyRefusal(
+                f"{action} {target_id} refused: no such registered target "
+                f"(targets: {', '.join(sorted(states)) or 'none'})"
+            )
+        healthy = sorted(t for t, (s, _) in states.items() if s == "healthy" and t != target_id)
+        if not healthy:
+            raise SafetyRefusal(
+                f"{action} {target_id} refused: it would leave no healthy target "
+                f"(states: {', '.join(f'{t}={s}' for t, (s, _) in states.items())})"
+            )
+
+    def _permitted(self, action: str, target_id: str) -> None:
+        """The profile and the run allow disruption here (production only when named)."""
         env = self.env
         if not env.safety.get("allow_disruptive"):
             raise SafetyRefusal(
@@ -58,20 +76,6 @@ class Guard:
             raise SafetyRefusal(
                 f"{action} {target_id} refused: {env.name} is a production "
                 f"environment; allow it by name with --allow-production {env.name}"
-            )
-        if action != "deregister" and action not in self.provider.actions():
-            raise SafetyRefusal(f"{action} is not possible with the {self.provider.name} provider")
-        states = self.provider.target_states()
-        if target_id not in states:
-            raise SafetyRefusal(
-                f"{action} {target_id} refused: no such registered target "
-                f"(targets: {', '.join(sorted(states)) or 'none'})"
-            )
-        healthy = sorted(t for t, (s, _) in states.items() if s == "healthy" and t != target_id)
-        if not healthy:
-            raise SafetyRefusal(
-                f"{action} {target_id} refused: it would leave no healthy target "
-                f"(states: {', '.join(f'{t}={s}' for t, (s, _) in states.items())})"
             )
 
     @contextlib.contextmanager
@@ -98,6 +102,32 @@ class Guard:
                 undo(self.provider, entry, timeout, self.progress)
                 self.journal.end(entry.id)
 
+    @contextlib.contextmanager
+    def reweigh(self, weights: dict[str, int]) -> Iterator[dict[str, int]]:
+        """New weights for the weighted forward for the block, journaled first with the weights
+        to go back to, which are put back on every way out. Yields the old weights."""
+        change = getattr(self.provider, "set_weights", None)
+        read = getattr(self.provider, "weights", None)
+        if change is None or read is None:
+            raise SafetyRefusal(f"changing weights is not possible with {self.provider.name}")
+        self._permitted("weights", WEIGHTS_TARGET)
+        before: dict[str, int] = read()
+        entry = self.journal.begin(
+            self.env.name,
+            self.env.source,
+            self.provider.identity(),
+            "weights",
+            WEIGHTS_TARGET,
+            {"before": before, "after": weights},
+        )
+        with terminate_as_interrupt():
+            try:
+                change(weights)
+                yield before
+            finally:
+                change(before)
+                self.journal.end(entry.id)
+
     def _restore_timeout(self, target_id: str) -> float:
         """From the health check of the drained target's own group."""
         topology = self.provider.resolve()
@@ -110,6 +140,10 @@ def undo(
     provider: Provider, entry: Entry, timeout: float, progress: Progress | None = None
 ) -> Transition:
     """Undo one journaled action and wait until the target is healthy again."""
+    if entry.action == "weights":  # put the weights back: nothing to wait for
+        record = Transition(entry.target, "weights", entry.at)
+        getattr(provider, "set_weights")(entry.details["before"])  # noqa: B009
+        return record
     if entry.action == "deregister":
         return restore(provider, entry.target, timeout, entry.details, progress)
     record = Transition(entry.target, entry.undo, entry.at)

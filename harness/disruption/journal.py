@@ -20,7 +20,13 @@ from typing import Any
 from harness.replica.processes import pid_alive, process_start
 from harness.replica.state import home
 
-UNDO = {"deregister": "register", "fail-health": "pass-health", "kill": "restart"}
+UNDO = {
+    "deregister": "register",
+    "fail-health": "pass-health",
+    "kill": "restart",
+    "weights": "weights",  # back to the weights kept in its details
+}
+WEIGHTS_TARGET = "weighted-forward"  # the `target` of a weight change: the listener's forward
 
 
 @dataclass(frozen=True)

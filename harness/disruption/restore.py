@@ -35,6 +35,9 @@ def _provider(env: Environment) -> Provider | None:
 
 
 def _undo_one(provider: Provider, entry: Entry, progress: Progress | None) -> str:
+    if entry.action == "weights":
+        undo(provider, entry, 0.0, progress)
+        return f"weights: put back to {entry.details.get('before')}"
     topology = provider.resolve()
     group = topology.group_of(entry.target) or topology.target_groups[0]
     hc = group.health_check

@@ -51,6 +51,20 @@ class Target:
     port: int
     token: str
     weight: int = 1
+    backend: str = BACKEND  # its target group's backend (`tg`, or `tg-<group>`)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A target group in a weighted forward: its backend, weight and AWSALBTG token."""
+
+    name: str
+    weight: int
+    token: str
+
+    @property
+    def backend(self) -> str:
+        return f"{BACKEND}-{self.name}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,9 @@ class AlbSpec:
     app_cookie: str | None = None  # app_cookie stickiness: AWSALBAPP follows this cookie
     algorithm: str = "round_robin"
     health: HealthCheck = field(default_factory=HealthCheck)
+    groups: tuple[Group, ...] = ()  # weighted target groups behind the listener
+    group_stickiness_seconds: int = 0  # AWSALBTG, when more than 0
+    weights_map: str = ""  # the map file of the groups' weights (changed at run time)
 
 
 def matcher_rule(matcher: str) -> str:
@@ -87,7 +104,7 @@ def matcher_rule(matcher: str) -> str:
     return f"http-check expect rstatus ^({'|'.join(codes)})$"
 
 
-def _sticky_request_rules(spec: AlbSpec) -> list[str]:
+def _sticky_request_rules(spec: AlbSpec, targets: tuple[Target, ...]) -> list[str]:
     if spec.app_cookie:  # the ALB's cookie counts only next to the app's own
         read = [
             f"http-request set-var(txn.alb) req.cook({APP_COOKIE}-0) "
@@ -107,24 +124,23 @@ def _sticky_request_rules(spec: AlbSpec) -> list[str]:
         f"acl sticky_fresh var(txn.age) -m int 0:{spec.stickiness_seconds}",
     ]
     rules += [
-        f"use-server {t.id} if sticky_fresh {{ var(txn.tok) -m str {t.token} }}"
-        for t in spec.targets
+        f"use-server {t.id} if sticky_fresh {{ var(txn.tok) -m str {t.token} }}" for t in targets
     ]
-    none_up = " ".join(f"!{{ srv_is_up({BACKEND}/{t.id}) }}" for t in spec.targets)
+    none_up = " ".join(f"!{{ srv_is_up({t.backend}/{t.id}) }}" for t in targets)
     rules += [  # in fail-open (no target up), a sticky client stays on its target's twin
         f"use-server {fail_open_twin(t.id)} if sticky_fresh "
         f"{{ var(txn.tok) -m str {t.token} }} {none_up}"
-        for t in spec.targets
+        for t in targets
     ]
     return rules
 
 
-def _sticky_response_rules(spec: AlbSpec) -> list[str]:
-    count = len(spec.targets)
+def _sticky_response_rules(spec: AlbSpec, targets: tuple[Target, ...]) -> list[str]:
+    count = len(targets)
     rules = [  # the fail-open twins (ids after the targets') issue their target's cookie
         f"http-response set-var(txn.tok) str({t.token}) "
         f"if {{ srv_id {i} }} || {{ srv_id {i + count} }}"
-        for i, t in enumerate(spec.targets, start=1)
+        for i, t in enumerate(targets, start=1)
     ]
     rules += [
         f'http-response set-var-fmt(txn.newck) "%[var(txn.tok)]%[date,xor({spec.cookie_key}),hex]"',
@@ -160,16 +176,41 @@ def _app_cookie_response_rules(app_cookie: str) -> list[str]:
     return rules
 
 
-def render(spec: AlbSpec) -> str:
-    """The full haproxy.cfg text for `spec`."""
-    if spec.algorithm not in ALGORITHMS:
-        known = ", ".join(sorted(ALGORITHMS))
-        raise UsageError(f"algorithm {spec.algorithm!r} is not supported by the replica ({known})")
+def _backend(spec: AlbSpec, name: str, targets: tuple[Target, ...]) -> list[str]:
+    """One target group: balancing, health checks, target stickiness, fail-open twins."""
     hc = spec.health
     server_opts = (
         f"check inter {int(hc.interval_seconds * 1000)}ms rise {hc.healthy_threshold} "
         f"fall {hc.unhealthy_threshold}"
     )
+    lines = [
+        f"backend {name}",
+        f"  balance {ALGORITHMS[spec.algorithm]}",
+        f"  option httpchk GET {hc.path}",
+        f"  {matcher_rule(hc.matcher)}",
+    ]
+    if spec.stickiness_enabled:
+        lines += [f"  {r}" for r in _sticky_request_rules(spec, targets)]
+    lines += [
+        f"  server {t.id} 127.0.0.1:{t.port} weight {t.weight} {server_opts}" for t in targets
+    ]
+    # fail-open, as on an ALB: when every registered target is unhealthy, route to all of them
+    # (their unchecked twins; a deregistered target's twin is in maintenance with it)
+    lines.append("  option allbackups")
+    lines += [
+        f"  server {fail_open_twin(t.id)} 127.0.0.1:{t.port} weight {t.weight} backup"
+        for t in targets
+    ]
+    if spec.stickiness_enabled:
+        lines += [f"  {r}" for r in _sticky_response_rules(spec, targets)]
+    return lines
+
+
+def render(spec: AlbSpec) -> str:
+    """The full haproxy.cfg text for `spec`."""
+    if spec.algorithm not in ALGORITHMS:
+        known = ", ".join(sorted(ALGORITHMS))
+        raise UsageError(f"algorithm {spec.algorithm!r} is not supported by the replica ({known})")
     lines = [
         "global",
         f"  stats socket {spec.admin_socket} mode 600 level admin",
@@ -181,28 +222,18 @@ def render(spec: AlbSpec) -> str:
         "  timeout connect 10s",
         "  timeout client 60s",
         "  timeout server 60s",
-        f"  timeout check {int(hc.timeout_seconds * 1000)}ms",
+        f"  timeout check {int(spec.health.timeout_seconds * 1000)}ms",
         "frontend alb",
         f"  bind 127.0.0.1:{spec.http_port}",
         f"  bind 127.0.0.1:{spec.https_port} ssl crt {spec.certificate}",
-        f"  default_backend {BACKEND}",
-        f"backend {BACKEND}",
-        f"  balance {ALGORITHMS[spec.algorithm]}",
-        f"  option httpchk GET {hc.path}",
-        f"  {matcher_rule(hc.matcher)}",
     ]
-    if spec.stickiness_enabled:
-        lines += [f"  {r}" for r in _sticky_request_rules(spec)]
-    lines += [
-        f"  server {t.id} 127.0.0.1:{t.port} weight {t.weight} {server_opts}" for t in spec.targets
-    ]
-    # fail-open, as on an ALB: when every registered target is unhealthy, route to all of them
-    # (their unchecked twins; a deregistered target's twin is in maintenance with it)
-    lines.append("  option allbackups")
-    lines += [
-        f"  server {fail_open_twin(t.id)} 127.0.0.1:{t.port} weight {t.weight} backup"
-        for t in spec.targets
-    ]
-    if spec.stickiness_enabled:
-        lines += [f"  {r}" for r in _sticky_response_rules(spec)]
+    if not spec.groups:
+        lines.append(f"  default_backend {BACKEND}")
+        return "\n".join([*lines, *_backend(spec, BACKEND, spec.targets)]) + "\n"
+    from harness.replica.alb_groups import group_rules  # weighted forward to target groups
+
+    lines += [f"  {r}" for r in group_rules(spec)]
+    for group in spec.groups:
+        members = tuple(t for t in spec.targets if t.backend == group.backend)
+        lines += _backend(spec, group.backend, members)
     return "\n".join(lines) + "\n"

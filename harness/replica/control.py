@@ -69,6 +69,9 @@ def _handler(replica: Replica, token: str) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             if not self._authorised():
                 return
+            if self.path == "/weights":
+                self._weights()
+                return
             parts = self.path.strip("/").split("/")
             if len(parts) != 3 or parts[0] != "targets" or parts[2] not in ACTIONS:
                 self._reply(404, {"error": f"no such action {self.path}"})
@@ -79,6 +82,21 @@ def _handler(replica: Replica, token: str) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, {"error": str(exc)})
                 return
             self._reply(200, {"ok": True, "target": parts[1], "action": parts[2]})
+
+        def _weights(self) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), 4096)
+            try:
+                weights = json.loads(self.rfile.read(length) or b"{}")
+                if not isinstance(weights, dict):
+                    raise ValueError("not a JSON object")
+                replica.set_weights({str(k): int(v) for k, v in weights.items()})
+            except (ValueError, TypeError) as exc:
+                self._reply(400, {"error": f"weights: {exc}"})
+                return
+            except ParityError as exc:
+                self._reply(400, {"error": str(exc)})
+                return
+            self._reply(200, {"ok": True, "weights": replica.weights})
 
     return Handler
 
@@ -115,10 +133,14 @@ class ReplicaControl:
     def __repr__(self) -> str:
         return f"ReplicaControl(url={self.url!r}, token='***')"
 
-    def _call(self, method: str, path: str) -> dict[str, Any]:
+    def _call(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
         try:
             resp = requests.request(
-                method, self.url + path, headers=self._headers, timeout=TIMEOUT_SECONDS
+                method,
+                self.url + path,
+                headers=self._headers,
+                timeout=TIMEOUT_SECONDS,
+                json=payload,
             )
         except requests.RequestException as exc:
             raise ReplicaError(
@@ -140,3 +162,8 @@ class ReplicaControl:
         if action not in ACTIONS:
             raise ReplicaError(f"unknown replica action {action!r} ({', '.join(ACTIONS)})")
         self._call("POST", f"/targets/{target}/{action}")
+
+    def set_weights(self, weights: dict[str, int]) -> dict[str, int]:
+        """Change the weighted forward's weights (every group named); the weights now."""
+        answer = self._call("POST", "/weights", weights)
+        return {str(k): int(v) for k, v in answer["weights"].items()}

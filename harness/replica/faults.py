@@ -14,6 +14,7 @@ from harness.replica.app import AppSettings
 FAULTS: dict[str, str] = {
     "abrupt-drain": "deregistration cuts in-flight requests at once and ignores the delay",
     "cookie-secret-mismatch": "sessions in signed cookies; the second instance has another key",
+    "ignored-weights": "the weighted forward (--groups) splits fresh clients evenly",
     "local-sessions": "the second instance keeps sessions in its own process memory",
     "lost-update": "instances write the whole session back, so concurrent writes lose keys",
     "no-stickiness": "the target group has stickiness disabled",
@@ -50,6 +51,11 @@ def check_for_front(faults: tuple[str, ...], balancer: str) -> None:
             raise UsageError(
                 f"--fault {name} does not apply to --balancer {balancer}: {refused[name]}"
             )
+
+
+def applied_weights(pairs: list[tuple[str, int]], faults: tuple[str, ...]) -> list[tuple[str, int]]:
+    """The weights the front end is given: the asked ones, or equal ones (ignored-weights)."""
+    return [(name, 1) for name, _ in pairs] if "ignored-weights" in faults else pairs
 
 
 def check_faults(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:

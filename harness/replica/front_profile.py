@@ -22,27 +22,35 @@ from harness.replica.supervisor import Replica
 
 
 def needs_profile(replica: Replica) -> bool:
-    return replica.other_front is not None or replica.config.stickiness_type == "app_cookie"
+    cfg = replica.config
+    return (
+        replica.other_front is not None or cfg.stickiness_type == "app_cookie" or bool(cfg.groups)
+    )
 
 
 def _kind(replica: Replica) -> str:
-    return replica.config.balancer if replica.other_front else "app-cookie"
+    if replica.other_front:
+        return replica.config.balancer
+    return "groups" if replica.config.groups else "app-cookie"
 
 
-def app_cookie_profile(replica: Replica) -> dict[str, Any]:
-    """The default replica profile, expecting application-based stickiness on the app's cookie."""
+def variant_profile(replica: Replica) -> dict[str, Any]:
+    """The default replica profile, expecting what this replica was started with: weighted
+    target groups (`--groups`) or application-based stickiness on the app's cookie."""
     profile = yaml.safe_load(
         resources.files("harness.profile").joinpath("replica.yaml").read_text()
     )
     cfg = replica.config
-    profile["name"] = "replica-app-cookie"
-    profile["expect"]["stickiness"] = {
-        "enabled": True,
-        "type": "app_cookie",
-        "duration_seconds": cfg.stickiness_seconds,
-        "cookie_name": cfg.app_cookie,
-    }
-    profile["expect"].pop("cookie", None)  # the ALB's app-cookie rule: AWSALBAPP-0..3
+    profile["name"] = f"replica-{_kind(replica)}"
+    profile["expect"]["targets"] = cfg.instances * max(1, len(cfg.groups))
+    if cfg.stickiness_type == "app_cookie":
+        profile["expect"]["stickiness"] = {
+            "enabled": True,
+            "type": "app_cookie",
+            "duration_seconds": cfg.stickiness_seconds,
+            "cookie_name": cfg.app_cookie,
+        }
+        profile["expect"].pop("cookie", None)  # the ALB's app-cookie rule: AWSALBAPP-0..3
     return dict(profile)
 
 
@@ -83,7 +91,7 @@ def write_front_profile(replica: Replica) -> Path:
     kind = _kind(replica)
     path = home() / f"replica-{kind}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = front_profile(replica) if replica.other_front else app_cookie_profile(replica)
+    body = front_profile(replica) if replica.other_front else variant_profile(replica)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(f"# Written by `parity up` (the replica's {kind} front end); removed by down.\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,12 +12,52 @@ from harness.replica.alb_config import ALGORITHMS, HealthCheck
 from harness.replica.faults import check_faults, check_for_front
 
 MAX_INSTANCES = 8
+MAX_GROUPED_INSTANCES = 12
 DEFAULT_DEREGISTRATION_DELAY = 10.0
 DEFAULT_STICKINESS_SECONDS = 86400
 DEFAULT_BUILD = "build-1"
 BALANCERS = ("alb", "caddy", "nginx")
 STICKINESS_TYPES = ("lb_cookie", "app_cookie")
 RESERVED_COOKIE_PREFIXES = ("AWSALB", "AWSALBAPP", "AWSALBTG")
+
+
+GROUP_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+
+
+def parse_groups(text: str) -> tuple[tuple[str, int], ...]:
+    """`blue:90,green:10` as ((name, weight), ...); a bad part is one line naming it."""
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, weight = part.partition(":")
+        if not weight.strip().isdigit():
+            raise UsageError(f"--groups {text!r}: {part!r} is not NAME:WEIGHT (blue:90)")
+        out.append((name.strip(), int(weight)))
+    return tuple(out)
+
+
+def check_groups(
+    groups: tuple[tuple[str, int], ...], stickiness: int, balancer: str, kind: str
+) -> None:
+    if not groups:
+        if stickiness:
+            raise UsageError("--group-stickiness needs weighted target groups (--groups)")
+        return
+    names = [n for n, _ in groups]
+    bad = [n for n in names if not GROUP_NAME.fullmatch(n)]
+    if bad or len(set(names)) != len(names) or not 2 <= len(groups) <= 5:
+        raise UsageError(
+            f"--groups {','.join(f'{n}:{w}' for n, w in groups)}: 2 to 5 groups with distinct "
+            "names (a lowercase letter, then letters, digits or -, up to 20)"
+        )
+    if any(not 0 <= w <= 999 for _, w in groups):
+        raise UsageError("--groups: weights are 0 to 999, as on an ALB")
+    if not 0 <= stickiness <= 604800:
+        raise UsageError(f"--group-stickiness {stickiness}: allowed 0 (off) to 604800 s")
+    if balancer != "alb" or kind != "lb_cookie":
+        raise UsageError(
+            "--groups is the ALB's weighted forward: with --balancer alb and lb_cookie stickiness "
+            "(AWS refuses app_cookie stickiness in a weighted forward)"
+        )
 
 
 @dataclass(frozen=True)
@@ -36,6 +77,8 @@ class ReplicaConfig:
     balancer: str = "alb"  # the front end: alb (HAProxy as an ALB), caddy or nginx
     stickiness_type: str = "lb_cookie"  # or app_cookie: the ALB's AWSALBAPP follows the app's
     app_cookie: str | None = None  # the app cookie's name, for app_cookie
+    groups: tuple[tuple[str, int], ...] = ()  # weighted target groups: (name, weight), each
+    group_stickiness: int = 0  # AWSALBTG duration in seconds; 0: off
 
     def __post_init__(self) -> None:
         if not 1 <= self.instances <= MAX_INSTANCES:
@@ -51,8 +94,16 @@ class ReplicaConfig:
         if self.balancer not in BALANCERS:
             raise UsageError(f"--balancer {self.balancer!r}: allowed {', '.join(BALANCERS)}")
         self._check_stickiness_type()
+        check_groups(self.groups, self.group_stickiness, self.balancer, self.stickiness_type)
+        if self.groups and self.instances * len(self.groups) > MAX_GROUPED_INSTANCES:
+            raise UsageError(
+                f"--instances {self.instances} in each of {len(self.groups)} groups: at most "
+                f"{MAX_GROUPED_INSTANCES} instances in all"
+            )
         object.__setattr__(self, "faults", check_faults(self.faults))
         check_for_front(self.faults, self.balancer)
+        if "ignored-weights" in self.faults and not self.groups:
+            raise UsageError("--fault ignored-weights needs weighted target groups (--groups)")
         if self.faults and self.instances < 2:
             raise UsageError("--fault needs at least 2 instances (--instances 2 or more)")
 
@@ -82,6 +133,7 @@ class ReplicaConfig:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["faults"] = list(self.faults)
+        data["groups"] = [list(g) for g in self.groups]
         return data
 
     @classmethod
@@ -89,6 +141,7 @@ class ReplicaConfig:
         data = dict(data)
         data["health"] = HealthCheck(**data.get("health", {}))
         data["faults"] = tuple(data.get("faults", ()))
+        data["groups"] = tuple((str(n), int(w)) for n, w in data.get("groups", ()))
         return cls(**data)
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import redis
 
-from harness.errors import ReplicaError
+from harness.errors import ReplicaError, UsageError
 from harness.haproxy_admin import HaproxyAdmin
-from harness.replica import alb_config, faults
+from harness.replica import alb_config, alb_groups, faults
 from harness.replica.app import AppSettings
 from harness.replica.fronts import CaddyFront, Front, NginxFront, Upstream
 from harness.replica.processes import (
@@ -57,6 +57,12 @@ class Replica(TargetOperations):
         self.front: Front = HaproxyAdmin(f"unix:{self.work_dir / 'haproxy.sock'}")
         self.sticky = (True, self.config.stickiness_seconds, self.config.algorithm)
         self.other_front: CaddyFront | NginxFront | None = None  # Caddy or nginx, when asked
+        self._groups = tuple(
+            alb_config.Group(name, weight, secrets.token_hex(8).upper())
+            for name, weight in self.config.groups
+        )
+        self.weights: dict[str, int] = dict(self.config.groups)  # as changed at run time
+        self._weights_map = self.work_dir / "weights.map"
 
     # ---- life cycle -------------------------------------------------------------------
     def __enter__(self) -> Replica:
@@ -152,20 +158,24 @@ class Replica(TargetOperations):
             session_ttl=cfg.session_ttl,
             cookie_lifetime=cfg.cookie_lifetime,
         )
-        for i in range(cfg.instances):
-            target_id = f"app-{i + 1}"
-            settings = faults.instance_settings(base, i, cfg.faults)
-            health = str(self.work_dir / f"{target_id}.unhealthy")
-            settings = dataclasses.replace(settings, instance_id=target_id, health_file=health)
-            self._instances.append(
-                Instance(
-                    id=target_id,
-                    port=free_port(),
-                    token=secrets.token_hex(8).upper(),
-                    weight=faults.target_weight(i, cfg.faults),
-                    settings=settings,
+        groups: list[str | None] = [name for name, _ in cfg.groups] or [None]  # None: one group
+        for g, group in enumerate(groups):
+            for i in range(cfg.instances):
+                n = g * cfg.instances + i  # the index faults see, across every group
+                target_id = f"{group}-{i + 1}" if group else f"app-{i + 1}"
+                settings = faults.instance_settings(base, n, cfg.faults)
+                health = str(self.work_dir / f"{target_id}.unhealthy")
+                settings = dataclasses.replace(settings, instance_id=target_id, health_file=health)
+                self._instances.append(
+                    Instance(
+                        id=target_id,
+                        port=free_port(),
+                        token=secrets.token_hex(8).upper(),
+                        weight=faults.target_weight(n, cfg.faults),
+                        settings=settings,
+                        backend=f"{alb_config.BACKEND}-{group}" if group else alb_config.BACKEND,
+                    )
                 )
-            )
 
     def _start_instance(self, inst: Instance) -> None:
         argv = [
@@ -203,7 +213,8 @@ class Replica(TargetOperations):
         )
         spec = alb_config.AlbSpec(
             targets=tuple(
-                alb_config.Target(i.id, i.port, i.token, i.weight) for i in self._instances
+                alb_config.Target(i.id, i.port, i.token, i.weight, i.backend)
+                for i in self._instances
             ),
             http_port=self.http_port,
             https_port=self.https_port,
@@ -215,7 +226,15 @@ class Replica(TargetOperations):
             app_cookie=cfg.app_cookie if cfg.stickiness_type == "app_cookie" else None,
             algorithm=cfg.algorithm,
             health=cfg.health,
+            groups=self._groups,
+            group_stickiness_seconds=cfg.group_stickiness,
+            weights_map=str(self._weights_map),
         )
+        if self._groups:
+            pairs = [(g.name, g.weight) for g in self._groups]
+            self._weights_map.write_text(
+                alb_groups.map_text(faults.applied_weights(pairs, cfg.faults))
+            )
         self.sticky = (enabled, seconds, cfg.algorithm)
         path = self.work_dir / "haproxy.cfg"
         path.write_text(alb_config.render(spec))
@@ -275,6 +294,37 @@ class Replica(TargetOperations):
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
+    def set_weights(self, weights: dict[str, int]) -> None:
+        """New weights for the weighted forward, at once (HAProxy's `set map`)."""
+        if not self._groups:
+            raise UsageError("this replica has one target group: start it with --groups")
+        names = [g.name for g in self._groups]
+        if sorted(weights) != sorted(names) or any(not 0 <= w <= 999 for w in weights.values()):
+            raise UsageError(
+                f"weights {weights}: give every group ({', '.join(names)}) a weight of 0 to 999"
+            )
+        ordered = [(name, weights[name]) for name in names]
+        admin = self.front
+        assert isinstance(admin, HaproxyAdmin)
+        with self._lock:
+            applied = faults.applied_weights(ordered, self.config.faults)
+            for name, cut in alb_groups.thresholds(applied).items():
+                admin.command(f"set map {self._weights_map} {name} {cut}")
+            self.weights = dict(ordered)
+
+    def _group_descriptions(self) -> list[dict[str, Any]]:
+        if not self._groups:
+            ids = [i.id for i in self._instances]
+            return [{"name": "parity-replica", "weight": None, "targets": ids}]
+        return [
+            {
+                "name": f"parity-{g.name}",
+                "weight": self.weights[g.name],
+                "targets": [i.id for i in self._instances if i.backend == g.backend],
+            }
+            for g in self._groups
+        ]
+
     def describe(self) -> dict[str, Any]:
         """The replica as JSON: entry URLs, target group settings and target states."""
         enabled, seconds, algorithm = self.sticky
@@ -298,4 +348,6 @@ class Replica(TargetOperations):
                 "health_check": dataclasses.asdict(self.config.health),
             },
             "targets": [t.to_json() for t in self.targets()],
+            "target_groups": self._group_descriptions(),
+            "group_stickiness_seconds": self.config.group_stickiness,
         }

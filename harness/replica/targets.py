@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.haproxy_admin import HaproxyAdmin
+from harness.haproxy_admin import HaproxyAdmin, ServerStat
 from harness.replica import alb_config
 from harness.replica.app import AppSettings
 from harness.replica.fronts import Front
@@ -39,6 +39,7 @@ class Instance:
     registered: bool = True
     seen_up: bool = True
     drain_deadline: float | None = None
+    backend: str = alb_config.BACKEND  # its target group's backend in the front end
 
 
 class TargetOperations:
@@ -65,11 +66,18 @@ class TargetOperations:
     def targets(self) -> list[TargetState]:
         """Every target with its state and reason, in the ALB's vocabulary."""
         with self._lock:
-            stats = self.front.servers(alb_config.BACKEND)
+            stats = self._stats()
             return [
                 self._state_of(inst, stats[inst.id].status, stats[inst.id].check_status)
                 for inst in self._instances
             ]
+
+    def _stats(self) -> dict[str, ServerStat]:
+        """Every server's status, from each target group's backend."""
+        stats: dict[str, ServerStat] = {}
+        for backend in dict.fromkeys(inst.backend for inst in self._instances):
+            stats.update(self.front.servers(backend))
+        return stats
 
     def _state_of(self, inst: Instance, status: str, check: str) -> TargetState:
         if not inst.registered:
@@ -101,14 +109,14 @@ class TargetOperations:
     def _watch(self) -> None:
         while not self._stop.wait(MONITOR_INTERVAL):
             with contextlib.suppress(Exception), self._lock:
-                stats = self.front.servers(alb_config.BACKEND)
+                stats = self._stats()
                 now = time.monotonic()
                 for inst in self._instances:
                     if inst.registered and stats[inst.id].status.startswith("UP"):
                         inst.seen_up = True
                     if inst.drain_deadline is not None and now >= inst.drain_deadline:
                         for server in self._servers_of(inst):
-                            self.front.shutdown_sessions(alb_config.BACKEND, server)
+                            self.front.shutdown_sessions(inst.backend, server)
                         inst.drain_deadline = None
 
     # ---- control ----------------------------------------------------------------------
@@ -119,11 +127,11 @@ class TargetOperations:
             if not inst.registered:
                 return
             for server in self._servers_of(inst):
-                self.front.set_maint(alb_config.BACKEND, server)
+                self.front.set_maint(inst.backend, server)
             inst.registered = False
             if "abrupt-drain" in self.config.faults:
                 for server in self._servers_of(inst):
-                    self.front.shutdown_sessions(alb_config.BACKEND, server)
+                    self.front.shutdown_sessions(inst.backend, server)
                 inst.drain_deadline = None
             else:
                 inst.drain_deadline = time.monotonic() + self.config.deregistration_delay
@@ -135,9 +143,9 @@ class TargetOperations:
             if inst.registered:
                 return
             inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
-            self.front.set_ready(alb_config.BACKEND, inst.id, recheck=True)
+            self.front.set_ready(inst.backend, inst.id, recheck=True)
             for twin in self._servers_of(inst)[1:]:
-                self.front.set_ready(alb_config.BACKEND, twin, recheck=False)
+                self.front.set_ready(inst.backend, twin, recheck=False)
 
     def set_health(self, target_id: str, *, failing: bool) -> None:
         """Make the target fail (or pass again) its health check."""

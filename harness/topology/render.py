@@ -54,7 +54,8 @@ def render(topology: Topology) -> str:
     for li in lb.listeners:
         name = f"{li.protocol}:{li.port}"
         lines.append(f"  listener {name} -> {', '.join(li.target_groups) or '-'}")
-        if len(li.rules) > 1 or route is not None:
+        weighted = any(r.weights or r.group_stickiness_seconds for r in li.rules)
+        if len(li.rules) > 1 or route is not None or weighted:
             lines += [
                 _rule_line(
                     rule,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from harness.errors import EnvironmentUnavailable
@@ -14,6 +15,7 @@ from harness.topology.model import (
     HealthCheckSettings,
     Listener,
     LoadBalancer,
+    Rule,
     Stickiness,
     Target,
     TargetGroup,
@@ -21,6 +23,37 @@ from harness.topology.model import (
 )
 
 EXTRA_ACTIONS = tuple(a for a in ACTIONS if a not in ("deregister", "register"))
+
+
+def _groups(described: dict[str, Any]) -> list[TargetGroup]:
+    """The replica's target groups: one, or the weighted forward's (`parity up --groups`)."""
+    plain = _group(described)
+    listed = described.get("target_groups") or [{"name": plain.name, "weight": None}]
+    if len(listed) == 1:
+        return [plain]
+    return [
+        dataclasses.replace(
+            plain,
+            name=g["name"],
+            weight=g["weight"],
+            targets=[t for t in plain.targets if t.id in g["targets"]],
+        )
+        for g in listed
+    ]
+
+
+def _forward(described: dict[str, Any], groups: list[TargetGroup]) -> Rule:
+    """The listener's default action: a forward, weighted when there are several groups."""
+    sticky = int(described.get("group_stickiness_seconds") or 0)
+    weights = [g.weight for g in groups if g.weight is not None]
+    shown = ", ".join(f"{g.name} {g.weight}" for g in groups) if weights else ""
+    return Rule(
+        priority="default",
+        actions=f"forward {shown}".strip(),
+        target_groups=[g.name for g in groups],
+        weights=weights,
+        group_stickiness_seconds=sticky or None,
+    )
 
 
 def _group(described: dict[str, Any]) -> TargetGroup:
@@ -79,12 +112,15 @@ class ReplicaProvider:
 
     def resolve(self) -> Topology:
         described = self._control.describe()
-        group = _group(described)
+        groups = _groups(described)
+        names = [g.name for g in groups]
         http_port = int(described["url"].rsplit(":", 1)[1])
-        listeners = [Listener("HTTP", http_port, [group.name])]
+        listeners = [Listener("HTTP", http_port, names, rules=[_forward(described, groups)])]
         if described["https_url"]:
             https_port = int(described["https_url"].rsplit(":", 1)[1])
-            listeners.append(Listener("HTTPS", https_port, [group.name]))
+            listeners.append(
+                Listener("HTTPS", https_port, names, rules=[_forward(described, groups)])
+            )
         balancer = described.get("balancer", "alb")
         lb = LoadBalancer(
             name=f"parity-replica-{balancer}",
@@ -96,11 +132,21 @@ class ReplicaProvider:
             provider=self.name,
             entry_url=self.env.url or described["url"],
             load_balancer=lb,
-            target_groups=[group],
+            target_groups=groups,
             redis_url=self.env.redis.get("url") or described["redis_url"],
             secrets={"replica_password": self._control.password()},
             ca_file=described["ca_file"],
         )
+
+    def set_weights(self, weights: dict[str, int]) -> dict[str, int]:
+        """The weighted forward's new weights, by group name (`parity-blue` or `blue`)."""
+        plain = {name.removeprefix("parity-"): weight for name, weight in weights.items()}
+        now = self._control.set_weights(plain)
+        return {f"parity-{name}": weight for name, weight in now.items()}
+
+    def weights(self) -> dict[str, int]:
+        """The weighted forward's weights now, by target-group name."""
+        return {g.name: g.weight for g in self.resolve().target_groups if g.weight is not None}
 
     def target_states(self) -> TargetStates:
         described = self._control.describe()

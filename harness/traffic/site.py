@@ -29,6 +29,18 @@ def sticky_names(env: Environment) -> tuple[str, ...]:
     return cookie_rule(env.expect).names
 
 
+GROUP_COOKIES = ("AWSALBTG", "AWSALBTGCORS")  # an ALB's target-group stickiness
+
+
+def group_cookies(topology: Topology) -> tuple[str, ...]:
+    """The target-group stickiness cookies, when a weighted forward has it on: a client is
+    pinned to a target only with its group's cookie too."""
+    sticky = any(
+        r.group_stickiness_seconds for li in topology.load_balancer.listeners for r in li.rules
+    )
+    return GROUP_COOKIES if sticky else ()
+
+
 def primary_sticky(env: Environment) -> str | None:
     """The balancer's main sticky cookie, or None when it sets none (or none is named)."""
     return next(iter(sticky_names(env)), None)
@@ -64,7 +76,7 @@ class Site:
             self.identity,
             verify=verify_of(self.env, self.topology),
             name=name or f"user-{n}",
-            sticky_names=sticky_names(self.env),
+            sticky_names=sticky_names(self.env) + group_cookies(self.topology),
             trace=None if own_trace else self.trace,
             host=self.topology.host,
         )

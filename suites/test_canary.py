@@ -1,0 +1,200 @@
+"""Weighted target groups (blue/green, canary releases): fresh clients split by weight, sticky
+clients stay in their group across a weight change, and a session survives moving between
+groups.
+
+With M = 400 fresh clients and weights 90/10, the canary group's count is Binomial(400, 0.1):
+mean 40, sd 6. A chi-square test at alpha = 0.001 fails a balancer that honours the weights 1
+time in 1000, and one that ignores them (50/50) always (200 against 40 is 27 sd away).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from harness.disruption.guard import Guard
+from harness.findings import fail
+from harness.stats import fit
+from harness.topology.model import Topology
+from harness.traffic.client import VirtualUser
+from harness.traffic.contract import SessionDriver
+from harness.traffic.site import Site, read_value, served_by
+
+SAMPLES = 400
+ALPHA = 0.001
+WORKERS = 8
+STICKY_CLIENTS = 3  # per group, for the weight change
+LAPSE_WAIT_LIMIT = 10.0  # seconds: longer group stickiness is not waited for
+MAX_MOVERS = 200  # logged-in clients, at most, to see one move between groups
+MISS_CHANCE = 0.001  # the chance, by the weights, that no client moves
+
+
+@dataclass(frozen=True)
+class Forward:
+    """The weighted forward under test: group weights and target-group stickiness."""
+
+    weights: dict[str, int]
+    stickiness_seconds: int | None
+
+    def group_of(self, topology: Topology, target: str | None) -> str | None:
+        group = topology.group_of(target) if target else None
+        return group.name if group else None
+
+
+@pytest.fixture(scope="module")
+def forward(topology: Topology) -> Forward:
+    weighted = {g.name: g.weight for g in topology.target_groups if g.weight is not None}
+    if len(weighted) < 2:
+        pytest.skip("not applicable: no weighted forward to two or more target groups")
+    stickiness = next(
+        (
+            r.group_stickiness_seconds
+            for li in topology.load_balancer.listeners
+            for r in li.rules
+            if set(r.target_groups) >= set(weighted)
+        ),
+        None,
+    )
+    return Forward(weighted, stickiness)
+
+
+def _landed(site: Site, forward: Forward, n: int) -> Counter[str]:
+    def one(_: int) -> str | None:
+        user = site.user("fresh", own_trace=True)
+        try:
+            user.request("GET", "/")
+        except requests.RequestException:
+            return None
+        return forward.group_of(site.topology, user.last_target)
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return Counter(g or "no answer" for g in pool.map(one, range(n)))
+
+
+@pytest.mark.parity(
+    title="Fresh clients are split between target groups by weight",
+    why="A canary that takes more (or less) than its weight is not the release that was planned.",
+)
+def test_fresh_clients_split_by_weight(site: Site, forward: Forward) -> None:
+    counts = _landed(site, forward, SAMPLES)
+    live = {g: float(w) for g, w in forward.weights.items() if w > 0}
+    stray = {g: n for g, n in counts.items() if g not in live}
+    shares = ", ".join(f"{g}: {counts.get(g, 0)} (weight {w})" for g, w in forward.weights.items())
+    if stray:
+        fail("uneven", f"fresh clients went where the weights send none: {stray}; {shares}")
+    result = fit(dict(counts), live) if len(live) > 1 else None
+    if result is not None and result.p_value < ALPHA:
+        fail(
+            "uneven",
+            f"{sum(counts.values())} fresh clients: {shares}; chi-square p = "
+            f"{result.p_value:.2g} (alpha {ALPHA}): the split does not follow the weights",
+        )
+
+
+def _clients_by_group(site: Site, forward: Forward) -> dict[str, list[VirtualUser]]:
+    """A few sticky clients in each group with a weight (fresh clients until each has some)."""
+    found: dict[str, list[VirtualUser]] = {g: [] for g, w in forward.weights.items() if w > 0}
+    for _ in range(60 * len(found)):
+        if all(len(c) >= STICKY_CLIENTS for c in found.values()):
+            break
+        user = site.user("group-sticky")
+        group = forward.group_of(site.topology, served_by(user, None))
+        if group in found and len(found[group]) < STICKY_CLIENTS:
+            found[group].append(user)
+    return found
+
+
+@pytest.mark.disruptive
+@pytest.mark.parity(
+    title="Sticky clients stay in their group when the weights change",
+    why="Shifting weights mid-release must not bounce users between old and new builds.",
+)
+def test_sticky_clients_stay_in_their_group_across_a_weight_change(
+    site: Site, forward: Forward, guard: Guard
+) -> None:
+    if not forward.stickiness_seconds:
+        pytest.skip("not applicable: target-group stickiness is off (clients follow the weights)")
+    if not hasattr(guard.provider, "set_weights"):
+        pytest.skip(f"not applicable: the {guard.provider.name} provider cannot change weights")
+    clients = _clients_by_group(site, forward)
+    leaving = max(clients, key=lambda g: forward.weights[g])
+    if len(clients[leaving]) < STICKY_CLIENTS:
+        pytest.skip(f"no {STICKY_CLIENTS} fresh clients landed in {leaving}")
+    flipped = {g: (0 if g == leaving else 100) for g in forward.weights}
+    with guard.reweigh(flipped):
+        fresh = _landed(site, forward, 20)
+        strays = {}
+        for group, users in clients.items():
+            for user in users:
+                seen = [forward.group_of(site.topology, served_by(user, None)) for _ in range(4)]
+                if any(g != group for g in seen):
+                    strays[f"{user.name} of {group}"] = seen
+    if strays:
+        fail(
+            "no-stickiness",
+            f"with weights {flipped}, clients left their group: {strays} (target-group "
+            f"stickiness {forward.stickiness_seconds} s)",
+            site.trace_text(),
+        )
+    if fresh.get(leaving):
+        fail(
+            "uneven",
+            f"with {leaving} at weight 0, {fresh[leaving]} of 20 fresh clients still went there",
+        )
+
+
+def _movers_needed(forward: Forward) -> int:
+    total = sum(forward.weights.values())
+    move = 1 - sum((w / total) ** 2 for w in forward.weights.values()) if total else 0.0
+    if move <= 0:
+        return 0
+    return min(MAX_MOVERS, math.ceil(math.log(MISS_CHANCE) / math.log(1 - move)))
+
+
+@pytest.mark.parity(
+    title="A session survives moving between target groups",
+    why="When group stickiness ends, users land on the other build: their session must follow.",
+)
+def test_a_session_survives_moving_between_groups(
+    site: Site, forward: Forward, session_driver: SessionDriver
+) -> None:
+    lapse = forward.stickiness_seconds or 0
+    if lapse > LAPSE_WAIT_LIMIT:
+        pytest.skip(
+            f"target-group stickiness {lapse} s is too long to wait for (limit "
+            f"{LAPSE_WAIT_LIMIT:g} s): run against an environment with a short one"
+        )
+    needed = _movers_needed(forward)
+    if not needed:
+        pytest.skip(f"not applicable: the weights {forward.weights} send everyone to one group")
+    users = []
+    for n in range(needed):
+        user = site.user(f"mover-{n}")
+        session_driver.login(user, 200 + n)
+        session_driver.write(user, "basket", f"kept-{n}")
+        users.append((user, forward.group_of(site.topology, user.last_target), f"kept-{n}"))
+    time.sleep(lapse + 1.5 if lapse else 0)
+    lost, moved = [], 0
+    for user, before, value in users:
+        got, status = read_value(session_driver, user, "basket", None)
+        after = forward.group_of(site.topology, user.last_target)
+        if after == before:
+            continue
+        moved += 1
+        if got != value:
+            lost.append(f"{user.name} {before} -> {after}: {f'HTTP {status}' if status else got}")
+    if lost:
+        fail(
+            "session-not-shared",
+            f"{len(lost)} of {moved} clients that moved between groups lost their session: "
+            f"{'; '.join(lost[:5])}",
+            site.trace_text(),
+        )
+    if not moved:
+        pytest.skip(f"not applicable: none of {needed} clients moved between groups")
