@@ -166,7 +166,12 @@ def _expect(source: Source, topology: Topology, http: dict[str, Any]) -> list[Li
             Line(
                 1,
                 "stickiness",
-                {"enabled": s.enabled, "type": s.type, "duration_seconds": s.duration_seconds},
+                {
+                    "enabled": s.enabled,
+                    "type": s.type,
+                    "duration_seconds": s.duration_seconds,
+                    **({"cookie_name": s.cookie_name} if s.type == "app_cookie" else {}),
+                },
                 f"observed: target group {group.name}",
             ),
             Line(
