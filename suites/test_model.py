@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+from hypothesis.errors import Flaky
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from harness.findings import message
 from harness.topology.model import Target
@@ -24,11 +31,14 @@ from harness.traffic.contract import SessionDriver, StepFailed
 from harness.traffic.site import Site, read_value, run_together
 
 KEYS = ("a", "b", "c")
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 25  # the read-write-read interleaving is drawn in all but ~1e-13 of runs
 STEPS = 10
 
 
-def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -> type:
+def build_machine(
+    site: Site, driver: SessionDriver, routes: dict[str, Route], findings: list[str]
+) -> type:
+    """The state machine; every finding it raises is also kept in `findings`, in order."""
     targets = sorted(routes)
 
     class SessionModel(RuleBasedStateMachine):
@@ -44,7 +54,8 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
 
         def _check(self, ok: bool, what: str, fault: str = "session-not-shared") -> None:
             if not ok:
-                raise AssertionError(message(fault, what, self.user.trace_text()))
+                findings.append(message(fault, what, self.user.trace_text()))
+                raise AssertionError(findings[-1])
 
         def _step(self, call: Callable[[], Any], what: str) -> None:
             try:
@@ -55,6 +66,11 @@ def build_machine(site: Site, driver: SessionDriver, routes: dict[str, Route]) -
         @rule(where=st.sampled_from(targets))
         def switch_target(self, where: str) -> None:
             self.target = where
+
+        @initialize()
+        def start_logged_in(self) -> None:
+            """Every journey starts with a session, so its steps reach one early."""
+            self.log_in()
 
         @rule()
         def log_in(self) -> None:
@@ -154,15 +170,25 @@ def test_random_session_sequences_match_the_model(
     if len(healthy) < 2:
         pytest.skip("the model test needs two healthy targets")
     routes = {t: site.route(t) for t in healthy}
-    machine = build_machine(site, session_driver, routes)
-    run_state_machine_as_test(
-        machine,
-        settings=settings(
-            max_examples=MAX_EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            database=None,
-            report_multiple_bugs=False,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
-    )
+    findings: list[str] = []
+    machine = build_machine(site, session_driver, routes, findings)
+    try:
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=MAX_EXAMPLES,
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                report_multiple_bugs=False,
+                suppress_health_check=[HealthCheck.too_slow],
+            ),
+        )
+    except Flaky:  # a failure that did not come back when replayed: report the one seen
+        if not findings:
+            raise
+        pytest.fail(
+            f"{findings[0]}\n(seen once; replaying the same steps did not show it again: the "
+            "fault depends on timing or on state the replay did not rebuild)",
+            pytrace=False,
+        )
