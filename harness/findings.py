@@ -23,6 +23,7 @@ FIELD_FAULTS: dict[str, str] = {
     "short-stickiness": "stickiness shorter than expected",
     "slow-target": "one slow instance",
     "stale-cache": "a per-instance cache in front of the shared store",
+    "store-evicts": "the session store's eviction policy drops live sessions under memory pressure",
     "settings-drift": "load balancer settings differ from the profile",
     "unhealthy-target": "a target is not healthy",
     "uneven": "uneven distribution",

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from harness.disruption.guard import Guard, Permission
-from harness.errors import ContractError, EnvironmentUnavailable, NothingToCheck, ParityError
+from harness.errors import ContractError, NothingToCheck, ParityError
 from harness.plugin import ENVIRONMENT, OPENED
-from harness.printable import printable
-from harness.profile.environment import Environment, load_environment, mask_url
+from harness.profile.environment import Environment, load_environment
 from harness.replica.state import home
 from harness.report.collector import EVIDENCE_PROPERTY
+from harness.store.connection import open_store, settings_of
 from harness.topology import Provider
 from harness.topology.model import Target, Topology
 from harness.topology.opening import open_environment
@@ -153,24 +153,15 @@ def session_driver(environment: Environment, topology: Topology) -> SessionDrive
 
 @pytest.fixture(scope="module")
 def session_store(environment: Environment, topology: Topology) -> Any:
-    """A Redis client on the session store; None when there is none to check from here (no
-    redis.url, or `redis.reachable: false`). A configured store that does not answer is an
-    error naming its URL (without the password)."""
-    import redis as redis_lib
-
-    if not topology.redis_url or environment.redis.get("reachable") is False:
+    """A client on the session store (standalone, Sentinel or Cluster: `redis.mode`); None when
+    there is none to check from here (no store configured, or `redis.reachable: false`). A
+    configured store that does not answer is an error naming it (without the password)."""
+    section = environment.redis
+    if section.get("reachable") is False:
         return None
-    client = redis_lib.Redis.from_url(topology.redis_url, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis_lib.RedisError as exc:
-        why = printable(str(exc)).split("\n")[0]
-        raise EnvironmentUnavailable(
-            f"the session store {mask_url(topology.redis_url)} cannot be used: "
-            f"{type(exc).__name__}: {why} (if the runner cannot reach it, say "
-            "redis.reachable: false in the profile)"
-        ) from exc
-    return client
+    if not topology.redis_url and section.get("mode") != "sentinel":
+        return None
+    return open_store(settings_of(section, topology.redis_url))
 
 
 @pytest.fixture(scope="module")

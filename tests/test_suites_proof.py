@@ -17,6 +17,11 @@ HYGIENE = "test_topology::test_aws_security_groups_and_zones"  # AWS only
 APP_COOKIE = "test_sticky::test_app_cookie_stickiness_follows_the_apps_cookie"
 REISSUE = "test_sticky::test_sticky_cookie_is_reissued_on_every_response"
 APP_MOVED = "test_sticky::test_app_cookie_client_stays_on_its_new_target_after_a_failover"
+GROUPS = ("--groups", "blue:90,green:10", "--group-stickiness", "3")
+SPLIT = "test_canary::test_fresh_clients_split_by_weight"
+STAY = "test_canary::test_sticky_clients_stay_in_their_group_across_a_weight_change"
+MOVE = "test_canary::test_a_session_survives_moving_between_groups"
+WEIGHTED = {SPLIT, STAY, MOVE}  # skipped where there is no weighted forward
 TOPOLOGY = [
     "test_topology::test_expected_number_of_healthy_targets",
     "test_topology::test_every_target_answers",
@@ -82,6 +87,10 @@ PROOF = {
         "test_distribution::test_fresh_clients_spread_evenly",
         TOPOLOGY + STICKY + SHARING + FAILOVER,
     ),
+    "store-evicts": (
+        "test_store::test_store_cannot_evict_live_sessions",
+        TOPOLOGY + STICKY + SHARING + SPREAD + FAILOVER,
+    ),
     "stale-cache": (
         "test_sharing::test_write_on_one_target_is_seen_on_the_other_at_once",
         TOPOLOGY
@@ -106,7 +115,7 @@ def test_healthy_replica_passes_every_suite_twice(tmp_path: Path) -> None:
         }
         assert not bad, f"run {run}: {bad}"
         skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
-        assert skipped == {LAPSE, HYGIENE, APP_COOKIE, APP_MOVED}
+        assert skipped == {LAPSE, HYGIENE, APP_COOKIE, APP_MOVED, *WEIGHTED}
 
 
 @pytest.mark.slow
@@ -187,7 +196,7 @@ def test_app_cookie_stickiness_passes_healthy_and_is_checked(tmp_path: Path) -> 
     bad = {t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")}
     assert not bad
     skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
-    assert skipped == {LAPSE, HYGIENE, REISSUE}
+    assert skipped == {LAPSE, HYGIENE, REISSUE, *WEIGHTED}
     assert outcomes[APP_COOKIE].status == "passed" and outcomes[APP_MOVED].status == "passed"
     assert outcomes[
         "test_failover::test_drain_moves_pinned_clients_with_their_sessions"
@@ -206,11 +215,6 @@ def test_app_cookie_stickiness_without_the_alb_cookie_is_caught(tmp_path: Path) 
     caught = outcomes[APP_COOKIE]
     assert caught.status == "failed" and "[no-stickiness]" in caught.message, caught.message[:300]
 
-
-GROUPS = ("--groups", "blue:90,green:10", "--group-stickiness", "3")
-SPLIT = "test_canary::test_fresh_clients_split_by_weight"
-STAY = "test_canary::test_sticky_clients_stay_in_their_group_across_a_weight_change"
-MOVE = "test_canary::test_a_session_survives_moving_between_groups"
 
 
 @pytest.mark.slow
@@ -238,3 +242,12 @@ def test_sessions_lost_between_groups_are_caught(tmp_path: Path) -> None:
     caught = outcomes[MOVE]
     assert caught.status == "failed" and "[session-not-shared]" in caught.message
     assert outcomes[SPLIT].status == "passed"
+
+
+@pytest.mark.slow
+def test_memory_pressure_shows_sessions_evicted(tmp_path: Path) -> None:
+    """The disruptive check sees the eviction happen, not only the policy that allows it."""
+    outcomes = run_suites(tmp_path, "store-evicts", "suites/test_store.py")
+    caught = outcomes["test_store::test_sessions_survive_memory_pressure"]
+    assert caught.status == "failed" and "[store-evicts]" in caught.message
+    assert "sessions were gone after" in caught.message

@@ -35,7 +35,16 @@ from harness.signals import die_with_parent, stop_child
 from harness.topology import Provider
 from harness.topology.opening import OPENED_VARIABLE, open_environment, write_opened
 
-SUITES = ("topology", "sticky", "sharing", "failover", "distribution", "canary", "model")
+SUITES = (
+    "topology",
+    "sticky",
+    "sharing",
+    "store",
+    "failover",
+    "distribution",
+    "canary",
+    "model",
+)
 SUITES_PACKAGE = "harness.suites"
 PYTEST_USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR (the CLI does not import pytest)
 NO_CHECK_RAN: Verdict = "no-check-ran"

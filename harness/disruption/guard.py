@@ -60,6 +60,11 @@ class Guard:
                 f"(states: {', '.join(f'{t}={s}' for t, (s, _) in states.items())})"
             )
 
+    def allow(self, action: str, what: str) -> None:
+        """A disruptive action on something other than a target (the store, say): refused like
+        any other unless the profile and the run allow it (production only when named)."""
+        self._permitted(action, what)
+
     def _permitted(self, action: str, target_id: str) -> None:
         """The profile and the run allow disruption here (production only when named)."""
         env = self.env

@@ -100,10 +100,17 @@ EXPECT = Section(
 REDIS = Section(
     {
         "url": Url(("redis", "rediss", "unix")),
+        "mode": Scalar((str,), choices=("standalone", "sentinel", "cluster")),
+        "sentinels": ListOf(STR),
+        "service": STR,
+        "username": STR,
+        "password": STR,
+        "ca_file": STR,
         "key": STR,
         "session_id": STR,
         "elasticache": STR,
         "reachable": BOOL,
+        "pressure_mb": Scalar((int,), minimum=1, maximum=1024),
     },
     defaults={"key": "session:{session_id}", "session_id": r"^([^.]+)", "reachable": True},
 )

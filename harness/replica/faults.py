@@ -23,6 +23,7 @@ FAULTS: dict[str, str] = {
     "short-stickiness": "the stickiness duration is far below the expected 86400 s",
     "slow-target": "the second instance adds latency to every request",
     "stale-cache": "the second instance memoises session reads for 30 s in front of Redis",
+    "store-evicts": "Redis runs allkeys-lru with a small maxmemory, so sessions are evicted",
     "uneven": "the first target takes three times the traffic of the others",
     "version-skew": "the second instance serves another build",
 }
@@ -56,6 +57,16 @@ def check_for_front(faults: tuple[str, ...], balancer: str) -> None:
 def applied_weights(pairs: list[tuple[str, int]], faults: tuple[str, ...]) -> list[tuple[str, int]]:
     """The weights the front end is given: the asked ones, or equal ones (ignored-weights)."""
     return [(name, 1) for name, _ in pairs] if "ignored-weights" in faults else pairs
+
+
+STORE_EVICTS_MAXMEMORY = "4mb"
+
+
+def redis_args(faults: tuple[str, ...]) -> list[str]:
+    """redis-server flags for the faults (store-evicts: a small maxmemory, allkeys-lru)."""
+    if "store-evicts" in faults:
+        return ["--maxmemory", STORE_EVICTS_MAXMEMORY, "--maxmemory-policy", "allkeys-lru"]
+    return []
 
 
 def check_faults(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:

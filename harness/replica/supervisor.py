@@ -132,6 +132,7 @@ class Replica(TargetOperations):
             "no",
             "--dir",
             str(self.work_dir),
+            *faults.redis_args(self.config.faults),
         ]
         self._procs["redis"] = self._spawner.spawn("redis", argv)
 

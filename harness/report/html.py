@@ -153,6 +153,9 @@ def render(results: Results) -> str:
     failover = next(
         (c["evidence"]["failover"] for c in checks if "failover" in (c.get("evidence") or {})), None
     )
+    store = next(
+        (c["evidence"]["store"] for c in checks if "store" in (c.get("evidence") or {})), None
+    )
     chart_svgs = _check_charts(checks) + (_load_charts(load) if load else [])
     return jinja.get_template("report.html.j2").render(
         verdict=results["verdict"],
@@ -175,6 +178,7 @@ def render(results: Results) -> str:
         load=load,
         load_gates_passed=sum(1 for g in (load["gates"] if load else []) if g["passed"]),
         failover=failover,
+        store=store,
         failover_timeline=failover_timeline(failover) if failover else [],
         diff=results.get("diff"),
         report_id=results["run"].get("id", ""),

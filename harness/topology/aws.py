@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from harness.errors import EnvironmentUnavailable
 from harness.profile.environment import Environment
-from harness.topology import TargetStates, aws_extras, routing
+from harness.topology import TargetStates, aws_extras, aws_store, routing
 from harness.topology.aws_errors import aws_call
 from harness.topology.aws_parse import listener_of, parse_group, target_of
 from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
@@ -145,7 +145,7 @@ class AwsProvider:
         topology.host = route.host if route else None
         if self.env.redis.get("elasticache"):
             client = self._session.client("elasticache", **self._client_kwargs)
-            topology.session_store = aws_extras.session_store(client, self.env.redis["elasticache"])
+            topology.session_store = aws_store.session_store(client, self.env.redis["elasticache"])
         return topology
 
     def _rules(self, listener_arn: str) -> list[Any]:

@@ -1,4 +1,4 @@
-"""AWS facts beyond the load balancer: the ElastiCache session store and security-group hygiene."""
+"""AWS facts beyond the load balancer: security-group and zone hygiene."""
 
 from __future__ import annotations
 
@@ -7,68 +7,6 @@ from typing import Any
 
 from harness.topology.aws_errors import aws_call
 from harness.topology.model import Topology
-
-
-def session_store(client: Any, ident: str) -> dict[str, str]:
-    """Engine, version, node type, cluster mode, TLS and auth of a replication group or cluster."""
-    groups = aws_call(
-        "elasticache",
-        "DescribeReplicationGroups",
-        partial(_quiet, client.describe_replication_groups, ReplicationGroupId=ident),
-    )
-    if groups and groups.get("ReplicationGroups"):
-        group = groups["ReplicationGroups"][0]
-        members = group.get("MemberClusters") or []
-        version = str(group.get("EngineVersion", ""))
-        if members and not version:  # moto lists members it cannot describe: then unknown
-            found = aws_call(
-                "elasticache",
-                "DescribeCacheClusters",
-                partial(_quiet, client.describe_cache_clusters, CacheClusterId=members[0]),
-            )
-            clusters = (found or {}).get("CacheClusters", [])
-            version = clusters[0].get("EngineVersion", "") if clusters else ""
-        return {
-            "id": ident,
-            "engine": "redis",
-            "engine_version": version,
-            "node_type": str(group.get("CacheNodeType", "")),
-            "cluster_mode": str(group.get("ClusterEnabled", False)).lower(),
-            "transit_encryption": str(group.get("TransitEncryptionEnabled", False)).lower(),
-            "at_rest_encryption": str(group.get("AtRestEncryptionEnabled", False)).lower(),
-            "auth_token": str(group.get("AuthTokenEnabled", False)).lower(),
-            "automatic_failover": str(group.get("AutomaticFailover", "")),
-            "nodes": str(len(members)),
-        }
-    clusters = aws_call(
-        "elasticache",
-        "DescribeCacheClusters",
-        partial(client.describe_cache_clusters, CacheClusterId=ident),
-    )["CacheClusters"]
-    cluster = clusters[0]
-    return {
-        "id": ident,
-        "engine": str(cluster.get("Engine", "")),
-        "engine_version": str(cluster.get("EngineVersion", "")),
-        "node_type": str(cluster.get("CacheNodeType", "")),
-        "cluster_mode": "false",
-        "transit_encryption": str(cluster.get("TransitEncryptionEnabled", False)).lower(),
-        "at_rest_encryption": str(cluster.get("AtRestEncryptionEnabled", False)).lower(),
-        "auth_token": str(cluster.get("AuthTokenEnabled", False)).lower(),
-        "nodes": str(cluster.get("NumCacheNodes", 1)),
-    }
-
-
-def _quiet(call: Any, **kwargs: Any) -> Any:
-    """A replication-group lookup that answers None for an id that is a plain cluster."""
-    from botocore.exceptions import ClientError
-
-    try:
-        return call(**kwargs)
-    except ClientError as exc:
-        if "NotFound" in exc.response.get("Error", {}).get("Code", ""):
-            return None
-        raise
 
 
 def _admits(rule: dict[str, Any], port: int) -> bool:
