@@ -24,6 +24,8 @@ FIELD_FAULTS: dict[str, str] = {
     "slow-target": "one slow instance",
     "stale-cache": "a per-instance cache in front of the shared store",
     "store-evicts": "the session store's eviction policy drops live sessions under memory pressure",
+    "store-failover": "sessions lost or writes failing too long across a session store failover",
+    "store-stale-primary": "the app keeps writing to the old primary after a store failover",
     "settings-drift": "load balancer settings differ from the profile",
     "unhealthy-target": "a target is not healthy",
     "uneven": "uneven distribution",

@@ -21,7 +21,7 @@ from harness.errors import EnvironmentUnavailable
 from harness.replica.processes import free_port, stop_pid, wait_until
 from harness.store.connection import StoreSettings, open_store, settings_of
 from harness.store.eviction import read_eviction
-from harness.topology.aws_store import session_store
+from harness.topology.aws_store import fail_over, session_store
 
 
 def _ping(port: int, **kwargs: Any) -> Callable[[], bool]:
@@ -253,3 +253,28 @@ def test_elasticache_serverless_is_reported_as_such() -> None:
         facts = session_store(client, "sessions")
     assert facts["serverless"] == "true" and facts["engine"] == "valkey"
     assert facts["data_storage_limit"] == "10 GB"
+
+
+def test_elasticache_test_failover_names_the_node_group() -> None:
+    client, stub = _elasticache()
+    stub.add_response(
+        "describe_replication_groups",
+        {"ReplicationGroups": [{
+            "ReplicationGroupId": "sessions",
+            "NodeGroups": [{"NodeGroupId": "0001", "NodeGroupMembers": [
+                {"CacheClusterId": "sessions-001", "CurrentRole": "primary"},
+                {"CacheClusterId": "sessions-002", "CurrentRole": "replica"}]}]}]},
+        {"ReplicationGroupId": "sessions"},
+    )  # fmt: skip
+    stub.add_response(
+        "test_failover",
+        {"ReplicationGroup": {"ReplicationGroupId": "sessions"}},
+        {"ReplicationGroupId": "sessions", "NodeGroupId": "0001"},
+    )
+    with stub:
+        done = fail_over(client, "sessions")
+    assert done == {
+        "replication_group": "sessions",
+        "node_group": "0001",
+        "old_primary": "sessions-001",
+    }

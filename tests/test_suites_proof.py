@@ -22,6 +22,7 @@ SPLIT = "test_canary::test_fresh_clients_split_by_weight"
 STAY = "test_canary::test_sticky_clients_stay_in_their_group_across_a_weight_change"
 MOVE = "test_canary::test_a_session_survives_moving_between_groups"
 WEIGHTED = {SPLIT, STAY, MOVE}  # skipped where there is no weighted forward
+STORE_FAILOVER = "test_store::test_store_failover"  # needs --store sentinel
 TOPOLOGY = [
     "test_topology::test_expected_number_of_healthy_targets",
     "test_topology::test_every_target_answers",
@@ -115,7 +116,7 @@ def test_healthy_replica_passes_every_suite_twice(tmp_path: Path) -> None:
         }
         assert not bad, f"run {run}: {bad}"
         skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
-        assert skipped == {LAPSE, HYGIENE, APP_COOKIE, APP_MOVED, *WEIGHTED}
+        assert skipped == {LAPSE, HYGIENE, APP_COOKIE, APP_MOVED, STORE_FAILOVER, *WEIGHTED}
 
 
 @pytest.mark.slow
@@ -196,7 +197,7 @@ def test_app_cookie_stickiness_passes_healthy_and_is_checked(tmp_path: Path) -> 
     bad = {t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")}
     assert not bad
     skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
-    assert skipped == {LAPSE, HYGIENE, REISSUE, *WEIGHTED}
+    assert skipped == {LAPSE, HYGIENE, REISSUE, STORE_FAILOVER, *WEIGHTED}
     assert outcomes[APP_COOKIE].status == "passed" and outcomes[APP_MOVED].status == "passed"
     assert outcomes[
         "test_failover::test_drain_moves_pinned_clients_with_their_sessions"
@@ -214,7 +215,6 @@ def test_app_cookie_stickiness_without_the_alb_cookie_is_caught(tmp_path: Path) 
     )
     caught = outcomes[APP_COOKIE]
     assert caught.status == "failed" and "[no-stickiness]" in caught.message, caught.message[:300]
-
 
 
 @pytest.mark.slow
@@ -251,3 +251,27 @@ def test_memory_pressure_shows_sessions_evicted(tmp_path: Path) -> None:
     caught = outcomes["test_store::test_sessions_survive_memory_pressure"]
     assert caught.status == "failed" and "[store-evicts]" in caught.message
     assert "sessions were gone after" in caught.message
+
+
+@pytest.mark.slow
+def test_a_sentinel_store_fails_over_without_losing_sessions(tmp_path: Path) -> None:
+    """`parity up --store sentinel`: the app reaches Redis through Sentinel; every suite passes,
+    the store failover among them (a primary, a replica, three sentinels, a real failover)."""
+    outcomes = run_suites(tmp_path, None, "suites/test_store.py", up=("--store", "sentinel"))
+    bad = {t: o.message[:300] for t, o in outcomes.items() if o.status != "passed"}
+    assert not bad and STORE_FAILOVER in outcomes
+
+
+@pytest.mark.slow
+def test_an_app_that_does_not_follow_the_failover_is_caught(tmp_path: Path) -> None:
+    outcomes = run_suites(
+        tmp_path,
+        "store-stale-primary",
+        "suites/test_store.py",
+        up=("--store", "sentinel"),
+    )
+    caught = outcomes["test_store::test_store_failover"]
+    assert caught.status == "failed" and "[store-stale-primary]" in caught.message
+    assert "does not follow the new primary" in caught.message
+    others = ("test_store_cannot_evict_live_sessions", "test_sessions_survive_memory_pressure")
+    assert all(outcomes[f"test_store::{t}"].status == "passed" for t in others)

@@ -15,6 +15,7 @@ from harness.replica.spec import (
     DEFAULT_DEREGISTRATION_DELAY,
     DEFAULT_STICKINESS_SECONDS,
     STICKINESS_TYPES,
+    STORES,
     ReplicaConfig,
     parse_groups,
 )
@@ -38,6 +39,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         app_cookie=args.app_cookie,
         groups=parse_groups(args.groups) if args.groups else (),
         group_stickiness=args.group_stickiness,
+        store=args.store,
     )
     handle = lifecycle.up(config)
     described = handle.control.describe()
@@ -128,6 +130,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="the app's cookie for app_cookie (the replica's: session)",
     )
     up.add_argument("--stickiness-seconds", type=int, default=DEFAULT_STICKINESS_SECONDS)
+    up.add_argument(
+        "--store",
+        default="standalone",
+        choices=STORES,
+        help="the session store: one redis-server (default), or sentinel (a primary, a replica "
+        "and three sentinels; the app connects through Sentinel)",
+    )
     up.add_argument(
         "--groups",
         metavar="NAME:WEIGHT,...",

@@ -83,6 +83,13 @@ COOKIE = Section(
     }
 )
 VERSION = Section({"path": STR, "json": STR, "header": STR}, required=("path",))
+STORE_FAILOVER = Section(
+    {
+        "max_recovery_seconds": Scalar((float,), minimum=0, maximum=600),
+        "max_lost_sessions": Scalar((int,), minimum=0),
+        "max_errors": Scalar((int,), minimum=0),
+    }
+)
 EXPECT = Section(
     {
         "version": VERSION,
@@ -94,6 +101,7 @@ EXPECT = Section(
         "balancer": Scalar((str,), choices=tuple(BALANCERS)),
         "cookie": COOKIE,
         "error_budget": Scalar((int,), minimum=0),
+        "store_failover": STORE_FAILOVER,
     },
     defaults={"error_budget": 0},
 )

@@ -72,6 +72,12 @@ def _handler(replica: Replica, token: str) -> type[BaseHTTPRequestHandler]:
             if self.path == "/weights":
                 self._weights()
                 return
+            if self.path == "/store/failover":
+                try:
+                    self._reply(200, replica.store.failover())
+                except ParityError as exc:
+                    self._reply(400, {"error": str(exc)})
+                return
             parts = self.path.strip("/").split("/")
             if len(parts) != 3 or parts[0] != "targets" or parts[2] not in ACTIONS:
                 self._reply(404, {"error": f"no such action {self.path}"})
@@ -167,3 +173,7 @@ class ReplicaControl:
         """Change the weighted forward's weights (every group named); the weights now."""
         answer = self._call("POST", "/weights", weights)
         return {str(k): int(v) for k, v in answer["weights"].items()}
+
+    def store_failover(self) -> dict[str, Any]:
+        """Fail the store over to its replica (`--store sentinel`); old and new primary."""
+        return self._call("POST", "/store/failover")

@@ -24,6 +24,7 @@ FAULTS: dict[str, str] = {
     "slow-target": "the second instance adds latency to every request",
     "stale-cache": "the second instance memoises session reads for 30 s in front of Redis",
     "store-evicts": "Redis runs allkeys-lru with a small maxmemory, so sessions are evicted",
+    "store-stale-primary": "the app writes to the first primary, not through Sentinel (READONLY)",
     "uneven": "the first target takes three times the traffic of the others",
     "version-skew": "the second instance serves another build",
 }

@@ -29,9 +29,12 @@ def needs_profile(replica: Replica) -> bool:
 
 
 def _kind(replica: Replica) -> str:
+    cfg = replica.config
     if replica.other_front:
-        return replica.config.balancer
-    return "groups" if replica.config.groups else "app-cookie"
+        return cfg.balancer
+    if cfg.groups:
+        return "groups"
+    return "sentinel" if cfg.store == "sentinel" else "app-cookie"
 
 
 def variant_profile(replica: Replica) -> dict[str, Any]:
@@ -51,6 +54,11 @@ def variant_profile(replica: Replica) -> dict[str, Any]:
             "cookie_name": cfg.app_cookie,
         }
         profile["expect"].pop("cookie", None)  # the ALB's app-cookie rule: AWSALBAPP-0..3
+    if cfg.store == "sentinel":
+        store = replica.store.describe()
+        profile["redis"].update(
+            mode="sentinel", sentinels=store["sentinels"], service=store["service"]
+        )
     return dict(profile)
 
 

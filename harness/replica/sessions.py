@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import redis
 from flask import Flask
@@ -31,34 +32,75 @@ class SessionStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def store_client(url: str) -> Any:
+    """A client on `redis://...`, or on the primary of `redis+sentinel://H:P,H:P/SERVICE`."""
+    if not url.startswith("redis+sentinel://"):
+        return redis.Redis.from_url(url)
+    from redis.sentinel import Sentinel
+
+    hosts, _, service = url.removeprefix("redis+sentinel://").partition("/")
+    nodes = [(h, int(p)) for h, _, p in (a.rpartition(":") for a in hosts.split(","))]
+    sentinel = Sentinel(nodes, socket_timeout=2.0)  # type: ignore[no-untyped-call]
+    return sentinel.master_for(service, socket_timeout=2.0)  # type: ignore[no-untyped-call]
+
+
+FAILOVER_TRIES = 40  # 40 x 0.25 s: a store failover is ridden out, not turned into 500s
+FAILOVER_PAUSE = 0.25
+T = TypeVar("T")
+
+
+def riding_failovers(call: Callable[[], T]) -> T:
+    """`call`, tried again while the store fails over. A connection that met a demoted primary
+    is closed; the next one is checked out of the pool, which asks Sentinel for the primary
+    (redis-py's own retry reconnects to the same address, so it cannot do this)."""
+    for attempt in range(FAILOVER_TRIES):
+        try:
+            return call()
+        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError):
+            if attempt == FAILOVER_TRIES - 1:
+                raise
+            time.sleep(FAILOVER_PAUSE)
+    raise AssertionError("unreachable")
+
+
 class RedisHashStore:
     """One Redis hash per session; each key of the session is a JSON-encoded field."""
 
     def __init__(self, url: str) -> None:
-        self._client = redis.Redis.from_url(url)
+        self._client = store_client(url)
+        self._sentinel = url.startswith("redis+sentinel://")
+
+    def _run(self, call: Callable[[], T]) -> T:
+        return riding_failovers(call) if self._sentinel else call()
 
     def load(self, key: str) -> dict[str, Any] | None:
-        raw = cast(dict[bytes, bytes], self._client.hgetall(key))
+        raw = cast(dict[bytes, bytes], self._run(lambda: self._client.hgetall(key)))
         return {k.decode(): json.loads(v) for k, v in raw.items()} if raw else None
 
     def apply(self, key: str, changed: dict[str, Any], removed: set[str], ttl: int) -> None:
-        pipe = self._client.pipeline()
-        if changed:
-            pipe.hset(key, mapping={k: json.dumps(v) for k, v in changed.items()})
-        if removed:
-            pipe.hdel(key, *removed)
-        pipe.expire(key, ttl)
-        pipe.execute()
+        def write() -> None:
+            pipe = self._client.pipeline()
+            if changed:
+                pipe.hset(key, mapping={k: json.dumps(v) for k, v in changed.items()})
+            if removed:
+                pipe.hdel(key, *removed)
+            pipe.expire(key, ttl)
+            pipe.execute()
+
+        self._run(write)
 
     def replace(self, key: str, data: dict[str, Any], ttl: int) -> None:
-        pipe = self._client.pipeline()
-        pipe.delete(key)
-        pipe.hset(key, mapping={k: json.dumps(v) for k, v in data.items()})
-        pipe.expire(key, ttl)
-        pipe.execute()
+        def write() -> None:
+            pipe = self._client.pipeline()
+            pipe.delete(key)
+            pipe.hset(key, mapping={k: json.dumps(v) for k, v in data.items()})
+            pipe.expire(key, ttl)
+            pipe.execute()
+
+        self._run(write)
 
     def delete(self, key: str) -> None:
-        self._client.delete(key)
+        self._run(lambda: self._client.delete(key))
 
 
 class MemoryStore:

@@ -18,6 +18,7 @@ DEFAULT_STICKINESS_SECONDS = 86400
 DEFAULT_BUILD = "build-1"
 BALANCERS = ("alb", "caddy", "nginx")
 STICKINESS_TYPES = ("lb_cookie", "app_cookie")
+STORES = ("standalone", "sentinel")
 RESERVED_COOKIE_PREFIXES = ("AWSALB", "AWSALBAPP", "AWSALBTG")
 
 
@@ -79,6 +80,7 @@ class ReplicaConfig:
     app_cookie: str | None = None  # the app cookie's name, for app_cookie
     groups: tuple[tuple[str, int], ...] = ()  # weighted target groups: (name, weight), each
     group_stickiness: int = 0  # AWSALBTG duration in seconds; 0: off
+    store: str = "standalone"  # or sentinel: a primary, a replica and three sentinels
 
     def __post_init__(self) -> None:
         if not 1 <= self.instances <= MAX_INSTANCES:
@@ -102,6 +104,12 @@ class ReplicaConfig:
             )
         object.__setattr__(self, "faults", check_faults(self.faults))
         check_for_front(self.faults, self.balancer)
+        if self.store not in STORES:
+            raise UsageError(f"--store {self.store!r}: allowed {', '.join(STORES)}")
+        if "store-stale-primary" in self.faults and self.store != "sentinel":
+            raise UsageError(
+                "--fault store-stale-primary needs a store that fails over (--store sentinel)"
+            )
         if "ignored-weights" in self.faults and not self.groups:
             raise UsageError("--fault ignored-weights needs weighted target groups (--groups)")
         if self.faults and self.instances < 2:

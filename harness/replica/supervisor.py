@@ -17,8 +17,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import redis
-
 from harness.errors import ReplicaError, UsageError
 from harness.haproxy_admin import HaproxyAdmin
 from harness.replica import alb_config, alb_groups, faults
@@ -33,6 +31,7 @@ from harness.replica.processes import (
     wait_until,
 )
 from harness.replica.spec import ReplicaConfig
+from harness.replica.store import ReplicaStore
 from harness.replica.targets import Instance, TargetOperations
 from harness.replica.tls import make_certificate
 
@@ -63,6 +62,7 @@ class Replica(TargetOperations):
         )
         self.weights: dict[str, int] = dict(self.config.groups)  # as changed at run time
         self._weights_map = self.work_dir / "weights.map"
+        self.store = ReplicaStore(self.config.store, self.config.faults, self.work_dir)
 
     # ---- life cycle -------------------------------------------------------------------
     def __enter__(self) -> Replica:
@@ -119,34 +119,20 @@ class Replica(TargetOperations):
 
     # ---- start-up ---------------------------------------------------------------------
     def _start_redis(self) -> None:
-        self.redis_port = free_port()
-        argv = [
-            "redis-server",
-            "--port",
-            str(self.redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self.work_dir),
-            *faults.redis_args(self.config.faults),
-        ]
-        self._procs["redis"] = self._spawner.spawn("redis", argv)
+        def spawn(name: str, argv: list[str]) -> None:
+            self._procs[name] = self._spawner.spawn(name, argv)
+
+        self.store.start(spawn)
+        self.redis_port = self.store.primary_port
 
     def _wait_redis(self) -> None:
-        client = redis.Redis(port=self.redis_port, socket_connect_timeout=0.5)
+        names = [n for n in self._procs if n.startswith(("redis", "sentinel"))]
 
-        def ping() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                self._check_alive("redis")
-                return False
+        def alive() -> None:
+            for name in names:
+                self._check_alive(name)
 
-        wait_until(ping, START_TIMEOUT, "redis-server to answer PING")
+        self.store.wait(alive)
 
     def _plan_instances(self) -> None:
         cfg = self.config
@@ -154,7 +140,7 @@ class Replica(TargetOperations):
             instance_id="",
             build=cfg.build,
             secret_key=secrets.token_hex(32),
-            redis_url=self.redis_url,
+            redis_url=self.store.app_url(),
             password=self.password,
             session_ttl=cfg.session_ttl,
             cookie_lifetime=cfg.cookie_lifetime,
@@ -350,5 +336,6 @@ class Replica(TargetOperations):
             },
             "targets": [t.to_json() for t in self.targets()],
             "target_groups": self._group_descriptions(),
+            "store": self.store.describe(),
             "group_stickiness_seconds": self.config.group_stickiness,
         }

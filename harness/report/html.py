@@ -64,7 +64,25 @@ def _check_charts(checks: list[CheckRecord]) -> list[str]:
                     markers=markers,
                 )
             )
+        if "store_failover" in ev:
+            out.append(_store_failover_chart(ev["store_failover"]))
     return out
+
+
+def _store_failover_chart(f: dict[str, Any]) -> str:
+    """Session writes per 0.5 s while the store failed over, marked where it was triggered and
+    where writes succeeded again."""
+    start = float(f.get("started_at") or 0.0)
+    markers = [(start, "failover")]
+    if f.get("recovered_after_seconds") is not None:
+        markers.append((start + float(f["recovered_after_seconds"]), "writes recovered"))
+    writes = f.get("writes") or []
+    return charts.lines(
+        "Session writes while the store failed over (per 0.5 s)",
+        [w["at"] for w in writes],
+        {"ok": [w["ok"] for w in writes], "errors": [w["errors"] for w in writes]},
+        markers=markers,
+    )
 
 
 def _load_charts(load: LoadSection) -> list[str]:

@@ -155,6 +155,17 @@ class AwsProvider:
             "elbv2", "DescribeRules", lambda: [r for page in pages for r in page["Rules"]]
         )
 
+    def store_failover_ready(self) -> str | None:
+        """Why the store cannot be failed over from here, or None."""
+        if not self.env.redis.get("elasticache"):
+            return "name the ElastiCache replication group in redis.elasticache"
+        return None
+
+    def store_failover(self) -> dict[str, Any]:
+        """ElastiCache TestFailover on `redis.elasticache` (guarded by the caller)."""
+        client = self._session.client("elasticache", **self._client_kwargs)
+        return aws_store.fail_over(client, str(self.env.redis["elasticache"]))
+
     def hygiene(self, topology: Topology) -> list[str]:
         """Security-group and zone problems of the resolved topology."""
         return aws_extras.hygiene(self.ec2, topology)

@@ -133,3 +133,29 @@ def session_store(client: Any, ident: str) -> dict[str, str]:
         f"redis.elasticache {ident!r}: no replication group, cache cluster or serverless cache "
         "has that id"
     )
+
+
+def fail_over(client: Any, ident: str) -> dict[str, Any]:
+    """ElastiCache's TestFailover on the replication group's first node group (its primary is
+    replaced by a replica, as in a real failure); what was the primary."""
+    groups = aws_call(
+        "elasticache",
+        "DescribeReplicationGroups",
+        partial(client.describe_replication_groups, ReplicationGroupId=ident),
+    )["ReplicationGroups"]
+    node_group = (groups[0].get("NodeGroups") or [{}])[0]
+    primary = next(
+        (
+            m.get("CacheClusterId")
+            for m in node_group.get("NodeGroupMembers", [])
+            if m.get("CurrentRole") == "primary"
+        ),
+        None,
+    )
+    group_id = str(node_group.get("NodeGroupId") or "0001")
+    aws_call(
+        "elasticache",
+        "TestFailover",
+        partial(client.test_failover, ReplicationGroupId=ident, NodeGroupId=group_id),
+    )
+    return {"replication_group": ident, "node_group": group_id, "old_primary": primary}

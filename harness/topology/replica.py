@@ -42,6 +42,14 @@ def _groups(described: dict[str, Any]) -> list[TargetGroup]:
     ]
 
 
+def _store_facts(described: dict[str, Any]) -> dict[str, str]:
+    store = described.get("store") or {}
+    facts = {"mode": str(store.get("mode", "standalone"))}
+    if store.get("mode") == "sentinel":
+        facts.update(sentinels=",".join(store["sentinels"]), service=str(store["service"]))
+    return facts
+
+
 def _forward(described: dict[str, Any], groups: list[TargetGroup]) -> Rule:
     """The listener's default action: a forward, weighted when there are several groups."""
     sticky = int(described.get("group_stickiness_seconds") or 0)
@@ -136,7 +144,19 @@ class ReplicaProvider:
             redis_url=self.env.redis.get("url") or described["redis_url"],
             secrets={"replica_password": self._control.password()},
             ca_file=described["ca_file"],
+            session_store=_store_facts(described),
         )
+
+    def store_failover_ready(self) -> str | None:
+        """Why the store cannot be failed over, or None."""
+        store = self._control.describe().get("store") or {}
+        return (
+            None if store.get("mode") == "sentinel" else "start the replica with --store sentinel"
+        )
+
+    def store_failover(self) -> dict[str, Any]:
+        """Fail the session store over (`parity up --store sentinel`)."""
+        return self._control.store_failover()
 
     def set_weights(self, weights: dict[str, int]) -> dict[str, int]:
         """The weighted forward's new weights, by group name (`parity-blue` or `blue`)."""
