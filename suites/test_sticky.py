@@ -132,8 +132,8 @@ def test_sticky_cookie_is_reissued_on_every_response(site: Site, rule: CookieRul
     _cookie_applies(rule)
     if rule.issued != "every_response":
         pytest.skip(
-            f"not applicable: {rule.name} is not re-issued on every response ({rule.note}); "
-            "re-issue on every response is the ALB's duration-based rule"
+            f"not applicable: {rule.balancer} does not re-issue {rule.name} on every response "
+            f"({rule.note}); re-issue on every response is the ALB's duration-based rule"
         )
     user = site.user("reissue")
     for path in ("/", "/", "/"):
@@ -184,7 +184,7 @@ def test_app_cookie_stickiness_follows_the_apps_cookie(
 
 @pytest.mark.disruptive
 @pytest.mark.parity(
-    title="With app_cookie stickiness a moved client stays on its new target",
+    title="A client moved off a failed target stays on its new one",
     why="After a failure the ALB keeps a client where it moved, even once the old target is back.",
 )
 def test_app_cookie_client_stays_on_its_new_target_after_a_failover(

@@ -47,7 +47,8 @@ def test_bad_profile_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"parity: error: {profile}:5: topology.regoin: unknown key; allowed here: drain, "
-        "endpoint_url, instance_url, load_balancer, profile, provider, region, replica, targets"
+        "endpoint_url, instance_url, load_balancer, profile, provider, region, replica, route, "
+        "targets"
     )
 
 

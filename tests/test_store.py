@@ -41,15 +41,33 @@ class Servers:
         self.work, self.stack = work, stack
 
     def start(self, *args: str, ready: Callable[[], bool] | None = None) -> None:
-        proc = subprocess.Popen(
-            ["redis-server", *args, "--save", "", "--appendonly", "no", "--dir", str(self.work)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        log = self.work / f"redis-{len(list(self.work.glob('redis-*.log')))}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [
+                    "redis-server",
+                    *args,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.work),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.stack.callback(stop_pid, proc.pid, proc=proc)
-        if ready is not None:
-            wait_until(ready, 15, f"redis-server {' '.join(args[:2])}")
+        if ready is None:
+            return
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"redis-server {' '.join(args)} exited: {log.read_text()}")
+            return ready()
+
+        wait_until(up, 15, f"redis-server {' '.join(args[:2])}")
 
     def plain(self, *args: str) -> int:
         port = free_port()
@@ -66,12 +84,9 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
 def test_a_cluster_is_used_through_its_slots(servers: Servers, tmp_path: Path) -> None:
     ports = []
     for i in range(3):
-        (tmp_path / str(i)).mkdir()
-        ports.append(
-            servers.plain(
-                "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / f"{i}.conf")
-            )
-        )
+        cluster = ["--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / f"{i}.conf")]
+        bus = ["--cluster-port", str(free_port())]  # not port + 10000, which can pass 65535
+        ports.append(servers.plain(*cluster, *bus))
     subprocess.run(
         ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
          "--cluster-replicas", "0", "--cluster-yes"],

@@ -328,7 +328,7 @@ class Replica(TargetOperations):
                     "enabled": enabled,
                     "type": self.config.stickiness_type,
                     "duration_seconds": seconds,
-                    "cookie_name": self.config.app_cookie,
+                    **({"cookie_name": self.config.app_cookie} if self.config.app_cookie else {}),
                 },
                 "deregistration_delay_seconds": self.config.deregistration_delay,
                 "algorithm": algorithm,
