@@ -108,6 +108,38 @@ def test_a_cluster_is_used_through_its_slots(servers: Servers, tmp_path: Path) -
     assert read_eviction(store).policy == "noeviction"
 
 
+def test_a_cluster_over_tls(servers: Servers, tmp_path: Path) -> None:
+    """The same through rediss://, checked against the cluster's CA (TLS between nodes too)."""
+    ca, cert, key = _tls_files(tmp_path)
+    tls = ["--tls-cert-file", str(cert), "--tls-key-file", str(key),
+           "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no",
+           "--tls-cluster", "yes", "--tls-replication", "yes"]  # fmt: skip
+    ports = []
+    for i in range(3):
+        port = free_port()
+        servers.start(
+            "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", *tls,
+            "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / f"t{i}.conf"),
+            "--cluster-port", str(free_port()),
+            ready=_ping(port, ssl=True, ssl_ca_certs=str(ca)),
+        )  # fmt: skip
+        ports.append(port)
+    subprocess.run(
+        ["redis-cli", "--tls", "--cacert", str(ca), "--cluster", "create",
+         *(f"127.0.0.1:{p}" for p in ports), "--cluster-replicas", "0", "--cluster-yes"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    node = redis.Redis(port=ports[0], ssl=True, ssl_ca_certs=str(ca))
+    wait_until(lambda: node.cluster("info")["cluster_state"] == "ok", 20, "the TLS cluster")
+    url = f"rediss://127.0.0.1:{ports[2]}/0"
+    store = open_store(settings_of({"mode": "cluster", "ca_file": str(ca)}, url))
+    for i in range(20):
+        store.set(f"session:{i}", "x")
+    assert all(store.exists(f"session:{i}") for i in range(20))
+    with pytest.raises(EnvironmentUnavailable, match="cannot be used"):
+        open_store(settings_of({"mode": "cluster"}, url))  # the system CAs do not know it
+
+
 def _sentinel_conf(path: Path, port: int, primary: int) -> None:
     path.write_text(
         f"port {port}\nbind 127.0.0.1\nsentinel monitor sessions 127.0.0.1 {primary} 2\n"

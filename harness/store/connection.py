@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import redis
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.sentinel import Sentinel
 
 from harness.errors import EnvironmentUnavailable, UsageError
@@ -110,7 +111,7 @@ def open_store(settings: StoreSettings) -> Any:
         else:
             client = redis.Redis.from_url(str(settings.url), **common, **_tls_url(settings))
         client.ping()
-    except (redis.RedisError, OSError, IndexError) as exc:  # IndexError: an empty cluster
+    except (redis.RedisError, RedisClusterException, OSError, IndexError) as exc:
         why = printable(str(exc)).split("\n")[0]
         raise EnvironmentUnavailable(
             f"the session store {settings.describe()} cannot be used: {type(exc).__name__}: "
