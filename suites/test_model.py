@@ -31,7 +31,7 @@ from harness.traffic.contract import SessionDriver, StepFailed
 from harness.traffic.site import Site, read_value, run_together
 
 KEYS = ("a", "b", "c")
-MAX_EXAMPLES = 25  # the read-write-read interleaving is drawn in all but ~1e-13 of runs
+MAX_EXAMPLES = 15  # starting logged in, the read-write-read interleaving is drawn in all but ~1e-8
 STEPS = 10
 
 

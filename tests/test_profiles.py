@@ -61,8 +61,8 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             ("  targets: 2", "  target: 2"),
             "s.yaml:9: expect.target: unknown key; allowed here: algorithm, balancer, cookie, "
-            "deregistration_delay_seconds, error_budget, health_check, stickiness, targets, "
-            "version",
+            "deregistration_delay_seconds, error_budget, health_check, stickiness, store_failover, "
+            "targets, version",
         ),
         (
             ("  targets: 2", "  targets: two"),

@@ -20,11 +20,16 @@ import yaml
 from harness.replica.state import home
 from harness.replica.supervisor import Replica
 
+REPLICA_RECOVERY_SECONDS = 10  # the replica's clean failover recovers in about 1 s
+
 
 def needs_profile(replica: Replica) -> bool:
     cfg = replica.config
     return (
-        replica.other_front is not None or cfg.stickiness_type == "app_cookie" or bool(cfg.groups)
+        replica.other_front is not None
+        or cfg.stickiness_type == "app_cookie"
+        or bool(cfg.groups)
+        or cfg.store == "sentinel"
     )
 
 
@@ -59,6 +64,7 @@ def variant_profile(replica: Replica) -> dict[str, Any]:
         profile["redis"].update(
             mode="sentinel", sentinels=store["sentinels"], service=store["service"]
         )
+        profile["expect"]["store_failover"] = {"max_recovery_seconds": REPLICA_RECOVERY_SECONDS}
     return dict(profile)
 
 
