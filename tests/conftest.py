@@ -39,3 +39,17 @@ def moto_server() -> Iterator[str]:
     argv = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
     with serving(argv, f"{url}/moto-api/", "moto_server"):
         yield url
+
+
+@pytest.fixture
+def hung_balancer() -> Iterator[int]:
+    """A balancer that accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()

@@ -231,20 +231,6 @@ def test_cloudwatch_batches_stay_within_the_api_limit(moto_server: str, monkeypa
     assert _read_back(_cloudwatch(moto_server), "LatencyP95", dims) == [1500.0]
 
 
-@pytest.fixture
-def hung_balancer() -> Iterator[int]:
-    """A balancer that accepts connections and never answers."""
-    import socket
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
-
-
 def _exporter(port: int, *flags: str, cwd: Path | None = None) -> Any:
     """`parity exporter` (it finds the running replica through PARITY_HOME, set by the test)."""
     argv = [sys.executable, "-m", "harness.cli", "exporter", "--listen", f"127.0.0.1:{port}"]

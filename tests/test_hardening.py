@@ -281,20 +281,6 @@ def test_an_unreachable_store_is_an_error_naming_its_url_without_the_password(
     assert outcome == "skipped" and "redis.reachable" in message
 
 
-@pytest.fixture
-def hung_balancer() -> Iterator[int]:
-    """A balancer that accepts connections and never answers."""
-    import socket
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
-
-
 def test_a_load_run_that_completes_no_request_never_passes(
     tmp_path: Path, hung_balancer: int
 ) -> None:
