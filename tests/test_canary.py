@@ -287,6 +287,32 @@ def test_exporter_bounds_probes_in_number_and_time(
     assert "parity_exporter_probe_rejections_total 1" in own
 
 
+def test_exporter_answers_a_refused_profile_at_once(
+    home: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A profile the run refuses (a session driver that cannot be imported) is a failed probe
+    with the reason, answered at once, not a probe that hangs until its timeout."""
+    monkeypatch.setenv("PARITY_HOME", str(home))
+    profile = Path(__file__).parent.parent / "harness" / "profile" / "replica.yaml"
+    text = profile.read_text().replace("name: replica", "name: no-driver")
+    broken = text.replace(
+        "  cookie: session\n", "  cookie: session\n  driver: nowhere.drivers:Shop\n"
+    )
+    assert broken != text
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "no-driver.yaml").write_text(broken)
+    port = free_port()
+    with _exporter(port, "--probe-timeout", "20", cwd=tmp_path):
+        started = time.monotonic()
+        answer = requests.get(
+            f"http://127.0.0.1:{port}/probe", params={"env": "no-driver"}, timeout=30
+        )
+        took = time.monotonic() - started
+    assert answer.status_code == 200
+    assert 'parity_probe_success{environment="no-driver"} 0' in answer.text
+    assert took < 10
+
+
 @pytest.mark.skipif(not shutil.which("prometheus"), reason="needs Debian's prometheus")
 def test_prometheus_scrapes_the_exporter(home: Path, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("PARITY_HOME", str(home))
@@ -319,3 +345,20 @@ def test_prometheus_scrapes_the_exporter(home: Path, tmp_path: Path, monkeypatch
             time.sleep(0.5)
     assert value == "1", answer
     assert found[0]["metric"]["environment"] == "replica" and found[0]["metric"]["job"] == "parity"
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_run_the_profile_refuses_is_reported_with_its_reason() -> None:
+    """Inside the exporter: the refusal is the probe's error (one line), not a thread's stack
+    trace followed by a wrong 'took over the timeout'."""
+    from harness.canary.exporter import Exporter
+    from harness.errors import UsageError
+    from harness.profile.environment import replica_profile
+
+    def refuse(env: Any, budget: float) -> CanaryResult:
+        raise UsageError("session.driver 'nowhere:Shop' cannot be loaded")
+
+    exporter = Exporter(lambda name: replica_profile(), refuse, 1, 5.0)
+    status, body = exporter.probe(None, None)
+    assert status == 200 and 'parity_probe_success{environment="replica"} 0' in body
+    assert exporter.probes[("replica", "error")] == 1

@@ -84,6 +84,8 @@ class Exporter:
         def work() -> None:
             try:
                 box.append(self.run(env, timeout * 0.8))
+            except ParityError as exc:  # a profile the run refuses: a failed probe, said at once
+                box.append(CanaryResult(env.name, time.time(), error=one_line(str(exc))))
             finally:
                 with self._lock:
                     self.in_flight -= 1

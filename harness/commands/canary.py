@@ -59,17 +59,17 @@ def publish(result: CanaryResult, opts: CanaryOptions) -> list[str]:
     first refusal is raised after the others were tried."""
     done: list[str] = []
     refused: list[PublishError] = []
-    outputs: list[tuple[str, Callable[[], str]]] = []
+    outputs: list[Callable[[], str]] = []
     if opts.textfile is not None:
         path = opts.textfile
-        outputs.append(("textfile", lambda: _textfile(result, path)))
+        outputs.append(lambda: _textfile(result, path))
     if opts.pushgateway is not None:
         url = opts.pushgateway
-        outputs.append(("pushgateway", lambda: f"pushgateway {prometheus.push(result, url)}"))
+        outputs.append(lambda: f"pushgateway {prometheus.push(result, url)}")
     if opts.cloudwatch is not None:
         ns = opts.cloudwatch
-        outputs.append(("cloudwatch", lambda: _cloudwatch(result, ns, opts)))
-    for _, send in outputs:
+        outputs.append(lambda: _cloudwatch(result, ns, opts))
+    for send in outputs:
         try:
             done.append(send())
         except PublishError as exc:
