@@ -36,6 +36,14 @@ OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("--env-file", "PARITY_ENV_FILE", {"metavar": "PATH", "help": "an environment profile file"}),
     (
+        "--previous-env",
+        "PARITY_PREVIOUS_ENV",
+        {
+            "metavar": "NAME",
+            "help": "the environment serving the previous build, for the compatibility suite",
+        },
+    ),
+    (
         "--allow-disruptive",
         "PARITY_ALLOW_DISRUPTIVE",
         {"action": "store_true", "help": "run drain/kill tests (always on for the replica)"},

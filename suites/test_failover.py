@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 
+from harness.deploywatch.grace import grace_problem
 from harness.disruption.drain import restore_timeout
 from harness.disruption.failover import DrainEvidence, drain_scenario
 from harness.disruption.guard import Guard
 from harness.findings import fail
+from harness.profile.environment import Environment
 from harness.topology.model import Target, Topology
 from harness.traffic.contract import SessionDriver
 from harness.traffic.site import Site, primary_sticky
@@ -165,3 +167,24 @@ def test_drain_moves_pinned_clients_with_their_sessions(
         )
     back = site.pin(target)  # after the restore, new clients reach the target again
     assert back.target == target
+
+
+@pytest.mark.parity(
+    title="The app outlives the deregistration delay",
+    why="An app that exits before the drain ends cuts its requests in flight during a deploy.",
+)
+def test_app_outlives_the_deregistration_delay(
+    environment: Environment, topology: Topology
+) -> None:
+    grace = environment.deploy.get("shutdown_grace_seconds")
+    if grace is None:
+        pytest.skip("not applicable: no deploy.shutdown_grace_seconds in the profile")
+    if not topology.target_groups:
+        pytest.skip("not applicable: the topology has no target group")
+    problems = [
+        p
+        for g in topology.target_groups
+        if (p := grace_problem(g.name, g.deregistration_delay_seconds, float(grace)))
+    ]
+    if problems:
+        fail("short-shutdown-grace", "; ".join(problems), f"  profile: {environment.source}")

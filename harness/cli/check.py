@@ -52,7 +52,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         report_dir=Path(args.report_dir),
         app_revision=args.app_revision,
         reference=reference,
+        previous_env=args.previous_env,
     )
+    if args.previous_env:
+        load_environment(args.previous_env)  # a bad name or profile: exit 2 before any check
     results, folder = run_check(env, opts)
     _summary(results)
     if results.get("verdict_reason"):
@@ -119,6 +122,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--reference",
         metavar="ENV",
         help="compare with this environment (parity diff) and put the differences in the report",
+    )
+    check.add_argument(
+        "--previous-env",
+        metavar="NAME",
+        help="the environment still serving the previous build: the compatibility suite carries "
+        "sessions and assets between its targets and these",
     )
     check.set_defaults(handler=cmd_check)
     report = sub.add_parser("report", help="render the HTML report again from results.json")

@@ -10,6 +10,7 @@ from harness.errors import UsageError
 from harness.replica import lifecycle
 from harness.replica.control import ACTIONS
 from harness.replica.faults import FAULTS
+from harness.replica.rollout import roll
 from harness.replica.spec import (
     BALANCERS,
     DEFAULT_DEREGISTRATION_DELAY,
@@ -17,14 +18,16 @@ from harness.replica.spec import (
     STICKINESS_TYPES,
     STORES,
     ReplicaConfig,
+    parse_builds,
     parse_groups,
 )
 
 
 def _print_targets(targets: list[dict[str, Any]]) -> None:
-    print(f"  {'target':<10} {'state':<10} {'reason':<32} url")
+    print(f"  {'target':<10} {'state':<10} {'reason':<32} {'build':<12} url")
     for t in targets:
-        print(f"  {t['id']:<10} {t['state']:<10} {t['reason'] or '-':<32} {t['url']}")
+        build = t.get("build") or "-"
+        print(f"  {t['id']:<10} {t['state']:<10} {t['reason'] or '-':<32} {build:<12} {t['url']}")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -40,6 +43,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         groups=parse_groups(args.groups) if args.groups else (),
         group_stickiness=args.group_stickiness,
         store=args.store,
+        builds=parse_builds(args.builds) if args.builds else (),
     )
     handle = lifecycle.up(config)
     described = handle.control.describe()
@@ -98,6 +102,15 @@ def cmd_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rollout(args: argparse.Namespace) -> int:
+    """A rolling deploy of the running replica to --build, and/or back (--rollback)."""
+    handle = lifecycle.running_handle()
+    done = roll(handle.control, args.build, args.batch, args.rollback, print)
+    _print_targets(handle.control.describe()["targets"])
+    print(f"rollout done: {len(done.steps)} target deploys")
+    return 0
+
+
 def cmd_act(args: argparse.Namespace) -> int:
     """One action on one target of the running replica, through its control API."""
     handle = lifecycle.running_handle()
@@ -138,6 +151,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "and three sentinels; the app connects through Sentinel)",
     )
     up.add_argument(
+        "--builds",
+        metavar="NEW,OLD",
+        help="mixed builds, newest first (current,previous): the instances take them in turn",
+    )
+    up.add_argument(
         "--groups",
         metavar="NAME:WEIGHT,...",
         help="weighted target groups behind the listener, --instances each: blue:90,green:10",
@@ -171,6 +189,22 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     act.add_argument("target", metavar="TARGET", help="app-1, app-2, ...")
     act.add_argument("action", choices=ACTIONS, metavar="ACTION", help=", ".join(ACTIONS))
     act.set_defaults(handler=cmd_act)
+    rollout = actions.add_parser(
+        "rollout",
+        help="a rolling deploy: per batch deregister, SIGTERM, start on --build, register, "
+        "wait healthy",
+    )
+    rollout.add_argument("--build", metavar="B", help="the build to roll out")
+    rollout.add_argument(
+        "--batch", type=int, default=1, metavar="N", help="targets per batch (default 1)"
+    )
+    rollout.add_argument(
+        "--rollback",
+        action="store_true",
+        help="then put every target back on the build it served before (alone: roll back "
+        "the last rollout)",
+    )
+    rollout.set_defaults(handler=cmd_rollout)
     weights = actions.add_parser(
         "weights", help="change the weighted forward's weights (parity up --groups)"
     )

@@ -39,6 +39,7 @@ SUITES = (
     "topology",
     "sticky",
     "sharing",
+    "compatibility",
     "store",
     "failover",
     "distribution",
@@ -62,6 +63,7 @@ class CheckOptions:
     report_dir: Path = Path("reports")
     app_revision: str | None = None
     reference: Environment | None = None
+    previous_env: str | None = None  # the compatibility suite's environment of the build before
 
 
 def _git_revision() -> str:
@@ -101,6 +103,8 @@ def pytest_argv(opts: CheckOptions, results_path: Path) -> list[str]:
         argv.append("--allow-disruptive")
     if opts.allow_production:
         argv += ["--allow-production", opts.allow_production]
+    if opts.previous_env:
+        argv += ["--previous-env", opts.previous_env]
     return argv
 
 

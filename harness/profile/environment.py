@@ -59,6 +59,7 @@ class Environment:
     redis: dict[str, Any]
     safety: dict[str, Any]
     failover: dict[str, Any] = field(default_factory=dict)
+    deploy: dict[str, Any] = field(default_factory=dict)  # shutdown_grace_seconds
     accept: list[dict[str, Any]] = field(default_factory=list)
     replica_owned: bool = False  # the replica's own front-end profile: its targets are ours
 
@@ -100,6 +101,23 @@ def _interpolate(value: Any, path: tuple[str | int, ...], ctx: Context) -> Any:
     return _VAR.sub(substitute, value)
 
 
+def _asset_rules(assets: dict[str, Any] | None, ctx: Context) -> None:
+    """expect.assets: pages with a pattern, or a manifest; the pattern a regular expression."""
+    if assets is None:
+        return
+    if not assets.get("pages") and not assets.get("manifest"):
+        raise ctx.fail(("expect", "assets"), "give pages (with a pattern) or a manifest path")
+    if assets.get("pages") and not assets.get("pattern"):
+        raise ctx.fail(
+            ("expect", "assets", "pattern"),
+            "missing; a regular expression whose group 1 (or whole match) is an asset URL",
+        )
+    try:
+        re.compile(assets.get("pattern") or "")
+    except re.error as exc:
+        raise ctx.fail(("expect", "assets", "pattern"), f"not a regular expression: {exc}") from exc
+
+
 def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
     topo = data["topology"]
     provider = topo["provider"]
@@ -124,6 +142,7 @@ def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
         if entry.get("check") and "::" not in entry["check"]:
             raise ctx.fail(("accept", i, "check"), "a check id is suite::test_name")
     expect = data["expect"]
+    _asset_rules(expect.get("assets"), ctx)
     expect.setdefault("balancer", "alb" if provider in ("aws", "replica") else "generic")
     ident = data["identity"]
     if not ident.get("header") and not ident.get("json"):
@@ -160,6 +179,7 @@ def parse_profile(text: str, source: str) -> Environment:
         redis=data["redis"],
         safety=data["safety"],
         failover=data["failover"],
+        deploy=data.get("deploy") or {},
         accept=data["accept"],
         raw=loaded,
     )

@@ -83,6 +83,8 @@ COOKIE = Section(
     }
 )
 VERSION = Section({"path": STR, "json": STR, "header": STR}, required=("path",))
+ASSETS = Section({"pages": ListOf(STR), "pattern": STR, "manifest": STR})
+DEPLOY = Section({"shutdown_grace_seconds": Scalar((float,), minimum=0, maximum=3600)})
 STORE_FAILOVER = Section(
     {
         "max_recovery_seconds": Scalar((float,), minimum=0, maximum=600),
@@ -93,6 +95,7 @@ STORE_FAILOVER = Section(
 EXPECT = Section(
     {
         "version": VERSION,
+        "assets": ASSETS,
         "targets": Scalar((int,), minimum=1),
         "stickiness": STICKINESS,
         "deregistration_delay_seconds": Scalar((float,), minimum=0, maximum=3600),
@@ -198,6 +201,7 @@ PROFILE = Section(
         "parity": PARITY,
         "accept": ListOf(ACCEPT),
         "failover": FAILOVER,
+        "deploy": DEPLOY,
         "name": NAME,
         "production": BOOL,
         "url": HTTP_URL,

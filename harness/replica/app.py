@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request, session
 
+from harness.replica.assets import register_assets
 from harness.replica.sessions import (
     CachedStore,
     MemoryStore,
@@ -43,6 +44,8 @@ class AppSettings:
     write_work_ms: int = 25
     health_file: str = ""
     read_cache_seconds: float = 0.0  # the stale-cache fault: session reads memoised here
+    session_format: int = 1  # 2: the session-format fault's new encoding (older builds: 500)
+    asset_dir: str = ""  # the shared asset store every build publishes its hashed assets to
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppSettings:
@@ -61,6 +64,8 @@ class AppSettings:
             write_work_ms=int(e.get("PARITY_APP_WRITE_WORK_MS", "25")),
             health_file=e.get("PARITY_APP_HEALTH_FILE", ""),
             read_cache_seconds=float(e.get("PARITY_APP_READ_CACHE_SECONDS", "0")),
+            session_format=int(e.get("PARITY_APP_SESSION_FORMAT", "1")),
+            asset_dir=e.get("PARITY_APP_ASSET_DIR", ""),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -79,6 +84,8 @@ class AppSettings:
             "PARITY_APP_WRITE_WORK_MS": str(self.write_work_ms),
             "PARITY_APP_HEALTH_FILE": self.health_file,
             "PARITY_APP_READ_CACHE_SECONDS": f"{self.read_cache_seconds:g}",
+            "PARITY_APP_SESSION_FORMAT": str(self.session_format),
+            "PARITY_APP_ASSET_DIR": self.asset_dir,
         }
 
 
@@ -96,7 +103,9 @@ def create_app(settings: AppSettings | None = None) -> Flask:
     )
     if cfg.session_store != "cookie":  # "cookie": Flask's own signed-cookie sessions
         store: SessionStore = (
-            MemoryStore() if cfg.session_store == "memory" else RedisHashStore(cfg.redis_url)
+            MemoryStore()
+            if cfg.session_store == "memory"
+            else RedisHashStore(cfg.redis_url, cfg.session_format)
         )
         if cfg.read_cache_seconds > 0:
             store = CachedStore(store, cfg.read_cache_seconds)
@@ -104,6 +113,7 @@ def create_app(settings: AppSettings | None = None) -> Flask:
         app.session_interface = ParitySessionInterface(app, store, mode, cfg.session_ttl)
     _register_hooks(app, cfg)
     _register_routes(app, cfg)
+    register_assets(app, cfg.build, cfg.asset_dir)
     return app
 
 

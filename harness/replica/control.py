@@ -20,6 +20,7 @@ from harness.replica.supervisor import Replica
 
 TOKEN_HEADER = "X-Parity-Token"
 TIMEOUT_SECONDS = 30.0
+DEPLOY_TIMEOUT = 120.0  # the app's shutdown grace (30 s) and a start-up (20 s), with room
 ACTIONS = ("deregister", "register", "kill", "restart", "fail-health", "pass-health")
 
 
@@ -79,6 +80,9 @@ def _handler(replica: Replica, token: str) -> type[BaseHTTPRequestHandler]:
                     self._reply(400, {"error": str(exc)})
                 return
             parts = self.path.strip("/").split("/")
+            if len(parts) == 3 and parts[0] == "targets" and parts[2] == "deploy":
+                self._deploy(parts[1])
+                return
             if len(parts) != 3 or parts[0] != "targets" or parts[2] not in ACTIONS:
                 self._reply(404, {"error": f"no such action {self.path}"})
                 return
@@ -88,6 +92,17 @@ def _handler(replica: Replica, token: str) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, {"error": str(exc)})
                 return
             self._reply(200, {"ok": True, "target": parts[1], "action": parts[2]})
+
+        def _deploy(self, target: str) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), 4096)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                build = str(body["build"]) if isinstance(body, dict) else ""
+                self._reply(200, replica.deploy(target, build))
+            except (ValueError, KeyError) as exc:
+                self._reply(400, {"error": f"deploy: give a build ({exc})"})
+            except ParityError as exc:
+                self._reply(400, {"error": str(exc)})
 
         def _weights(self) -> None:
             length = min(int(self.headers.get("Content-Length") or 0), 4096)
@@ -139,13 +154,15 @@ class ReplicaControl:
     def __repr__(self) -> str:
         return f"ReplicaControl(url={self.url!r}, token='***')"
 
-    def _call(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, payload: Any = None, timeout: float = TIMEOUT_SECONDS
+    ) -> dict[str, Any]:
         try:
             resp = requests.request(
                 method,
                 self.url + path,
                 headers=self._headers,
-                timeout=TIMEOUT_SECONDS,
+                timeout=timeout,
                 json=payload,
             )
         except requests.RequestException as exc:
@@ -168,6 +185,11 @@ class ReplicaControl:
         if action not in ACTIONS:
             raise ReplicaError(f"unknown replica action {action!r} ({', '.join(ACTIONS)})")
         self._call("POST", f"/targets/{target}/{action}")
+
+    def deploy(self, target: str, build: str) -> dict[str, Any]:
+        """SIGTERM `target`, start it on `build`, wait for /healthz (registration is not
+        touched); what was done, with how long the old process took to stop."""
+        return self._call("POST", f"/targets/{target}/deploy", {"build": build}, DEPLOY_TIMEOUT)
 
     def set_weights(self, weights: dict[str, int]) -> dict[str, int]:
         """Change the weighted forward's weights (every group named); the weights now."""

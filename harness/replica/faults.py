@@ -14,11 +14,13 @@ from harness.replica.app import AppSettings
 FAULTS: dict[str, str] = {
     "abrupt-drain": "deregistration cuts in-flight requests at once and ignores the delay",
     "cookie-secret-mismatch": "sessions in signed cookies; the second instance has another key",
+    "early-exit": "instances exit at once on SIGTERM, cutting the requests they have in flight",
     "ignored-weights": "the weighted forward (--groups) splits fresh clients evenly",
     "local-sessions": "the second instance keeps sessions in its own process memory",
     "lost-update": "instances write the whole session back, so concurrent writes lose keys",
     "no-stickiness": "the target group has stickiness disabled",
     "secret-mismatch": "the second instance signs session cookies with another secret key",
+    "session-format": "a newer build stores sessions in an encoding the oldest build cannot read",
     "short-redis-ttl": "the session store's TTL is far shorter than the session cookie's lifetime",
     "short-stickiness": "the stickiness duration is far below the expected 86400 s",
     "slow-target": "the second instance adds latency to every request",
@@ -33,6 +35,7 @@ SHORT_REDIS_TTL_SECONDS = 30
 SLOW_TARGET_MS = 200
 UNEVEN_WEIGHT = 3
 STALE_CACHE_SECONDS = 30.0
+SHUTDOWN_GRACE_SECONDS = 30  # how long a healthy instance finishes requests after SIGTERM
 
 
 # Faults of the front end itself: what it cannot do, it cannot be broken into.
@@ -78,6 +81,17 @@ def check_faults(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
                 f"--fault {name!r} is unknown; known faults: {', '.join(sorted(FAULTS))}"
             )
     return tuple(dict.fromkeys(names))
+
+
+def session_format(build: str, oldest: str, faults: tuple[str, ...]) -> int:
+    """The session encoding of an instance on `build`: with `session-format`, every build newer
+    than the oldest one writes format 2, which the oldest cannot read."""
+    return 2 if "session-format" in faults and build != oldest else 1
+
+
+def shutdown_grace(faults: tuple[str, ...]) -> int:
+    """Seconds an instance finishes its requests after SIGTERM (gunicorn's graceful timeout)."""
+    return 0 if "early-exit" in faults else SHUTDOWN_GRACE_SECONDS
 
 
 def instance_settings(base: AppSettings, index: int, faults: tuple[str, ...]) -> AppSettings:

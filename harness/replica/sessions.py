@@ -8,9 +8,11 @@ the `stale-cache` fault memoises reads in front of the shared store.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal, Protocol, TypeVar, cast
@@ -63,25 +65,47 @@ def riding_failovers(call: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-class RedisHashStore:
-    """One Redis hash per session; each key of the session is a JSON-encoded field."""
+V2_PREFIX = b"2:"
 
-    def __init__(self, url: str) -> None:
+
+def encode_value(value: Any, session_format: int) -> bytes:
+    """A session field as stored: JSON (format 1), or the `session-format` fault's new
+    serializer (format 2: compressed JSON behind a `2:` tag), which format 1 cannot read."""
+    text = json.dumps(value).encode()
+    return V2_PREFIX + base64.b64encode(zlib.compress(text)) if session_format >= 2 else text
+
+
+def decode_value(raw: bytes, session_format: int) -> Any:
+    """A stored field read back; a build that knows format 2 reads both, format 1 only JSON (a
+    format-2 field fails to parse: the request ends in a 500, as a serializer change does)."""
+    if session_format >= 2 and raw.startswith(V2_PREFIX):
+        return json.loads(zlib.decompress(base64.b64decode(raw[len(V2_PREFIX) :])))
+    return json.loads(raw)
+
+
+class RedisHashStore:
+    """One Redis hash per session; each key of the session is an encoded field."""
+
+    def __init__(self, url: str, session_format: int = 1) -> None:
         self._client = store_client(url)
         self._sentinel = url.startswith("redis+sentinel://")
+        self._format = session_format
 
     def _run(self, call: Callable[[], T]) -> T:
         return riding_failovers(call) if self._sentinel else call()
 
+    def _encode(self, value: Any) -> bytes:
+        return encode_value(value, self._format)
+
     def load(self, key: str) -> dict[str, Any] | None:
         raw = cast(dict[bytes, bytes], self._run(lambda: self._client.hgetall(key)))
-        return {k.decode(): json.loads(v) for k, v in raw.items()} if raw else None
+        return {k.decode(): decode_value(v, self._format) for k, v in raw.items()} if raw else None
 
     def apply(self, key: str, changed: dict[str, Any], removed: set[str], ttl: int) -> None:
         def write() -> None:
             pipe = self._client.pipeline()
             if changed:
-                pipe.hset(key, mapping={k: json.dumps(v) for k, v in changed.items()})
+                pipe.hset(key, mapping={k: self._encode(v) for k, v in changed.items()})
             if removed:
                 pipe.hdel(key, *removed)
             pipe.expire(key, ttl)
@@ -93,7 +117,7 @@ class RedisHashStore:
         def write() -> None:
             pipe = self._client.pipeline()
             pipe.delete(key)
-            pipe.hset(key, mapping={k: json.dumps(v) for k, v in data.items()})
+            pipe.hset(key, mapping={k: self._encode(v) for k, v in data.items()})
             pipe.expire(key, ttl)
             pipe.execute()
 

@@ -23,6 +23,30 @@ RESERVED_COOKIE_PREFIXES = ("AWSALB", "AWSALBAPP", "AWSALBTG")
 
 
 GROUP_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+BUILD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+MAX_BUILDS = 4
+
+
+def parse_builds(text: str) -> tuple[str, ...]:
+    """`current,previous` (newest first) as a tuple; a bad name is one line naming it."""
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    check_builds(names)
+    return names
+
+
+def check_builds(names: tuple[str, ...]) -> None:
+    if not names:
+        return
+    bad = [n for n in names if not BUILD_NAME.fullmatch(n)]
+    if bad:
+        raise UsageError(
+            f"--builds: {bad[0]!r} is not a build name (letters, digits, '.', '_', '-'; up to 40)"
+        )
+    if len(set(names)) != len(names) or not 2 <= len(names) <= MAX_BUILDS:
+        raise UsageError(
+            f"--builds {','.join(names)}: 2 to {MAX_BUILDS} distinct builds, newest first "
+            "(current,previous)"
+        )
 
 
 def parse_groups(text: str) -> tuple[tuple[str, int], ...]:
@@ -81,6 +105,7 @@ class ReplicaConfig:
     groups: tuple[tuple[str, int], ...] = ()  # weighted target groups: (name, weight), each
     group_stickiness: int = 0  # AWSALBTG duration in seconds; 0: off
     store: str = "standalone"  # or sentinel: a primary, a replica and three sentinels
+    builds: tuple[str, ...] = ()  # mixed builds, newest first: instance n serves builds[n % k]
 
     def __post_init__(self) -> None:
         if not 1 <= self.instances <= MAX_INSTANCES:
@@ -112,6 +137,12 @@ class ReplicaConfig:
             )
         if "ignored-weights" in self.faults and not self.groups:
             raise UsageError("--fault ignored-weights needs weighted target groups (--groups)")
+        check_builds(self.builds)
+        if self.builds and self.instances * max(1, len(self.groups)) < len(self.builds):
+            raise UsageError(
+                f"--builds {','.join(self.builds)}: {len(self.builds)} builds need at least "
+                f"{len(self.builds)} instances (--instances)"
+            )
         if self.faults and self.instances < 2:
             raise UsageError("--fault needs at least 2 instances (--instances 2 or more)")
 
@@ -142,6 +173,7 @@ class ReplicaConfig:
         data = dataclasses.asdict(self)
         data["faults"] = list(self.faults)
         data["groups"] = [list(g) for g in self.groups]
+        data["builds"] = list(self.builds)
         return data
 
     @classmethod
@@ -150,6 +182,7 @@ class ReplicaConfig:
         data["health"] = HealthCheck(**data.get("health", {}))
         data["faults"] = tuple(data.get("faults", ()))
         data["groups"] = tuple((str(n), int(w)) for n, w in data.get("groups", ()))
+        data["builds"] = tuple(str(b) for b in data.get("builds", ()))
         return cls(**data)
 
 
@@ -164,6 +197,8 @@ class TargetState:
     reason: str
     weight: int
     pid: int | None
+    build: str = ""  # the build this target's process was started on
+    previous_build: str = ""  # the build it served before its last rollout ("" if none)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -21,6 +21,7 @@ from harness.errors import ReplicaError, UsageError
 from harness.haproxy_admin import HaproxyAdmin
 from harness.replica import alb_config, alb_groups, faults
 from harness.replica.app import AppSettings
+from harness.replica.assets import publish
 from harness.replica.fronts import CaddyFront, Front, NginxFront, Upstream
 from harness.replica.processes import (
     Spawner,
@@ -63,6 +64,8 @@ class Replica(TargetOperations):
         self.weights: dict[str, int] = dict(self.config.groups)  # as changed at run time
         self._weights_map = self.work_dir / "weights.map"
         self.store = ReplicaStore(self.config.store, self.config.faults, self.work_dir)
+        self.asset_dir = self.work_dir / "assets"  # the shared asset store builds publish to
+        self.build_history: list[str] = list(reversed(self.config.builds)) or [self.config.build]
 
     # ---- life cycle -------------------------------------------------------------------
     def __enter__(self) -> Replica:
@@ -145,12 +148,24 @@ class Replica(TargetOperations):
             session_ttl=cfg.session_ttl,
             cookie_lifetime=cfg.cookie_lifetime,
         )
+        for build in self.build_history:  # the deployed builds' assets, published before start
+            publish(self.asset_dir, build)
         groups: list[str | None] = [name for name, _ in cfg.groups] or [None]  # None: one group
         for g, group in enumerate(groups):
             for i in range(cfg.instances):
                 n = g * cfg.instances + i  # the index faults see, across every group
                 target_id = f"{group}-{i + 1}" if group else f"app-{i + 1}"
-                settings = faults.instance_settings(base, n, cfg.faults)
+                build = cfg.builds[n % len(cfg.builds)] if cfg.builds else cfg.build
+                settings = faults.instance_settings(
+                    dataclasses.replace(base, build=build), n, cfg.faults
+                )
+                settings = dataclasses.replace(
+                    settings,
+                    session_format=faults.session_format(
+                        settings.build, self.build_history[0], cfg.faults
+                    ),
+                    asset_dir=str(self.asset_dir),
+                )
                 health = str(self.work_dir / f"{target_id}.unhealthy")
                 settings = dataclasses.replace(settings, instance_id=target_id, health_file=health)
                 self._instances.append(
@@ -177,7 +192,7 @@ class Replica(TargetOperations):
             "--threads",
             "32",
             "--graceful-timeout",
-            "3",
+            str(faults.shutdown_grace(self.config.faults)),
             "--bind",
             f"127.0.0.1:{inst.port}",
             "harness.replica.app:create_app()",
@@ -255,6 +270,14 @@ class Replica(TargetOperations):
             return http_ok(f"{self.url}{path}")
 
         wait_until(routing, START_TIMEOUT, f"{cfg.balancer} to route requests")
+
+    def _adopt_build(self, build: str, inst: Instance) -> AppSettings:
+        """`inst`'s settings on `build`, its assets published first (as a deploy does)."""
+        if build not in self.build_history:
+            self.build_history.append(build)
+        publish(self.asset_dir, build)
+        fmt = faults.session_format(build, self.build_history[0], self.config.faults)
+        return dataclasses.replace(inst.settings, build=build, session_format=fmt)
 
     def _check_alive(self, name: str) -> None:
         proc = self._procs.get(name)

@@ -9,14 +9,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import UsageError
 from harness.haproxy_admin import HaproxyAdmin, ServerStat
-from harness.replica import alb_config
+from harness.replica import alb_config, faults
 from harness.replica.app import AppSettings
 from harness.replica.fronts import Front
 from harness.replica.processes import stop_pid
-from harness.replica.spec import ReplicaConfig, TargetState
+from harness.replica.spec import BUILD_NAME, ReplicaConfig, TargetState
 
 MONITOR_INTERVAL = 0.2
 CHECK_REASONS = {
@@ -40,6 +41,7 @@ class Instance:
     seen_up: bool = True
     drain_deadline: float | None = None
     backend: str = alb_config.BACKEND  # its target group's backend in the front end
+    previous_build: str = ""  # the build it served before its last rollout
 
 
 class TargetOperations:
@@ -61,6 +63,9 @@ class TargetOperations:
         return [inst.id, *([alb_config.fail_open_twin(inst.id)] if twin else [])]
 
     def _wait_instance(self, inst: Instance) -> None:
+        raise NotImplementedError
+
+    def _adopt_build(self, build: str, inst: Instance) -> AppSettings:
         raise NotImplementedError
 
     def targets(self) -> list[TargetState]:
@@ -95,7 +100,15 @@ class TargetOperations:
             state, reason = "unhealthy", CHECK_REASONS.get(check, "Target.FailedHealthChecks")
         pid = inst.proc.pid if inst.proc is not None and inst.proc.poll() is None else None
         return TargetState(
-            inst.id, f"http://127.0.0.1:{inst.port}", inst.port, state, reason, inst.weight, pid
+            inst.id,
+            f"http://127.0.0.1:{inst.port}",
+            inst.port,
+            state,
+            reason,
+            inst.weight,
+            pid,
+            build=inst.settings.build,
+            previous_build=inst.previous_build,
         )
 
     def _instance(self, target_id: str) -> Instance:
@@ -163,6 +176,33 @@ class TargetOperations:
                 stop_pid(inst.proc.pid, proc=inst.proc, graceful=False)
                 self._procs.pop(inst.id, None)
                 inst.proc = None
+
+    def deploy(self, target_id: str, build: str) -> dict[str, Any]:
+        """Stop the target as a deploy does (SIGTERM: it gets the app's shutdown grace for the
+        requests it has in flight), start it on `build` and wait for /healthz. Registration is
+        the caller's: a rollout deregisters first and registers after."""
+        if not BUILD_NAME.fullmatch(build):
+            raise UsageError(f"--build {build!r}: letters, digits, '.', '_', '-' (up to 40)")
+        with self._lock:
+            inst = self._instance(target_id)
+            proc = inst.proc
+        began = time.monotonic()
+        if proc is not None:
+            stop_pid(proc.pid, timeout=faults.shutdown_grace(self.config.faults) + 5, proc=proc)
+        stopped_after = time.monotonic() - began
+        with self._lock:
+            self._procs.pop(inst.id, None)
+            previous = inst.settings.build
+            inst.settings = self._adopt_build(build, inst)
+            inst.previous_build = previous
+            self._start_instance(inst)
+        self._wait_instance(inst)
+        return {
+            "target": target_id,
+            "build": build,
+            "previous_build": previous,
+            "stopped_after_seconds": round(stopped_after, 3),
+        }
 
     def restart(self, target_id: str) -> None:
         """Start a killed (or running) target again on its port and wait for /healthz."""
