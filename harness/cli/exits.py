@@ -26,6 +26,10 @@ EXITS = {
         f"{COMMON} (the environment unreachable, nothing to check, or an output refused)"
     ),
     "exporter": f"0 stopped by Ctrl-C or SIGTERM; {COMMON} (the address taken)",
+    "watch": (
+        "0 the deploy exited 0 with 5xx and session losses within expect.error_budget; 1 over "
+        f"budget, a drain cut requests, or the deploy command failed; {COMMON}; 130 interrupted"
+    ),
 }
 
 

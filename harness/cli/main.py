@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from harness import __version__
-from harness.cli import canary, check, diff, environment, init, load, profile, replica
+from harness.cli import canary, check, diff, environment, init, load, profile, replica, watch
 from harness.cli.exits import add_exit_codes
 from harness.errors import ParityError
 from harness.printable import one_line
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parity", description=__doc__)
     parser.add_argument("--version", action="version", version=f"parity {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (replica, environment, init, profile, load, check, diff, canary):
+    for group in (replica, environment, init, profile, load, check, diff, canary, watch):
         group.add_commands(sub)
     add_exit_codes(sub)
     return parser

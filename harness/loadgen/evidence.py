@@ -19,6 +19,7 @@ from harness.stats import histogram, percentiles_ms
 SKETCH_RESOLUTION = 50  # buckets per e-fold of latency: about 2 % wide
 OPEN_SECONDS = 15  # seconds kept as sketches (workers report every 3 s)
 EXAMPLES = 200  # violations and losses kept as examples
+ERRORS_KEPT = 5000  # failed requests kept one by one (time, target, status), the latest
 
 
 def _bucket(ms: float) -> int:
@@ -69,6 +70,7 @@ class Evidence:
         self.closed: dict[int, dict[str, dict[str, float]]] = {}
         self.counters: Counter[str] = Counter()  # sticky_violations, session_losses, moves
         self.examples: deque[dict[str, Any]] = deque(maxlen=EXAMPLES)
+        self.failed: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)
 
     # ---- recording ------------------------------------------------------------------------
     def record(self, target: str | None, ms: float, failed: bool, now: float | None = None) -> None:
@@ -85,6 +87,12 @@ class Evidence:
         if failed:
             second.errors[key] += 1
         second.sketches.setdefault(key, Counter())[_bucket(ms)] += 1
+
+    def record_failure(self, target: str | None, status: int, name: str) -> None:
+        """One failed request: when, on which target (None: unknown), its status (0: none)."""
+        self.failed.append(
+            {"at": round(time.time(), 3), "target": target, "status": status, "request": name}
+        )
 
     def record_session(self, target: str | None) -> None:
         self.sessions[target or "unknown"] += 1
@@ -114,6 +122,7 @@ class Evidence:
             "sessions": dict(self.sessions),
             "counters": dict(self.counters),
             "examples": list(self.examples),
+            "failed": list(self.failed),
             "histograms": {t: h.encode().decode() for t, h in self.histograms.items()},
             "seconds": {
                 str(s): {
@@ -136,6 +145,7 @@ class Evidence:
         self.sessions.update(delta.get("sessions", {}))
         self.counters.update(delta.get("counters", {}))
         self.examples.extend(delta.get("examples", []))
+        self.failed.extend(delta.get("failed", []))
         for target, encoded in delta.get("histograms", {}).items():
             other = histogram()
             other.decode_and_add(encoded.encode())  # HDR's own base64 encoding
@@ -186,5 +196,6 @@ class Evidence:
             "session_losses": self.counters.get("session_loss", 0),
             "moves": self.counters.get("move", 0),
             "examples": list(self.examples),
+            "failed": sorted(self.failed, key=lambda f: float(f["at"])),
             "timeline": [{"second": s, "targets": self.closed[s]} for s in sorted(self.closed)],
         }

@@ -50,6 +50,10 @@ class LoadOptions:
     allow_disruptive: bool = False
     allow_production: str | None = None
     no_wait: bool = False
+    rate: float | None = None  # requests per second for all users together (default: max_rps)
+    notices: Path | None = None  # drain notices written by someone else (parity watch)
+    stop: threading.Event | None = field(default=None, repr=False)  # end the run early
+    running: threading.Event | None = field(default=None, repr=False)  # set at the first request
 
 
 @dataclass
@@ -117,10 +121,11 @@ def _context(env: Environment, topology: Topology, opts: LoadOptions, work: Path
         "secrets": topology.secrets,
         "verify": verify_of(env, topology),
         "no_wait": opts.no_wait,
-        "per_user_rps": float(env.safety["max_rps"]) / opts.users,
+        "per_user_rps": min(opts.rate or float(env.safety["max_rps"]), float(env.safety["max_rps"]))
+        / opts.users,
         "evidence_path": str(work / "evidence.json"),
         "progress_path": str(work / "progress.json"),
-        "events_path": str(work / "events.json"),
+        "events_path": str(opts.notices or work / "events.json"),
     }
     path = work / "context.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the app password
@@ -176,6 +181,14 @@ def _progress(work: Path, started: float, opts: LoadOptions) -> str:
         f"{data.get('users', 0):>4}  requests {data.get('requests', 0):>8,}  failures "
         f"{data.get('failures', 0):>6,}"
     )
+
+
+def _requests(work: Path) -> int:
+    """Requests made so far, from the progress file Locust writes."""
+    try:
+        return int(json.loads((work / "progress.json").read_text()).get("requests", 0))
+    except (OSError, ValueError):
+        return 0
 
 
 def _read_evidence(work: Path, code: int | None, output: str) -> dict[str, Any]:
@@ -238,7 +251,10 @@ def _wait(
     reader.start()
     try:
         while proc.poll() is None:
-            if time.monotonic() > deadline and not opts.worker:
+            if opts.running is not None and not opts.running.is_set() and _requests(work):
+                opts.running.set()
+            ended = opts.stop is not None and opts.stop.is_set()
+            if (ended or time.monotonic() > deadline) and not opts.worker:
                 proc.terminate()
                 proc.wait(timeout=15)
                 break
@@ -252,7 +268,7 @@ def _wait(
                         file=sys.stderr,
                         flush=True,
                     )
-            time.sleep(1)
+            (opts.stop.wait(0.25) if opts.stop is not None else time.sleep(1))
     finally:
         if proc.poll() is None:
             proc.terminate()

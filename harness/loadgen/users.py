@@ -207,7 +207,12 @@ class FreshVisitor(ParityUser):
 
 # ---- event hooks: evidence, reporting, progress, drain notices --------------------------------
 def _on_request(
-    request_type: str, response_time: float, response: Any = None, exception: Any = None, **_: Any
+    request_type: str,
+    response_time: float,
+    name: str = "",
+    response: Any = None,
+    exception: Any = None,
+    **_: Any,
 ) -> None:
     if request_type == CHECK:
         return
@@ -216,6 +221,9 @@ def _on_request(
     except Exception:  # a response without headers or body (connection error)
         target = None
     EVIDENCE.record(target, float(response_time or 0), exception is not None)
+    if exception is not None:
+        status = int(getattr(response, "status_code", 0) or 0)
+        EVIDENCE.record_failure(target, status, f"{request_type} {name}")
 
 
 def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:

@@ -107,3 +107,79 @@ def lines(
             f'text-anchor="middle">{x:.3g}{escape(x_unit)}</text>'
         )
     return _frame(title, body, [(n, PALETTE[i % 8]) for i, n in enumerate(series)])
+
+
+STATE_COLOURS = {
+    "healthy": "#10b981",
+    "initial": "#93c5fd",
+    "draining": "#f59e0b",
+    "unused": "#cbd5e1",
+    "unhealthy": "#ef4444",
+    "gone": "#e5e7eb",
+}
+LANE = 34
+
+
+def lanes(
+    title: str,
+    duration: float,
+    rows: Sequence[
+        tuple[str, Sequence[tuple[float, float, str, str]], Sequence[tuple[float, str]]]
+    ],
+    markers: Sequence[tuple[float, str]] = (),
+) -> str:
+    """A row per target over time: coloured spans by state (labelled with the build), red
+    ticks where errors, losses and moves happened, and labelled vertical markers."""
+    height = TOP + 14 + LANE * len(rows) + BOTTOM
+    span = max(duration, 1.0)
+
+    def px(x: float) -> float:
+        return 110 + (W - 110 - RIGHT) * min(max(x, 0.0), span) / span
+
+    body = []
+    for r, (name, spans, ticks) in enumerate(rows):
+        y = TOP + 14 + r * LANE
+        body.append(f'<text x="4" y="{y + 15}" class="tick">{escape(name)}</text>')
+        for start, end, state, label in spans:
+            colour = STATE_COLOURS.get(state, "#a78bfa")
+            width = max(px(end) - px(start), 1.0)
+            body.append(
+                f'<rect x="{px(start):.1f}" y="{y}" width="{width:.1f}" height="20" '
+                f'fill="{colour}"><title>{escape(f"{name} {state} {label}")} '
+                f"{start:.1f}-{end:.1f} s</title></rect>"
+            )
+            if width > 44 and label:
+                x = px(start) + 3
+                body.append(f'<text x="{x:.1f}" y="{y + 14}" class="tick">{escape(label)}</text>')
+        for at, label in ticks:
+            body.append(
+                f'<line x1="{px(at):.1f}" x2="{px(at):.1f}" y1="{y - 3}" y2="{y + 23}" '
+                f'stroke="#b91c1c" stroke-width="2"><title>{escape(label)} at {at:.1f} s'
+                "</title></line>"
+            )
+    bottom = TOP + 14 + LANE * len(rows)
+    for at, label in markers:
+        body.append(
+            f'<line class="marker" x1="{px(at):.1f}" x2="{px(at):.1f}" y1="{TOP}" '
+            f'y2="{bottom}"/><text x="{px(at) + 3:.1f}" y="{TOP + 8}" '
+            f'class="marker-label">{escape(label)}</text>'
+        )
+    for i in range(5):
+        x = span * i / 4
+        body.append(
+            f'<text x="{px(x):.1f}" y="{bottom + 14}" class="tick" text-anchor="middle">'
+            f"{x:.3g} s</text>"
+        )
+    legend = "".join(
+        f'<rect x="{110 + i * 88}" y="{height - 14}" width="10" height="10" fill="{c}"/>'
+        f'<text x="{124 + i * 88}" y="{height - 5}" class="legend">{s}</text>'
+        for i, (s, c) in enumerate(STATE_COLOURS.items())
+    )
+    return (
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {W} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        f'<text x="4" y="16" class="chart-title">{escape(title)}</text>'
+        + "".join(body)
+        + legend
+        + "</svg>"
+    )
