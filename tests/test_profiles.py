@@ -60,9 +60,9 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (
             ("  targets: 2", "  target: 2"),
-            "s.yaml:9: expect.target: unknown key; allowed here: algorithm, balancer, cookie, "
-            "deregistration_delay_seconds, error_budget, health_check, stickiness, store_failover, "
-            "targets, version",
+            "s.yaml:9: expect.target: unknown key; allowed here: algorithm, assets, balancer, "
+            "cookie, deregistration_delay_seconds, error_budget, health_check, stickiness, "
+            "store_failover, targets, version",
         ),
         (
             ("  targets: 2", "  targets: two"),

@@ -4,6 +4,7 @@ the transition that caused it, every drain's quality, and a timeline in the repo
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -45,6 +46,11 @@ class WatchOptions:
     def __post_init__(self) -> None:
         if not self.command:
             raise UsageError("parity watch: give the deploy command after --, e.g. -- ./deploy.sh")
+        if shutil.which(self.command[0]) is None:
+            raise UsageError(
+                f"the deploy command {self.command[0]!r} cannot start: not found (a path, or a "
+                "program on PATH)"
+            )
         if self.rate <= 0:
             raise UsageError(f"--rate {self.rate:g}: must be more than 0 requests per second")
         if not 0.1 <= self.poll <= 60:

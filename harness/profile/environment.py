@@ -103,7 +103,7 @@ def _interpolate(value: Any, path: tuple[str | int, ...], ctx: Context) -> Any:
 
 def _asset_rules(assets: dict[str, Any] | None, ctx: Context) -> None:
     """expect.assets: pages with a pattern, or a manifest; the pattern a regular expression."""
-    if assets is None:
+    if not assets:  # absent (the validator gives an empty section)
         return
     if not assets.get("pages") and not assets.get("manifest"):
         raise ctx.fail(("expect", "assets"), "give pages (with a pattern) or a manifest path")

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2.type_defs import LoadBalancerTypeDef, TargetDescriptionTypeDef
 
 RETRIES = Config(retries={"max_attempts": 10, "mode": "adaptive"})  # backs off when throttled
+# The first call: an endpoint that does not answer is an error in seconds, not after ten
+# backed-off attempts (adaptive mode retries connection errors too).
+FIRST_CONTACT = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5)
 HEALTH_MIN_INTERVAL = 1.0  # at most one DescribeTargetHealth per group per second
 
 
@@ -53,6 +56,10 @@ class AwsProvider:
             "elbv2", "client", lambda: session.client("elbv2", **kwargs), env.source
         )
         self._session, self._client_kwargs = session, kwargs
+        first = {**kwargs, "config": FIRST_CONTACT}
+        self._first_contact: ElasticLoadBalancingv2Client | None = aws_call(
+            "elbv2", "client", lambda: session.client("elbv2", **first), env.source
+        )
         self.ec2: EC2Client = aws_call(
             "ec2", "client", lambda: session.client("ec2", **kwargs), env.source
         )
@@ -61,13 +68,16 @@ class AwsProvider:
 
     # ---- finding the load balancer --------------------------------------------------------
     def _all_load_balancers(self) -> list[LoadBalancerTypeDef]:
-        pages = self.elb.get_paginator("describe_load_balancers").paginate()
-        return aws_call(
+        client = self._first_contact or self.elb
+        pages = client.get_paginator("describe_load_balancers").paginate()
+        found = aws_call(
             "elbv2",
             "DescribeLoadBalancers",
             lambda: [lb for page in pages for lb in page["LoadBalancers"]],
             self.env.source,
         )
+        self._first_contact = None  # it answered: from now on, the patient client
+        return found
 
     def find_load_balancer(self) -> LoadBalancerTypeDef:
         ref = self.ref
