@@ -42,6 +42,7 @@ def _chart_data(evidence: DrainEvidence) -> dict[str, Any]:
             "outcome": flight.status or flight.error,
             "target": flight.target,
         },
+        "quality": evidence.quality(),
         "clients": [
             {
                 "user": c.user.name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -63,6 +64,18 @@ class DrainEvidence:
 
     def errors(self) -> list[Outcome]:
         return [o for o in self.traffic if o.failed]
+
+    def quality(self) -> dict[str, Any]:
+        """How well the drain went: the last request the target served after its
+        deregistration, and the 5xx and requests without a response meanwhile."""
+        seen = [*self.traffic, *([self.in_flight] if self.in_flight else [])]
+        served = [o.at for o in seen if o.target == self.target and not o.failed and o.at >= 0]
+        after = [o for o in seen if o.at >= 0]
+        return {
+            "last_request_after_seconds": round(max(served), 2) if served else None,
+            "errors_5xx": sum(1 for o in after if o.status is not None and o.status >= 500),
+            "no_response": sum(1 for o in after if o.error is not None),
+        }
 
 
 class Traffic:
