@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n 2  # two xdist workers: each test has its own replica
 
 test: setup lint typecheck unit
 

@@ -139,7 +139,7 @@ def _quality(
     grace: float | None,
     transitions: list[Transition],
 ) -> dict[str, Any]:
-    target, t0 = start.target, start.at
+    target, t0 = start.target, start.since or start.at  # it left after the poll before
     mine = [e for e in events if t0 - 1 <= e.at <= end + 1 and _is_of(e, target, start)]
     served = [
         f.ended - t0

@@ -32,6 +32,7 @@ class Transition:
     kind: str  # "state" or "build"
     old: str
     new: str
+    since: float = 0.0  # the poll before: the change happened after it (epoch seconds)
 
     def label(self) -> str:
         return f"{self.target} {self.kind} {self.old or 'none'} -> {self.new}"
@@ -95,29 +96,28 @@ class Poller(threading.Thread):
             now[target.id] = {"state": target.state, "build": build, "answers": up}
         for gone in set(self._last) - set(now):
             now[gone] = {"state": "gone", "build": self._last[gone]["build"], "answers": None}
-        self._compare(at, now)
+        self._compare(at, now, self.samples[-1]["at"] if self.samples else at)
         with self._lock:
             self._last = now
         self.samples.append({"at": at, "targets": now})
 
-    def _compare(self, at: float, now: dict[str, dict[str, Any]]) -> None:
+    def _compare(self, at: float, now: dict[str, dict[str, Any]], since: float) -> None:
         for target, row in now.items():
             before = self._last.get(target, {"state": "", "build": None})
             if row["state"] != before["state"]:
-                self.transitions.append(
-                    Transition(at, target, "state", before["state"], row["state"])
-                )
+                change = Transition(at, target, "state", before["state"], row["state"], since)
+                self.transitions.append(change)
+                if left_service(change):  # announced as drained from the poll before
+                    self._drained.setdefault(target, since)
             known = self._builds.get(target)
             if row["build"]:
                 if known and row["build"] != known:
-                    self.transitions.append(Transition(at, target, "build", known, row["build"]))
+                    change = Transition(at, target, "build", known, row["build"], since)
+                    self.transitions.append(change)
                 self._builds[target] = row["build"]
             row["build"] = row["build"] or known  # a restarting target keeps its last build
-            out = row["state"] in OUT_OF_SERVICE
-            if out and target not in self._drained:
-                self._drained[target] = at
-            elif not out and target in self._drained and row["state"] == "healthy":
-                del self._drained[target]
+            if row["state"] == "healthy":
+                self._drained.pop(target, None)
         self.notices.write_text(json.dumps({"drained": self._drained}))
 
     def _direct(self, url: str | None) -> tuple[str | None, bool | None]:
