@@ -54,6 +54,20 @@ def test_mixed_builds_pass_and_a_session_format_change_is_caught(tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_two_target_groups_on_two_builds(tmp_path: Path) -> None:
+    """Blue on the current build, green on the previous one (a blue/green deploy): the same
+    verdicts as two builds in one group, healthy and with `session-format`."""
+    groups = ("--groups", "blue:50,green:50", "--instances", "1", *MIXED)
+    healthy = run_suites(tmp_path / "ok", None, "suites/test_compatibility.py", up=groups)
+    assert healthy[SESSIONS].status == "passed", healthy[SESSIONS].message[:400]
+    broken = run_suites(
+        tmp_path / "bad", "session-format", "suites/test_compatibility.py", up=groups
+    )
+    assert broken[SESSIONS].status == "failed"
+    assert "sessions written by current are unreadable on previous" in broken[SESSIONS].message
+
+
+@pytest.mark.slow
 def test_a_stray_build_shows_in_its_assets(tmp_path: Path) -> None:
     """version-skew: a second build whose assets were never published. Its sessions are
     compatible (no false alarm there); its pages reference assets no target serves."""

@@ -270,7 +270,12 @@ def _document(
         "events": [{**e.to_json(), "at": rel(e.at)} for e in events],
         "unattributed": sum(1 for e in events if e.cause is None),
         "drains": [
-            {**d, "deregistered_at": rel(d["deregistered_at"]), "ended_at": rel(d["ended_at"])}
+            {
+                **d,
+                "deregistered_at": rel(d["deregistered_at"]),
+                "seen_leaving_at": rel(d["seen_leaving_at"]),
+                "ended_at": rel(d["ended_at"]),
+            }
             for d in drained
         ],
         "poll_errors": poller.poll_errors[:20],
@@ -290,8 +295,9 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
     for d in document["drains"]:
         last = d["last_request_after_seconds"]
         print(
-            f"  drain of {d['target']} at +{d['deregistered_at']:.1f} s: last request served "
-            f"{'-' if last is None else f'{last:.1f} s'} after deregistration, {d['errors_5xx']} "
+            f"  drain of {d['target']} (left between +{d['deregistered_at']:.1f} and "
+            f"+{d['seen_leaving_at']:.1f} s): last request served "
+            f"{'-' if last is None else f'{last:.1f} s'} after it, {d['errors_5xx']} "
             f"5xx, {d['no_response']} without response, {d['cut_in_flight']} cut in flight; "
             f"{d['grace_rule']}"
         )

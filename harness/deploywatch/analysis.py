@@ -161,7 +161,8 @@ def _quality(
     early = bool(cut) and (replaced or (silent is not None and (delay is None or silent < delay)))
     return {
         "target": target,
-        "deregistered_at": t0,
+        "deregistered_at": t0,  # the last poll that saw it in service: it left after this
+        "seen_leaving_at": start.at,
         "ended_at": end,
         "delay_seconds": delay,
         "last_request_after_seconds": round(max(served), 2) if served else None,

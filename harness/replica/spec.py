@@ -143,7 +143,7 @@ class ReplicaConfig:
                 f"--builds {','.join(self.builds)}: {len(self.builds)} builds need at least "
                 f"{len(self.builds)} instances (--instances)"
             )
-        if self.faults and self.instances < 2:
+        if self.faults and self.instances * max(1, len(self.groups)) < 2:
             raise UsageError("--fault needs at least 2 instances (--instances 2 or more)")
 
     def _check_stickiness_type(self) -> None:
