@@ -157,7 +157,9 @@ def test_previous_env_brings_the_other_build(tmp_path: Path) -> None:
 ROLLOUT = [sys.executable, "-m", "harness.cli", "replica", "rollout"]
 
 
-def _watch(home: Path, *deploy: str) -> tuple[Any, dict[str, Any], Path]:
+def _watch(
+    home: Path, *deploy: str, flags: tuple[str, ...] = ()
+) -> tuple[Any, dict[str, Any], Path]:
     done = parity(
         home,
         "watch",
@@ -165,6 +167,7 @@ def _watch(home: Path, *deploy: str) -> tuple[Any, dict[str, Any], Path]:
         "1",
         "--report-dir",
         str(home / "reports"),
+        *flags,
         "--",
         *deploy,
         timeout=300,
@@ -242,4 +245,8 @@ def test_watch_and_rollout_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
         again = parity(tmp_path, "replica", "rollout", "--rollback")
         assert again.returncode == 2 and "no target has a build to go back to" in again.stderr
         failed, doc, _ = _watch(tmp_path, "false")
-    assert failed.returncode == 1 and "the deploy command exited 1" in doc["reasons"]
+        assert failed.returncode == 1 and "the deploy command exited 1" in doc["reasons"]
+        long, doc, _ = _watch(tmp_path, "sleep", "6", flags=("--max-time", "2s"))
+    assert long.returncode == 3 and doc["verdict"] == "incomplete", long.stdout + long.stderr
+    assert doc["command_exit_code"] == 0  # waited for, never killed for --max-time
+    assert "the deploy ran past --max-time: only its first 2 s were watched" in doc["reasons"]

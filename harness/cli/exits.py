@@ -28,7 +28,8 @@ EXITS = {
     "exporter": f"0 stopped by Ctrl-C or SIGTERM; {COMMON} (the address taken)",
     "watch": (
         "0 the deploy exited 0 with 5xx and session losses within expect.error_budget; 1 over "
-        f"budget, a drain cut requests, or the deploy command failed; {COMMON}; 130 interrupted"
+        f"budget, a drain cut requests, or the deploy command failed; {COMMON} (or the deploy "
+        "ran past --max-time: watched in part); 130 interrupted"
     ),
 }
 

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,21 +83,29 @@ class LoadThread(threading.Thread):
             self.error = exc
 
 
-def _run_command(command: list[str], max_time: float, say: Any) -> tuple[int | None, bool]:
-    """Run the deploy command in the foreground; its exit code (None: still running when the
-    watch ended) and whether the watch was interrupted (Ctrl-C or SIGTERM)."""
+def _run_command(
+    command: list[str], max_time: float, say: Any, stop_watching: Callable[[], None]
+) -> tuple[int | None, float | None, bool]:
+    """Run the deploy command in the foreground: its exit code, when the watch stopped looking
+    (`--max-time`: the load and the poll end, the command is waited for, never killed for it),
+    and whether it was interrupted (Ctrl-C or SIGTERM: the command gets SIGTERM)."""
     try:
         proc = subprocess.Popen(command)
     except OSError as exc:
         raise UsageError(f"the deploy command {command[0]!r} cannot start: {exc.strerror}") from exc
     deadline = time.monotonic() + max_time
+    stopped_at: float | None = None
     try:
         while proc.poll() is None:
-            if time.monotonic() > deadline:
-                say(f"watch: --max-time reached; the deploy command (PID {proc.pid}) goes on")
-                return None, False
+            if stopped_at is None and time.monotonic() > deadline:
+                stopped_at = time.time()
+                stop_watching()
+                say(
+                    f"watch: --max-time reached: load and polling stopped; waiting for the deploy "
+                    f"command (PID {proc.pid}) to end (Ctrl-C stops it)"
+                )
             time.sleep(0.1)
-        return proc.returncode, False
+        return proc.returncode, stopped_at, False
     except KeyboardInterrupt:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -104,7 +113,7 @@ def _run_command(command: list[str], max_time: float, say: Any) -> tuple[int | N
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 say(f"watch: the deploy command (PID {proc.pid}) did not stop in 30 s")
-        return proc.returncode, True
+        return proc.returncode, stopped_at, True
 
 
 def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str, Any], Path]:
@@ -130,6 +139,7 @@ def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str,
         load = LoadThread(env, provider, opts.load_options)
         load.start()
         code: int | None = None
+        cut_short: float | None = None  # when --max-time ended the watch, if it did
         interrupted = False
         command_started = command_ended = time.time()
         try:
@@ -145,9 +155,19 @@ def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str,
                     )
             say(f"watch: load running ({opts.users} users, {opts.rate:g} rps); running the deploy")
             command_started = time.time()
-            code, interrupted = _run_command(opts.command, opts.max_time, say)
+
+            def stop_watching() -> None:
+                assert opts.load_options.stop is not None
+                opts.load_options.stop.set()
+                poller.stop.set()
+                for probe in probes:
+                    probe.stop.set()
+
+            code, cut_short, interrupted = _run_command(
+                opts.command, opts.max_time, say, stop_watching
+            )
             command_ended = time.time()
-            if not interrupted:
+            if cut_short is None and not interrupted:
                 say(f"watch: the deploy command exited {code}; settling {opts.settle:g} s")
                 time.sleep(opts.settle)
         except KeyboardInterrupt:
@@ -191,6 +211,7 @@ def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str,
             (started, command_started, command_ended, ended),
             code,
             interrupted,
+            cut_short,
             result,
             poller,
             events,
@@ -212,6 +233,7 @@ def _document(
     times: tuple[float, float, float, float],
     code: int | None,
     interrupted: bool,
+    cut_short: float | None,
     load: LoadResult,
     poller: Poller,
     events: list[Any],
@@ -234,18 +256,29 @@ def _document(
         reasons.append(f"{losses} session losses, over expect.error_budget {budget}")
     if code not in (0, None) and not interrupted:
         reasons.append(f"the deploy command exited {code}")
+    if cut_short is not None:
+        reasons.append(
+            f"the deploy ran past --max-time: only its first {cut_short - command_started:.0f} s "
+            "were watched"
+        )
     for drain in drained:
         if drain["fault"]:
             reasons.append(
                 f"[{drain['fault']}] {drain['target']}: {drain['cut_in_flight']} request(s) in "
                 "flight cut during its drain"
             )
-    verdict = "interrupted" if interrupted else ("failed" if reasons else "passed")
+    verdict = (
+        "interrupted"
+        if interrupted
+        else "incomplete"
+        if cut_short is not None
+        else ("failed" if reasons else "passed")
+    )
     return {
         "parity_version": __version__,
         "kind": "watch",
         "verdict": verdict,
-        "exit_code": 130 if interrupted else (1 if reasons else 0),
+        "exit_code": {"interrupted": 130, "incomplete": 3, "failed": 1}.get(verdict, 0),
         "reasons": reasons,
         "environment": {"name": env.name, "source": env.source, "url": entry_url},
         "command": " ".join(opts.command),
