@@ -58,7 +58,8 @@ def sides(site: Site, previous_site: Site | None, environment: Environment) -> l
         pytest.skip("no expect.version in the profile: the build of each target is unknown")
     found = sides_of(site, version)
     if previous_site is not None:
-        found += sides_of(previous_site, previous_site.env.expect.get("version") or version)
+        own = previous_site.env.expect.get("version") or version
+        found += sides_of(previous_site, own, where=previous_site.env.name)
     return found
 
 
@@ -72,7 +73,9 @@ def test_sessions_work_across_builds(
     builds = one_per_build(sides)
     evidence["builds"] = {side.label: side.build for side in sides}
     if len(builds) < 2:
-        listing = ", ".join(f"{s.target} {s.build}" for s in sides) or "no target named one"
+        listing = (
+            ", ".join(f"{s.target} {s.build or 'names no build'}" for s in sides) or "no target"
+        )
         pytest.skip(
             f"not applicable: one build is reachable ({listing}); give two: a replica with "
             "--builds current,previous, --previous-env NAME, or target groups on two builds"
@@ -95,18 +98,11 @@ def test_every_asset_is_served_by_every_target(
     assets = environment.expect.get("assets")
     if not assets:
         pytest.skip("no expect.assets in the profile (pages and a pattern, or a manifest)")
-    everyone = [Side(site, t.id, "", site.route(t.id)) for t in site.topology.healthy_targets()]
+    version = environment.expect.get("version")  # to name each target's build, if known
+    everyone = sides_of(site, version)
     if previous_site is not None:
-        everyone += [
-            Side(previous_site, t.id, "", previous_site.route(t.id))
-            for t in previous_site.topology.healthy_targets()
-        ]
-    version = environment.expect.get("version")
-    if version:  # label each target with its build
-        named = {(id(s.site), s.target): s for s in sides_of(site, version)}
-        if previous_site is not None:
-            named.update({(id(s.site), s.target): s for s in sides_of(previous_site, version)})
-        everyone = [named.get((id(s.site), s.target), s) for s in everyone]
+        own = previous_site.env.expect.get("version") or version
+        everyone += sides_of(previous_site, own, where=previous_site.env.name)
     report = asset_report(everyone, assets)
     evidence["assets"] = report
     if not report["assets"]:

@@ -101,7 +101,12 @@ def test_sticky_users_run_writes_evidence_and_passes_its_gates(up: Path) -> None
     assert ev["timeline"] and {"second", "targets"} <= set(ev["timeline"][0])
 
 
+# Locust's master binds 127.0.0.1:5557: two distributed runs at once (two xdist workers) collide.
+LOCUST_MASTER = "locust-master-port"
+
+
 @pytest.mark.slow
+@pytest.mark.xdist_group(LOCUST_MASTER)
 def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
     result = parity(
         up,
@@ -123,6 +128,7 @@ def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group(LOCUST_MASTER)
 def test_master_and_two_workers(up: Path) -> None:
     env = {**os.environ, "PARITY_HOME": str(up)}
     master = subprocess.Popen(

@@ -23,27 +23,36 @@ class Side:
 
     site: Site
     target: str
-    build: str
+    build: str  # "" when the profile gives no expect.version
     route: Route
+    where: str = ""  # the environment's name when it is --previous-env
 
     @property
     def label(self) -> str:
-        env = self.site.env.name
-        return f"{self.target} ({self.build}{'' if env == 'replica' else f', {env}'})"
+        """`app-1 (build-1)`, `app-2 (build-0, blue-env)`: the target, its build and where."""
+        notes = ", ".join(n for n in (self.build, self.where) if n)
+        return f"{self.target} ({notes})" if notes else self.target
 
 
-def sides_of(site: Site, version: dict[str, Any]) -> list[Side]:
-    """Every healthy target of `site` with the build it names (`expect.version`)."""
+def sides_of(site: Site, version: dict[str, Any] | None, where: str = "") -> list[Side]:
+    """Every healthy target of `site`, with the build it names when there is `expect.version`
+    ("" for a target that does not answer it)."""
     routes = {t.id: site.route(t.id) for t in site.topology.healthy_targets()}
+    if not version:
+        return [Side(site, t, "", route, where) for t, route in routes.items()]
     builds = serving_builds(site, version, routes)
-    return [Side(site, t, b, routes[t]) for t, b in builds.items() if not b.startswith("HTTP ")]
+    return [
+        Side(site, t, "" if b.startswith("HTTP ") else b, routes[t], where)
+        for t, b in builds.items()
+    ]
 
 
 def one_per_build(sides: list[Side]) -> dict[str, Side]:
-    """A target for each build, the first one met."""
+    """A target for each build, the first one met (targets that named none left out)."""
     chosen: dict[str, Side] = {}
     for side in sides:
-        chosen.setdefault(side.build, side)
+        if side.build:
+            chosen.setdefault(side.build, side)
     return chosen
 
 
