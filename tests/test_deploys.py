@@ -250,3 +250,29 @@ def test_watch_and_rollout_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     assert long.returncode == 3 and doc["verdict"] == "incomplete", long.stdout + long.stderr
     assert doc["command_exit_code"] == 0  # waited for, never killed for --max-time
     assert "the deploy ran past --max-time: only its first 2 s were watched" in doc["reasons"]
+
+
+@pytest.mark.slow
+def test_an_asset_no_target_serves_is_a_missing_asset(tmp_path: Path) -> None:
+    """Every target's pages reference the same asset and none serves it (a deploy that forgot
+    to publish): `[missing-asset]`, not version skew."""
+    base = yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / "harness/profile/replica.yaml").read_text()
+    )
+    base["name"] = "forgetful"
+    base["expect"]["assets"] = {"pages": ["/app"], "pattern": r'src="(/static/app\.\w+)\.js"'}
+    profile = tmp_path / "forgetful.yaml"
+    profile.write_text(yaml.safe_dump(base))
+    with replica(tmp_path):
+        done = parity(
+            tmp_path,
+            "check",
+            "--env-file",
+            str(profile),
+            "--suite",
+            "compatibility",
+            "--report-dir",
+            str(tmp_path / "reports"),
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[missing-asset]" in done.stdout and "[version-skew]" not in done.stdout
