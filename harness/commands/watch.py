@@ -189,6 +189,7 @@ def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str,
         result = load.result
         assert result is not None
         flights = [f for p in probes for f in p.flights]
+        poller.poll_errors += [p.error for p in probes if p.error]  # shown with the poll's
         delays = {
             t.id: g.deregistration_delay_seconds for g in topology.target_groups for t in g.targets
         }
@@ -338,6 +339,8 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
     for e in shown:
         cause = e["cause"] or "no transition (unattributed)"
         print(f"  +{e['at']:6.1f} s  {e['kind']} on {e['target'] or '?'}: {e['detail']} <- {cause}")
+    for error in document["poll_errors"]:
+        print(f"  not observed: {error}")
     for reason in document["reasons"]:
         print(f"  {reason}")
     print(f"\n{document['verdict'].upper()}: report {folder / 'index.html'} (also watch.json)")

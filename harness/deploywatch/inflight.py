@@ -45,9 +45,16 @@ class InFlightProbe(threading.Thread):
         self.seconds = seconds
         self.stop = threading.Event()
         self.flights: list[Flight] = []
+        self.error: str | None = None  # why the probe stopped early, if it did
         self._route: Route | None = None
 
     def run(self) -> None:
+        try:
+            self._keep_flying()
+        except Exception as exc:  # reported with the watch's result, never as a traceback
+            self.error = f"in-flight probe of {self.target} stopped: {type(exc).__name__}: {exc}"
+
+    def _keep_flying(self) -> None:
         while not self.stop.is_set():
             if self.poller.state_of(self.target) != "healthy":
                 self.stop.wait(0.2)

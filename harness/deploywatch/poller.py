@@ -80,7 +80,10 @@ class Poller(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             began = time.monotonic()
-            self.poll()
+            try:
+                self.poll()
+            except Exception as exc:  # kept as evidence; the watch goes on with the next poll
+                self.poll_errors.append(f"{time.strftime('%H:%M:%S')} {type(exc).__name__}: {exc}")
             self.stop.wait(max(self.interval - (time.monotonic() - began), 0.05))
 
     def poll(self) -> None:
