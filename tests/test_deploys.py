@@ -276,3 +276,15 @@ def test_an_asset_no_target_serves_is_a_missing_asset(tmp_path: Path) -> None:
         )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "[missing-asset]" in done.stdout and "[version-skew]" not in done.stdout
+
+
+@pytest.mark.slow
+def test_watch_behind_caddy_counts_moves_not_sticky_violations(tmp_path: Path) -> None:
+    """Behind Caddy (the static provider) a restarting target shows as unhealthy, not draining:
+    clients moved off it are moves, and each restart is a drain (a false alarm found once)."""
+    with replica(tmp_path, "--balancer", "caddy"):
+        done, doc, _ = _watch(tmp_path, *ROLLOUT, "--build", "build-2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert doc["load"]["sticky_violations"] == 0, doc["events"]
+    assert sorted(d["target"] for d in doc["drains"]) == ["app-1", "app-2"]
+    assert all(d["cut_in_flight"] == 0 for d in doc["drains"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from harness.deploywatch.grace import grace_verdict
 from harness.deploywatch.inflight import Flight
-from harness.deploywatch.poller import OUT_OF_SERVICE, Transition, left_service
+from harness.deploywatch.poller import IN_SERVICE, Transition, left_service
 
 LOOKBACK_SECONDS = 60.0  # an event is attributed to a transition at most this long before it
 
@@ -59,7 +59,7 @@ def events_of(evidence: dict[str, Any], flights: list[Flight]) -> list[Event]:
 def _causal(t: Transition) -> bool:
     """A change that can cause errors (a build, leaving service, failing health), not a
     recovery."""
-    return t.kind == "build" or t.new == "unhealthy" or left_service(t)
+    return t.kind == "build" or left_service(t)
 
 
 def reclassify_moves(events: list[Event], transitions: list[Transition], slack: float) -> int:
@@ -112,14 +112,8 @@ def drains(
     for i, start in enumerate(states):
         if not left_service(start):
             continue
-        back = next(
-            (
-                t
-                for t in states[i + 1 :]
-                if t.target == start.target and t.new not in OUT_OF_SERVICE
-            ),
-            None,
-        )
+        later = (t for t in states[i + 1 :] if t.target == start.target)
+        back = next((t for t in later if t.new in IN_SERVICE), None)
         end = back.at if back else ended
         out.append(
             _quality(

@@ -18,7 +18,7 @@ import requests
 
 from harness.errors import ParityError
 from harness.topology import Provider
-from harness.traffic.contract import extract
+from harness.traffic.builds import build_named
 from harness.traffic.site import Site
 
 OUT_OF_SERVICE = ("draining", "unused", "gone")
@@ -41,12 +41,16 @@ class Transition:
         return {**self.__dict__, "label": self.label()}
 
 
+IN_SERVICE = ("healthy", "initial")
+
+
 def left_service(t: Transition) -> bool:
-    """A target going out of service, or seen registered again (it left and came back between
-    two polls: a fast restart)."""
-    if t.kind != "state" or not t.old or t.old in OUT_OF_SERVICE:
+    """A target in service leaving it: drained, gone, failing its health check (a balancer
+    that shows a restart only as a failed check: Caddy, nginx), or seen registered again (it
+    left and came back between two polls: a fast restart)."""
+    if t.kind != "state" or t.old not in IN_SERVICE:
         return False
-    return t.new in OUT_OF_SERVICE or (t.new == "initial" and t.old in ("healthy", "unhealthy"))
+    return t.new in (*OUT_OF_SERVICE, "unhealthy") or (t.new == "initial" and t.old == "healthy")
 
 
 class Poller(threading.Thread):
@@ -70,7 +74,9 @@ class Poller(threading.Thread):
         self._last: dict[str, dict[str, Any]] = {}
         self._builds: dict[str, str] = {}  # the last build each target named
         self._drained: dict[str, float] = {}
+        self._notice = ""
         self._lock = threading.Lock()
+        self._user = site.user("watch-poll", own_trace=True)
 
     def state_of(self, target: str) -> str | None:
         with self._lock:
@@ -121,7 +127,10 @@ class Poller(threading.Thread):
             row["build"] = row["build"] or known  # a restarting target keeps its last build
             if row["state"] == "healthy":
                 self._drained.pop(target, None)
-        self.notices.write_text(json.dumps({"drained": self._drained}))
+        notice = json.dumps({"drained": self._drained})
+        if notice != self._notice:  # the Locust processes reread it when it changes
+            self.notices.write_text(notice)
+            self._notice = notice
 
     def _direct(self, url: str | None) -> tuple[str | None, bool | None]:
         """The build a target names on its own address, and whether it answered at all (None:
@@ -129,14 +138,11 @@ class Poller(threading.Thread):
         if not url:
             return None, None
         path = (self.version or {}).get("path") or "/"
-        user = self.site.user("watch-poll", own_trace=True)
+        user = self._user  # one client for every poll: its connections are kept
         try:
             response = user.http.get(
                 url.rstrip("/") + path, timeout=DIRECT_TIMEOUT, verify=user.verify
             )
         except requests.RequestException:
             return None, False
-        if not self.version or response.status_code != 200:
-            return None, True
-        spec = {k: self.version[k] for k in ("json", "header") if self.version.get(k)}
-        return extract(response, spec or {"json": "/build"}), True
+        return (build_named(response, self.version) if self.version else None), True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 PALETTE = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0891b2", "#db2777", "#65a30d")
@@ -63,6 +63,21 @@ def bars(
     return _frame(title, body, [(n, PALETTE[i % 8]) for i, n in enumerate(series)])
 
 
+def _markers(
+    markers: Sequence[tuple[float, str]],
+    px: Callable[[float], float],
+    bottom: float,
+    label_y: float,
+) -> list[str]:
+    """Labelled vertical dashed lines (drain, restore, deploy start) from TOP to `bottom`."""
+    return [
+        f'<line class="marker" x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{TOP}" '
+        f'y2="{bottom}"/><text x="{px(x) + 3:.1f}" y="{label_y}" '
+        f'class="marker-label">{escape(label)}</text>'
+        for x, label in markers
+    ]
+
+
 def lines(
     title: str,
     xs: Sequence[float],
@@ -94,12 +109,7 @@ def lines(
                 f'<polyline class="line" fill="none" stroke="{PALETTE[s % 8]}" '
                 f'stroke-width="2" points="{points}"/>'
             )
-    for x, label in markers:
-        body.append(
-            f'<line class="marker" x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{TOP}" '
-            f'y2="{H - BOTTOM}"/><text x="{px(x) + 3:.1f}" y="{TOP + 10}" '
-            f'class="marker-label">{escape(label)}</text>'
-        )
+    body += _markers(markers, px, H - BOTTOM, TOP + 10)
     for i in range(5):
         x = x0 + (x1 - x0) * i / 4
         body.append(
@@ -158,12 +168,7 @@ def lanes(
                 "</title></line>"
             )
     bottom = TOP + 14 + LANE * len(rows)
-    for at, label in markers:
-        body.append(
-            f'<line class="marker" x1="{px(at):.1f}" x2="{px(at):.1f}" y1="{TOP}" '
-            f'y2="{bottom}"/><text x="{px(at) + 3:.1f}" y="{TOP + 8}" '
-            f'class="marker-label">{escape(label)}</text>'
-        )
+    body += _markers(markers, px, bottom, TOP + 8)
     for i in range(5):
         x = span * i / 4
         body.append(
