@@ -81,6 +81,11 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
         yield Servers(tmp_path, stack)
 
 
+def _cluster_ok(nodes: list[redis.Redis]) -> bool:
+    """Every node sees the cluster ok (each learns it on its own: the first one is not enough)."""
+    return all(n.cluster("info")["cluster_state"] == "ok" for n in nodes)
+
+
 def test_a_cluster_is_used_through_its_slots(servers: Servers, tmp_path: Path) -> None:
     ports = []
     for i in range(3):
@@ -93,9 +98,8 @@ def test_a_cluster_is_used_through_its_slots(servers: Servers, tmp_path: Path) -
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{ports[1]}/0"
-    wait_until(
-        lambda: redis.Redis(port=ports[0]).cluster("info")["cluster_state"] == "ok", 20, "cluster"
-    )
+    nodes = [redis.Redis(port=p) for p in ports]
+    wait_until(lambda: _cluster_ok(nodes), 20, "every node of the cluster to say it is ok")
     plain = redis.Redis.from_url(url)
     keys = [f"session:{i}" for i in range(30)]
     with pytest.raises(redis.exceptions.MovedError):  # what a plain client meets
@@ -129,8 +133,8 @@ def test_a_cluster_over_tls(servers: Servers, tmp_path: Path) -> None:
          *(f"127.0.0.1:{p}" for p in ports), "--cluster-replicas", "0", "--cluster-yes"],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    node = redis.Redis(port=ports[0], ssl=True, ssl_ca_certs=str(ca))
-    wait_until(lambda: node.cluster("info")["cluster_state"] == "ok", 20, "the TLS cluster")
+    nodes = [redis.Redis(port=p, ssl=True, ssl_ca_certs=str(ca)) for p in ports]
+    wait_until(lambda: _cluster_ok(nodes), 20, "every node of the TLS cluster to say it is ok")
     url = f"rediss://127.0.0.1:{ports[2]}/0"
     store = open_store(settings_of({"mode": "cluster", "ca_file": str(ca)}, url))
     for i in range(20):
