@@ -9,30 +9,54 @@ import requests
 
 from harness.findings import fail
 from harness.profile.environment import Environment
+from harness.profile.target_count import FIELD as TARGETS_FIELD
+from harness.profile.target_count import TargetCount
 from harness.topology import Provider
-from harness.topology.model import TargetGroup, Topology
+from harness.topology.model import HEALTHY, Target, TargetGroup, Topology
 from harness.traffic.builds import serving_builds
 from harness.traffic.site import Site
+
+SETTLING = ("initial", "draining")  # joining or leaving: listed, not healthy, never a fault
+
+
+def _listing(targets: list[Target]) -> str:
+    return ", ".join(f"{t.id}={t.state}{f' ({t.reason})' if t.reason else ''}" for t in targets)
+
+
+def _count_evidence(
+    count: TargetCount | None, healthy: list[Target], settling: list[Target]
+) -> dict[str, Any]:
+    return {
+        "expected": count.describe() if count else None,
+        "healthy": [t.id for t in healthy],
+        "settling": [{"id": t.id, "state": t.state, "reason": t.reason} for t in settling],
+    }
 
 
 @pytest.mark.parity(
     title="The expected number of targets is healthy",
     why="A missing or unhealthy target halves capacity and hides faults.",
 )
-def test_expected_number_of_healthy_targets(environment: Environment, topology: Topology) -> None:
-    expected = environment.expect.get("targets")
-    healthy = topology.healthy_targets()
-    states = ", ".join(
-        f"{t.id}={t.state}{f' ({t.reason})' if t.reason else ''}" for t in topology.targets
-    )
-    if expected is not None and len(healthy) != expected:
-        fail(
-            "unhealthy-target",
-            f"{len(healthy)} healthy targets, the profile expects {expected}",
-            f"  {states}",
+def test_expected_number_of_healthy_targets(
+    environment: Environment, topology: Topology, evidence: dict[str, Any]
+) -> None:
+    count, healthy = environment.target_count, topology.healthy_targets()
+    settling = [t for t in topology.targets if t.state in SETTLING]
+    failing = [t for t in topology.targets if t.state not in (HEALTHY, *SETTLING)]
+    evidence["target_count"] = _count_evidence(count, healthy, settling)
+    states = f"  {_listing(topology.targets)}"
+    if settling:
+        states += f"\n  initial or draining (not counted, not a fault): {_listing(settling)}"
+    problems = [f"not every registered target is healthy: {_listing(failing)}"] if failing else []
+    if count is not None and not count.allows(len(healthy), len(settling)):
+        more = f" (and {len(settling)} initial or draining)" if settling else ""
+        problems.insert(
+            0,
+            f"{len(healthy)} healthy targets{more}, the profile expects "
+            f"{count.describe()} ({TARGETS_FIELD})",
         )
-    if len(healthy) != len(topology.targets):
-        fail("unhealthy-target", "not every registered target is healthy", f"  {states}")
+    if problems:
+        fail("unhealthy-target", "; ".join(problems), states)
 
 
 @pytest.mark.parity(

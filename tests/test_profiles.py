@@ -66,7 +66,9 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         (
             ("  targets: 2", "  targets: two"),
-            "s.yaml:9: expect.targets: got 'two'; allowed: an integer of at least 1",
+            "s.yaml:9: expect.targets: got 'two'; allowed: an integer of at least 1, or a "
+            "mapping with keys min, max (min, max or both, each an integer of at least 1, "
+            "min <= max)",
         ),
         (
             ("duration_seconds: 86400", "duration_seconds: 0"),

@@ -148,14 +148,23 @@ def _balancer(source: Source, cookies: list[str]) -> tuple[str, str | None, str]
     return "generic", None, "no known sticky cookie on the entry's answer (nginx sets none)"
 
 
+def _targets(healthy: int, where: str) -> Line:
+    """expect.targets as observed; with no healthy target, at least one (0 is never valid)."""
+    if not healthy:
+        return Line(1, "targets", {"min": 1}, f"observed: no healthy target on {where}")
+    return Line(
+        1,
+        "targets",
+        healthy,
+        f"observed: {healthy} healthy targets on {where} (a scaling group: {{min: N, max: M}})",
+    )
+
+
 def _expect(source: Source, topology: Topology, http: dict[str, Any]) -> list[Line]:
     group = topology.target_groups[0] if topology.target_groups else None
     healthy = topology.healthy_targets()
     where = f"{topology.load_balancer.name}"
-    lines = [
-        Line(0, "expect"),
-        Line(1, "targets", len(healthy), f"observed: {len(healthy)} healthy targets on {where}"),
-    ]
+    lines = [Line(0, "expect"), _targets(len(healthy), where)]
     kind, cookie, why = _balancer(source, http["cookies"])
     lines.append(Line(1, "balancer", kind, why))
     if cookie:

@@ -19,7 +19,9 @@ import yaml
 
 from harness.errors import ProfileError, UsageError
 from harness.findings import FIELD_FAULTS
-from harness.profile.schema import PROFILE
+from harness.profile.schema import PROFILE, TARGET_COUNT
+from harness.profile.target_count import FIELD as TARGETS_FIELD
+from harness.profile.target_count import TargetCount
 from harness.profile.validation import Context, line_map
 
 ENV_DIR_VARIABLE = "PARITY_ENV_DIR"
@@ -27,6 +29,7 @@ DEFAULT_ENV_DIR = "environments"
 REPLICA_PROFILE = "replica.yaml"
 DEFAULT_IDENTITY_HEADER = "X-Instance-Id"
 MAX_PROFILE_BYTES = 1 << 20
+TARGETS = ("expect", "targets")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -74,6 +77,11 @@ class Environment:
     def provider(self) -> str:
         return str(self.topology["provider"])
 
+    @property
+    def target_count(self) -> TargetCount | None:
+        """`expect.targets`, typed; None when the profile states no count."""
+        return TargetCount.from_expect(self.expect)
+
     def __repr__(self) -> str:
         return (
             f"Environment(name={self.name!r}, source={self.source!r}, "
@@ -118,6 +126,35 @@ def _asset_rules(assets: dict[str, Any] | None, ctx: Context) -> None:
         raise ctx.fail(("expect", "assets", "pattern"), f"not a regular expression: {exc}") from exc
 
 
+def _target_rules(data: dict[str, Any], ctx: Context) -> None:
+    """expect.targets: a range names a bound, and min <= max."""
+    value = data["expect"].get("targets")
+    if not isinstance(value, dict):
+        return
+    low, high = value.get("min"), value.get("max")
+    if low is None and high is None:
+        raise ctx.fail(TARGETS, f"give min, max or both; allowed: {TARGET_COUNT.describe()}")
+    if low is not None and high is not None and low > high:
+        raise ctx.fail(TARGETS, f"min {low} is more than max {high}; allowed: min <= max")
+
+
+def _replica_target_rules(data: dict[str, Any], ctx: Context) -> None:
+    """A replica the profile starts (`topology.replica.instances`) is expected whole: the
+    count defaults to its instances, and a count they cannot meet is refused."""
+    instances = (data["topology"].get("replica") or {}).get("instances")
+    if data["topology"]["provider"] != "replica" or instances is None:
+        return
+    count = TargetCount.from_expect(data["expect"])
+    if count is None:
+        data["expect"]["targets"] = instances
+    elif not count.allows(instances):
+        raise ctx.fail(
+            TARGETS,
+            f"{count.describe()}, but topology.replica.instances starts {instances}: "
+            f"give {instances}, a range holding it, or leave {TARGETS_FIELD} out",
+        )
+
+
 def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
     topo = data["topology"]
     provider = topo["provider"]
@@ -143,6 +180,8 @@ def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
             raise ctx.fail(("accept", i, "check"), "a check id is suite::test_name")
     expect = data["expect"]
     _asset_rules(expect.get("assets"), ctx)
+    _target_rules(data, ctx)
+    _replica_target_rules(data, ctx)
     expect.setdefault("balancer", "alb" if provider in ("aws", "replica") else "generic")
     ident = data["identity"]
     if not ident.get("header") and not ident.get("json"):
@@ -208,13 +247,28 @@ def replica_profile() -> Environment:
     return parse_profile(text, f"<built-in {REPLICA_PROFILE}>")
 
 
-def _running_front_profile() -> Path | None:
-    """The profile `parity up --balancer caddy|nginx` wrote, while that replica runs."""
+def _running_replica_profile() -> Environment | None:
+    """The profile of the replica `parity up` runs: the one it wrote for a variant (`--balancer`,
+    `--stickiness app_cookie`, `--groups`, `--store`), else the built-in one expecting every
+    target it started (`--instances`); None when no replica runs."""
     from harness.replica.lifecycle import running_state  # the replica, only when asked for
 
     state = running_state()
-    path = Path(state["profile"]) if state and state.get("profile") else None
-    return path if path is not None and path.exists() else None
+    if state is None:
+        return None
+    path = Path(state["profile"]) if state.get("profile") else None
+    if path is not None and path.exists():
+        return dataclasses.replace(load_file(path), replica_owned=True)
+    return expecting_started(replica_profile(), state.get("config") or {})
+
+
+def expecting_started(env: Environment, config: dict[str, Any]) -> Environment:
+    """`env` expecting exactly the targets a replica of this config (its JSON) started:
+    `instances` in each of its weighted `groups`."""
+    if not config.get("instances"):
+        return env
+    started = int(config["instances"]) * max(1, len(config.get("groups") or ()))
+    return dataclasses.replace(env, expect={**env.expect, "targets": started})
 
 
 def environment_dir() -> Path:
@@ -228,10 +282,7 @@ def load_environment(name: str | None = None, env_file: str | None = None) -> En
     if env_file:
         return load_file(Path(env_file))
     if not name or name == "replica":
-        running = _running_front_profile()
-        if running is None:
-            return replica_profile()
-        return dataclasses.replace(load_file(running), replica_owned=True)
+        return _running_replica_profile() or replica_profile()
     path = environment_dir() / f"{name}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in environment_dir().glob("*.yaml"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from harness.profile.validation import Free, ListOf, MapOf, Scalar, Section, Url
+from harness.profile.validation import Free, ListOf, MapOf, Scalar, ScalarOrSection, Section, Url
 from harness.traffic.balancers import BALANCERS
 
 STR = Scalar((str,))
@@ -92,11 +92,17 @@ STORE_FAILOVER = Section(
         "max_errors": Scalar((int,), minimum=0),
     }
 )
+COUNT = Scalar((int,), minimum=1)
+TARGET_COUNT = ScalarOrSection(  # exactly that many healthy, or a range (an autoscaling group)
+    COUNT,
+    Section({"min": COUNT, "max": COUNT}),
+    note="min, max or both, each an integer of at least 1, min <= max",
+)
 EXPECT = Section(
     {
         "version": VERSION,
         "assets": ASSETS,
-        "targets": Scalar((int,), minimum=1),
+        "targets": TARGET_COUNT,
         "stickiness": STICKINESS,
         "deregistration_delay_seconds": Scalar((float,), minimum=0, maximum=3600),
         "health_check": HEALTH,

@@ -297,3 +297,30 @@ class Section(Node):
             elif isinstance(node, Section):  # an absent section: its defaults, if it can have any
                 out[key] = None if node.required else node.check({}, (*path, key), ctx)
         return out
+
+
+@dataclass
+class ScalarOrSection(Node):
+    """A scalar or a mapping with known keys (`targets: 2`, `targets: {min: 2, max: 10}`)."""
+
+    scalar: Scalar
+    section: Section
+    note: str = ""  # what the section's keys must be, in words
+
+    def describe(self) -> str:
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.scalar.describe()}, or {self.section.describe()}{note}"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "anyOf": [self.scalar.json_schema(), self.section.json_schema()],
+            "description": self.describe(),
+        }
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        if isinstance(value, dict):
+            return self.section.check(value, path, ctx)
+        try:
+            return self.scalar.check(value, path, ctx)
+        except ProfileError:
+            raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}") from None

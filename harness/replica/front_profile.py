@@ -17,10 +17,17 @@ from typing import Any
 
 import yaml
 
+from harness.replica.spec import ReplicaConfig
 from harness.replica.state import home
 from harness.replica.supervisor import Replica
 
 REPLICA_RECOVERY_SECONDS = 10  # the replica's clean failover recovers in about 1 s
+
+
+def started_targets(cfg: ReplicaConfig) -> int:
+    """Every target the replica starts: `--instances` in each weighted group (`--groups`); the
+    built-in profile of a plain `parity up` expects the same (`profile.expecting_started`)."""
+    return cfg.instances * max(1, len(cfg.groups))
 
 
 def needs_profile(replica: Replica) -> bool:
@@ -50,7 +57,7 @@ def variant_profile(replica: Replica) -> dict[str, Any]:
     )
     cfg = replica.config
     profile["name"] = f"replica-{_kind(replica)}"
-    profile["expect"]["targets"] = cfg.instances * max(1, len(cfg.groups))
+    profile["expect"]["targets"] = started_targets(cfg)
     if cfg.stickiness_type == "app_cookie":
         profile["expect"]["stickiness"] = {
             "enabled": True,
@@ -88,7 +95,7 @@ def front_profile(replica: Replica) -> dict[str, Any]:
         "identity": base["identity"],
         "expect": {
             "balancer": front.name,
-            "targets": cfg.instances,
+            "targets": started_targets(cfg),
             "deregistration_delay_seconds": cfg.deregistration_delay,
             "health_check": {"path": cfg.health.path},
             "error_budget": 0,
