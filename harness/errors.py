@@ -10,6 +10,7 @@ ParityError                     root: everything Parity raises on purpose
 |   +-- NothingToCheck          a check has nothing to look at (no healthy target, say)
 +-- PublishError                an output (CloudWatch, a Pushgateway, a file) refused results
 +-- SafetyRefusal               a disruptive action was refused by the guard
++-- NotApplicable               a check does not apply here (fresh clients never reach a target)
 +-- DeploymentFinding           the deployment misbehaved (a check or gate failed): exit 1
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "DeploymentFinding",
     "EnvironmentUnavailable",
     "MissingDependency",
+    "NotApplicable",
     "NothingToCheck",
     "ParityError",
     "ProfileError",
@@ -72,6 +74,13 @@ class SafetyRefusal(ParityError):
     """The guard refused a disruptive action."""
 
     exit_code = 2
+
+
+class NotApplicable(ParityError):
+    """A check does not apply here, for a reason its message states with the numbers: the
+    check is skipped, never passed or failed."""
+
+    exit_code = 0
 
 
 class DeploymentFinding(ParityError):

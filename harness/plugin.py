@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import DeploymentFinding, ParityError
+from harness.errors import DeploymentFinding, NotApplicable, ParityError
 from harness.printable import printable
 from harness.profile.environment import Environment, load_environment
 from harness.project_conftest import share_project_fixtures
@@ -64,7 +64,7 @@ OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "type": int,
             "metavar": "M",
-            "help": "fresh clients in the distribution test (default 400)",
+            "help": "the most fresh clients the distribution test draws (default 3000)",
         },
     ),
 ]
@@ -160,8 +160,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A finding fails the test with its message, not a traceback; any other Parity error (no
-    healthy target, a wrong contract, a refusal) makes it an error with one line."""
+    """A finding fails the test with its message, not a traceback; a check that does not apply
+    is skipped with its reason; any other Parity error (no healthy target, a wrong contract, a
+    refusal) makes it an error with one line."""
     report = yield
     described = item.get_closest_marker("parity")
     if described is not None and call.when == "setup":
@@ -170,6 +171,10 @@ def pytest_runtest_makereport(
     if isinstance(exc, DeploymentFinding):
         report.longrepr = str(exc)
         report.outcome = "failed"
+    elif isinstance(exc, NotApplicable):
+        path, line, _ = report.location
+        report.outcome = "skipped"
+        report.longrepr = (path, (line or 0) + 1, f"not applicable: {printable(str(exc))}")
     elif isinstance(exc, ParityError):
         report.longrepr = f"cannot check: {printable(str(exc))}"
         report.user_properties.append((ERROR_EXIT_PROPERTY, exc.exit_code))

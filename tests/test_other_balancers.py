@@ -22,6 +22,7 @@ from tests.helpers import parity
 pytestmark = pytest.mark.slow
 HEALTHY_RUNS = 5
 FRONTS = ("alb", "caddy", "nginx")
+INSTANCES = (2, 4, 8)
 # fault: (suite to run, the check that must catch it); None where the fault does not apply
 SHARING_CHECK = "test_session_made_on_one_target_works_on_every_other"
 MATRIX: dict[str, dict[str, tuple[str, str] | None]] = {
@@ -68,9 +69,22 @@ NOT_APPLICABLE = {
 }
 
 
-def _up(home: Path, balancer: str, *faults: str) -> None:
+def _up(
+    home: Path, balancer: str, *faults: str, instances: int = 2, more: tuple[str, ...] = ()
+) -> None:
     args = [a for f in faults for a in ("--fault", f)]
-    done = parity(home, "up", "--balancer", balancer, "--deregistration-delay", "2", *args)
+    done = parity(
+        home,
+        "up",
+        "--balancer",
+        balancer,
+        "--instances",
+        str(instances),
+        "--deregistration-delay",
+        "2",
+        *args,
+        *more,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -81,14 +95,29 @@ def _check(home: Path, *args: str) -> tuple[int, str, dict[str, dict[str, Any]]]
     return done.returncode, done.stdout + done.stderr, {c["name"]: c for c in results["checks"]}
 
 
+def _spread_decided(checks: dict[str, dict[str, Any]]) -> bool:
+    """The spread check passed on evidence: its sequential test decided "even"."""
+    spread = checks["test_fresh_clients_spread_evenly"]
+    return spread["outcome"] == "passed" and (
+        spread["evidence"]["distribution"]["decision"] == "even"
+    )
+
+
+@pytest.mark.parametrize("instances", INSTANCES)
 @pytest.mark.parametrize("balancer", FRONTS)
-def test_a_healthy_front_end_passes_every_suite_five_times(tmp_path: Path, balancer: str) -> None:
-    _up(tmp_path, balancer)
+def test_a_healthy_front_end_passes_every_suite_five_times(
+    tmp_path: Path, balancer: str, instances: int
+) -> None:
+    _up(tmp_path, balancer, instances=instances)
     try:
         for run in range(1, HEALTHY_RUNS + 1):
             code, output, checks = _check(tmp_path)  # every suite
             bad = {n: c["message"][:300] for n, c in checks.items() if c["outcome"] == "failed"}
-            assert code == 0 and not bad, f"{balancer} run {run}: {bad or output[-800:]}"
+            where = f"{balancer} x{instances} run {run}"
+            assert code == 0 and not bad, f"{where}: {bad or output[-800:]}"
+            assert _spread_decided(checks), checks["test_fresh_clients_spread_evenly"]
+            count = checks["test_expected_number_of_healthy_targets"]
+            assert count["outcome"] == "passed", count["message"]
             skipped = {n for n, c in checks.items() if c["outcome"] == "skipped"}
             for name in NOT_APPLICABLE.get(balancer, set()):
                 assert name in skipped, name
@@ -96,6 +125,49 @@ def test_a_healthy_front_end_passes_every_suite_five_times(tmp_path: Path, balan
             assert checks["test_drain_moves_pinned_clients_with_their_sessions"]["outcome"] == (
                 "passed"
             )
+    finally:
+        parity(tmp_path, "down")
+
+
+@pytest.mark.parametrize("groups", ["blue:90,green:10", "blue:90,green:5,red:5"])
+def test_weighted_groups_pass_every_suite_five_times(tmp_path: Path, groups: str) -> None:
+    """Weighted target groups (two instances each) on the ALB front end: every suite, five runs;
+    the split and the spread are judged by the weights."""
+    _up(tmp_path, "alb", more=("--groups", groups, "--group-stickiness", "3600"))
+    try:
+        for run in range(1, HEALTHY_RUNS + 1):
+            code, output, checks = _check(tmp_path)
+            bad = {n: c["message"][:300] for n, c in checks.items() if c["outcome"] == "failed"}
+            assert code == 0 and not bad, f"{groups} run {run}: {bad or output[-800:]}"
+            assert checks["test_fresh_clients_split_by_weight"]["outcome"] == "passed"
+            assert _spread_decided(checks), checks["test_fresh_clients_spread_evenly"]
+    finally:
+        parity(tmp_path, "down")
+
+
+# Faults of one instance (the second) that a fleet of eight must still show, by name.
+ONE_OF_EIGHT = {
+    "local-sessions": ("sharing", SHARING_CHECK),
+    "secret-mismatch": ("sharing", SHARING_CHECK),
+    "stale-cache": ("sharing", "test_write_on_one_target_is_seen_on_the_other_at_once"),
+    "version-skew": ("topology", "test_every_target_serves_the_same_build"),
+    "slow-target": ("distribution", "test_no_target_is_much_slower"),
+    "uneven": ("distribution", "test_fresh_clients_spread_evenly"),
+}
+EIGHT_CASES = [(f, b) for f in sorted(ONE_OF_EIGHT) for b in ("alb", "nginx")]
+
+
+@pytest.mark.parametrize(("fault", "balancer"), EIGHT_CASES)
+def test_a_fault_on_one_instance_of_eight_is_caught_by_name(
+    tmp_path: Path, fault: str, balancer: str
+) -> None:
+    suite, check = ONE_OF_EIGHT[fault]
+    _up(tmp_path, balancer, fault, instances=8)
+    try:
+        code, output, checks = _check(tmp_path, "--suite", suite)
+        assert code == 1, output[-1500:]
+        assert checks[check]["outcome"] == "failed", (check, checks[check]["message"][:300])
+        assert checks[check]["message"].startswith(f"[{fault}]"), checks[check]["message"][:300]
     finally:
         parity(tmp_path, "down")
 

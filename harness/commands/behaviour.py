@@ -10,10 +10,11 @@ from typing import Any
 from harness.commands.check import CheckOptions, run_suites
 from harness.profile.environment import Environment
 from harness.report.model import CheckRecord, Difference, evidence_of
+from harness.spread import ALPHA
 from harness.topology.opening import open_environment
 
 SUITES = ["topology", "sticky", "sharing", "distribution"]
-LATENCY_RATIO, LATENCY_GAP_MS, ALPHA = 2.0, 20.0, 0.001
+LATENCY_RATIO, LATENCY_GAP_MS = 2.0, 20.0
 
 
 def _measure(env: Environment) -> list[CheckRecord]:
@@ -39,7 +40,8 @@ def _outcomes(left: list[CheckRecord], right: list[CheckRecord]) -> list[Differe
 
 
 def _distribution(left: list[CheckRecord], right: list[CheckRecord]) -> list[Difference]:
-    """p-values on either side of alpha: one side spreads evenly, the other does not."""
+    """p-values on either side of the spread test's alpha: one side spreads evenly, the other
+    does not."""
     pa, pb = ((evidence_of(x, "distribution") or {}).get("p_value") for x in (left, right))
     if pa is None or pb is None or (pa < ALPHA) == (pb < ALPHA):
         return []

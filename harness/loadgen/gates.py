@@ -1,7 +1,8 @@
 """Load gates: `metric op number` thresholds checked against the evidence of a run.
 
 Metrics: p50_ms p90_ms p95_ms p99_ms max_ms (worst target), error_ratio, sticky_violations,
-session_losses, distribution_p (chi-square p of fresh-session spread), requests, rps.
+session_losses, distribution_p (the spread test's p of new sessions per target against the
+weights, targets that got none counted), requests, rps.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UsageError
-from harness.stats import fit
+from harness.spread import EVEN_FACTORS, SpreadRun
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -73,8 +74,28 @@ class GateResult:
         return f"{'PASS' if self.passed else 'FAIL'}  {self.gate}  (measured {self.value:.4g})"
 
 
-def metrics(evidence: dict[str, Any], seconds: float) -> dict[str, float]:
-    """The gate metrics of a run's evidence."""
+def distribution_p(
+    sessions: dict[str, int], weights: dict[str, float], factors: tuple[float, ...] | None
+) -> float:
+    """The spread test's p-value of the sessions started per target against their shares
+    (`harness.spread`): a target that got none counts as 0; sessions on a target that should
+    get none give 0.0; a balancer that promises no spread (`factors` None) gives 1.0."""
+    if any(n and t not in weights for t, n in sessions.items()):
+        return 0.0
+    if factors is None or len(weights) < 2 or not sum(sessions.values()):
+        return 1.0
+    return SpreadRun.of_counts(sessions, weights, factors).verdict().p_value
+
+
+def metrics(
+    evidence: dict[str, Any],
+    seconds: float,
+    weights: dict[str, float] | None = None,
+    factors: tuple[float, ...] | None = EVEN_FACTORS,
+) -> dict[str, float]:
+    """The gate metrics of a run's evidence; `weights`, each target's expected share of new
+    sessions (default: equal among the targets that answered), `factors` the spread its
+    balancer promises (`harness.spread.semantics`)."""
     targets = {t: v for t, v in evidence["targets"].items() if t != "unknown"}
     totals = evidence["totals"]
     worst = {
@@ -82,13 +103,13 @@ def metrics(evidence: dict[str, Any], seconds: float) -> dict[str, float]:
         for p in ("p50", "p90", "p95", "p99", "max")
     }
     sessions = {t: v["sessions"] for t, v in targets.items()}
-    spread = fit(sessions, dict.fromkeys(sessions, 1.0)) if sum(sessions.values()) else None
+    shares = weights if weights is not None else dict.fromkeys(sessions, 1.0)
     return {
         **{f"{p}_ms": v for p, v in worst.items()},
         "error_ratio": totals["errors"] / totals["requests"] if totals["requests"] else 0.0,
         "sticky_violations": float(evidence["sticky_violations"]),
         "session_losses": float(evidence["session_losses"]),
-        "distribution_p": spread.p_value if spread else 1.0,
+        "distribution_p": distribution_p(sessions, shares, factors),
         "requests": float(totals["requests"]),
         "rps": totals["requests"] / seconds if seconds > 0 else 0.0,
     }

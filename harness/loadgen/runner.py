@@ -26,6 +26,7 @@ from harness.packaged import package_dir
 from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import Topology
+from harness.topology.shares import spread_semantics, target_weights
 from harness.traffic.contract import load_driver
 from harness.traffic.site import verify_of
 
@@ -233,7 +234,9 @@ def run_load(
         evidence = _read_evidence(work, proc.returncode, output)
     drain_events = drainer.events if drainer else []
     evidence["phases"] = phases(evidence, drain_events)
-    measured = metrics(evidence, opts.run_time)
+    weights = target_weights(topology, topology.healthy_targets())
+    promise = spread_semantics(topology, weights)
+    measured = metrics(evidence, opts.run_time, weights, promise.factors)
     if not measured["requests"]:
         raise EnvironmentUnavailable(
             f"no request was made: the {opts.profile} run of {opts.run_time:g} s with "

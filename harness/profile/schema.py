@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from harness.profile.validation import Free, ListOf, MapOf, Scalar, ScalarOrSection, Section, Url
+from harness.spread import ALGORITHM_SPREAD
 from harness.traffic.balancers import BALANCERS
 
 STR = Scalar((str,))
@@ -17,7 +18,7 @@ NAME = Scalar(
 )
 BOOL = Scalar((bool,))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-ALGORITHMS = ("round_robin", "least_outstanding_requests", "weighted_random")
+ALGORITHMS = tuple(ALGORITHM_SPREAD)  # each with the spread it promises (harness.spread)
 
 EXTRACT = Section({"json": STR, "regex": STR, "header": STR, "cookie": STR})
 STEP = Section(

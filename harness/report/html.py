@@ -29,7 +29,8 @@ def _check_charts(checks: list[CheckRecord]) -> list[str]:
             targets = sorted(d["expected"])
             out.append(
                 charts.bars(
-                    f"Fresh clients per target (chi-square p = {d['p_value']:.3g})",
+                    f"Fresh clients per target ({d.get('decision', 'tested')} after "
+                    f"{d.get('clients', '?')}, p = {d['p_value']:.3g})",
                     targets,
                     {
                         "observed": [d["observed"].get(t, 0) for t in targets],

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import DeploymentFinding, UsageError
+from harness.errors import DeploymentFinding, NotApplicable, UsageError
 from harness.findings import message
 from harness.profile.environment import Environment
 from harness.topology.model import Topology
+from harness.topology.shares import target_weights
 from harness.traffic.balancers import cookie_rule
 from harness.traffic.client import (
     Identity,
@@ -22,6 +24,21 @@ from harness.traffic.client import (
     trace_text,
 )
 from harness.traffic.contract import SessionDriver, StepFailed, load_driver
+
+PIN_MISS = 0.001  # the chance of missing a target that takes a quarter of its share
+STARVED_SHARE = 0.25  # the spread test's starved target (harness.spread.EVEN_FACTORS)
+PIN_MAX_CLIENTS = 3000  # fresh clients, at most, to reach one target
+
+
+def _unreached(target: str, tries: int, share: float | None) -> str:
+    if share == 0.0:
+        return f"{target}'s target group has weight 0 in the forward: no fresh client goes there"
+    expected = f"its expected share is {share:.1%}" if share is not None else "its share is unknown"
+    bound = ""
+    if share is not None:
+        reach = 1 - (1 - share * STARVED_SHARE) ** tries
+        bound = f": had it taken a quarter of that, one would have landed with {reach:.1%}"
+    return f"no fresh client of {tries} landed on {target} ({expected}{bound})"
 
 
 def sticky_names(env: Environment) -> tuple[str, ...]:
@@ -100,34 +117,58 @@ class Site:
             )
         load_driver(self.env.session, self.topology.secrets).login(user, 0)
 
+    def pin_tries(self, target: str) -> tuple[int, float | None]:
+        """How many fresh clients to draw for `target`, and its expected share: enough that a
+        target taking even a quarter of its share is reached with probability 1 - PIN_MISS,
+        within PIN_MAX_CLIENTS (a share unknown, or ramped by slow start: the bound)."""
+        weights = target_weights(self.topology, self.topology.healthy_targets())
+        group = self.topology.group_of(target)
+        if group is not None and group.weight == 0:
+            return 0, 0.0
+        if target not in weights or (group is not None and group.slow_start_seconds > 0):
+            return PIN_MAX_CLIENTS, None
+        share = weights[target] / sum(weights.values())
+        if share >= 1.0:
+            return 1, share
+        floor = share * STARVED_SHARE
+        needed = math.ceil(math.log(PIN_MISS) / math.log1p(-floor))
+        return min(needed, PIN_MAX_CLIENTS), share
+
     def pin(self, target: str, attempts: int | None = None) -> Route:
         """A route through the balancer to `target`: fresh clients until one lands there (with
         its sticky cookie; a balancer that sets none gives a route that only landed there).
         With app_cookie stickiness a fresh client logs in, and the route carries the app's
-        cookie next to the balancer's, as the ALB wants both."""
-        tries = attempts or 12 * max(len(self.topology.targets), 1)
+        cookie next to the balancer's, as the ALB wants both. A target no client reaches in
+        `pin_tries` is not applicable (NotApplicable, with the numbers)."""
+        tries, share = (attempts, None) if attempts else self.pin_tries(target)
         cookie_needed = bool(sticky_names(self.env))
         by_app = cookie_rule(self.env.expect).issued == "on_app_cookie"
+        landed = 0
         for _ in range(tries):
             user = self.user("pinning")
             if by_app:
                 self._start_app_session(user)
             else:
                 user.request("GET", "/")
-            if user.last_target == target and (user.sticky_cookies() or not cookie_needed):
+            if user.last_target != target:
+                continue
+            landed += 1
+            if user.sticky_cookies() or not cookie_needed:
                 cookies = user.sticky_cookies()
                 app = self._app_cookie()
                 if by_app and user.cookie(app) is not None:
                     cookies[app] = str(user.cookie(app))
                 return Route(target, self.topology.entry_url, cookies)
-        raise DeploymentFinding(
-            message(
-                "no-stickiness",
-                f"no fresh client landed on {target} with a sticky cookie in "
-                f"{tries} tries, so no client can be pinned to it",
-                self.trace_text(),
+        if landed:
+            raise DeploymentFinding(
+                message(
+                    "no-stickiness",
+                    f"{landed} of {tries} fresh clients landed on {target}, none with a sticky "
+                    "cookie, so no client can be pinned to it",
+                    self.trace_text(),
+                )
             )
-        )
+        raise NotApplicable(_unreached(target, tries, share))
 
     def direct(self, target: str) -> Route | None:
         for t in self.topology.targets:
@@ -154,6 +195,13 @@ def read_value(
         return driver.read(user, key, route), None
     except StepFailed as failed:
         return None, failed.status
+
+
+def rotation(targets: Sequence[str]) -> list[tuple[str, str]]:
+    """Ordered pairs t0->t1, t1->t2, ..., t(n-1)->t0: each target is first once and second once
+    (two targets: both orders); n pairs where every ordered pair would be n(n-1)."""
+    ts = list(targets)
+    return [(t, ts[(i + 1) % len(ts)]) for i, t in enumerate(ts)] if len(ts) > 1 else []
 
 
 def run_together(calls: list[Callable[[], Any]]) -> list[BaseException | None]:
