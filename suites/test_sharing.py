@@ -16,7 +16,7 @@ from harness.topology.model import Target
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
 from harness.traffic.session_location import Location, locate
-from harness.traffic.site import Site, read_value, run_together
+from harness.traffic.site import Site, read_value, rotation, run_together
 
 CONCURRENT_TRIES = 5
 
@@ -251,32 +251,61 @@ def test_concurrent_writes_on_two_targets_both_survive(
     session_driver: SessionDriver,
     stored: dict[str, Location | None],
 ) -> None:
-    a, b = list(routes)[:2]
-    for attempt in range(CONCURRENT_TRIES):
-        user = site.user(f"concurrent-{attempt}")
-        session_driver.login(user, 5, routes[a])
-        errors = run_together(
-            [
-                partial(session_driver.write, user, "left", f"l{attempt}", routes[a]),
-                partial(session_driver.write, user, "right", f"r{attempt}", routes[b]),
-            ]
+    """Two keys written at once on the pairs of the rotation in turn (every target on both
+    sides): CONCURRENT_TRIES tries in all, and at least one per pair; both keys must survive."""
+    pairs = rotation(list(routes))
+    for attempt in range(max(CONCURRENT_TRIES, len(pairs))):
+        pair = pairs[attempt % len(pairs)]
+        _write_two_at_once(site, routes, session_driver, stored, pair, attempt)
+
+
+def _write_two_at_once(
+    site: Site,
+    routes: dict[str, Route],
+    driver: SessionDriver,
+    stored: dict[str, Location | None],
+    pair: tuple[str, str],
+    attempt: int,
+) -> None:
+    __tracebackhide__ = True
+    a, b = pair
+    user = site.user(f"concurrent-{a}-{b}-{attempt}")
+    driver.login(user, 5, routes[a])
+    errors = run_together(
+        [
+            partial(driver.write, user, "left", f"l{attempt}", routes[a]),
+            partial(driver.write, user, "right", f"r{attempt}", routes[b]),
+        ]
+    )
+    if any(errors):
+        failed = "; ".join(str(e) for e in errors if e)
+        _diagnose(site, [f"concurrent writes on {a} and {b} failed: {failed}"], stored)
+    want = (f"l{attempt}", f"r{attempt}")
+    seen = {t: _left_and_right(driver, user, routes[t]) for t in pair}
+    if all(got == want for got in seen.values()):
+        return
+    if want in seen.values():  # in the store: the other target answers from a view of its own
+        stale = next(t for t, got in seen.items() if got != want)
+        fail(
+            "stale-cache",
+            f"two keys written at once on {a} and {b}: {stale} read (left, right)="
+            f"{seen[stale]!r} while the other read both (try {attempt + 1}): {stale} serves "
+            "session reads from a cache of its own, not from the shared store",
+            site.trace_text(),
         )
-        if any(errors):
-            _diagnose(
-                site,
-                ["concurrent writes failed: " + "; ".join(str(e) for e in errors if e)],
-                stored,
-            )
-        left, _ = read_value(session_driver, user, "left", routes[a])
-        right, _ = read_value(session_driver, user, "right", routes[a])
-        if (left, right) != (f"l{attempt}", f"r{attempt}"):
-            lost = [k for k, v in (("left", left), ("right", right)) if v is None]
-            fail(
-                "lost-update",
-                f"two keys written at once on {a} and {b}: {', '.join(lost)} "
-                f"lost (try {attempt + 1}): each instance writes the whole session back",
-                site.trace_text(),
-            )
+    lost = [k for k, v in zip(("left", "right"), seen[a], strict=True) if v is None]
+    fail(
+        "lost-update",
+        f"two keys written at once on {a} and {b}: {', '.join(lost)} "
+        f"lost (try {attempt + 1}): each instance writes the whole session back",
+        site.trace_text(),
+    )
+
+
+def _left_and_right(
+    driver: SessionDriver, user: VirtualUser, route: Route
+) -> tuple[str | None, str | None]:
+    return read_value(driver, user, "left", route)[0], read_value(driver, user, "right", route)[0]
 
 
 @pytest.mark.parity(

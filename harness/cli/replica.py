@@ -14,6 +14,7 @@ from harness.replica.rollout import roll
 from harness.replica.spec import (
     BALANCERS,
     DEFAULT_DEREGISTRATION_DELAY,
+    DEFAULT_FAULTY_INSTANCE,
     DEFAULT_STICKINESS_SECONDS,
     STICKINESS_TYPES,
     STORES,
@@ -44,6 +45,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         group_stickiness=args.group_stickiness,
         store=args.store,
         builds=parse_builds(args.builds) if args.builds else (),
+        faulty_instance=args.faulty_instance,
     )
     handle = lifecycle.up(config)
     described = handle.control.describe()
@@ -51,7 +53,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"replica up: {handle.url}{https}  front end: {config.balancer}")
     print(f"  redis: {handle.redis_url}   control: {handle.control_url}")
     if config.faults:
-        print(f"  faults: {', '.join(config.faults)}")
+        print(f"  faults: {', '.join(config.faults)} (faulty instance: {config.faulty_instance})")
     _print_targets(described["targets"])
     state = lifecycle.running_state() or {}
     if state.get("profile"):
@@ -130,6 +132,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         choices=sorted(FAULTS),
         metavar="NAME",
         help=f"break it on purpose: {', '.join(sorted(FAULTS))}",
+    )
+    up.add_argument(
+        "--faulty-instance",
+        type=int,
+        default=DEFAULT_FAULTY_INSTANCE,
+        metavar="N",
+        help="the instance (1-based) that per-instance faults such as local-sessions or "
+        f"stale-cache break (default {DEFAULT_FAULTY_INSTANCE})",
     )
     up.add_argument(
         "--stickiness",

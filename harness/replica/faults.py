@@ -11,24 +11,25 @@ import secrets
 from harness.errors import UsageError
 from harness.replica.app import AppSettings
 
+# "The faulty instance": the second, or the one `parity up --faulty-instance N` names.
 FAULTS: dict[str, str] = {
     "abrupt-drain": "deregistration cuts in-flight requests at once and ignores the delay",
-    "cookie-secret-mismatch": "sessions in signed cookies; the second instance has another key",
+    "cookie-secret-mismatch": "sessions in signed cookies; the faulty instance has another key",
     "early-exit": "instances exit at once on SIGTERM, cutting the requests they have in flight",
     "ignored-weights": "the weighted forward (--groups) splits fresh clients evenly",
-    "local-sessions": "the second instance keeps sessions in its own process memory",
+    "local-sessions": "the faulty instance keeps sessions in its own process memory",
     "lost-update": "instances write the whole session back, so concurrent writes lose keys",
     "no-stickiness": "the target group has stickiness disabled",
-    "secret-mismatch": "the second instance signs session cookies with another secret key",
+    "secret-mismatch": "the faulty instance signs session cookies with another secret key",
     "session-format": "a newer build stores sessions in an encoding the oldest build cannot read",
     "short-redis-ttl": "the session store's TTL is far shorter than the session cookie's lifetime",
     "short-stickiness": "the stickiness duration is far below the expected 86400 s",
-    "slow-target": "the second instance adds latency to every request",
-    "stale-cache": "the second instance memoises session reads for 30 s in front of Redis",
+    "slow-target": "the faulty instance adds latency to every request",
+    "stale-cache": "the faulty instance memoises session reads for 30 s in front of Redis",
     "store-evicts": "Redis runs allkeys-lru with a small maxmemory, so sessions are evicted",
     "store-stale-primary": "the app writes to the first primary, not through Sentinel (READONLY)",
     "uneven": "the first target takes three times the traffic of the others",
-    "version-skew": "the second instance serves another build",
+    "version-skew": "the faulty instance serves another build",
 }
 SHORT_STICKINESS_SECONDS = 60
 SHORT_REDIS_TTL_SECONDS = 30
@@ -36,6 +37,7 @@ SLOW_TARGET_MS = 200
 UNEVEN_WEIGHT = 3
 STALE_CACHE_SECONDS = 30.0
 SHUTDOWN_GRACE_SECONDS = 30  # how long a healthy instance finishes requests after SIGTERM
+FAULTY_INDEX = 1  # the instance the per-instance faults break (0-based): the second
 
 
 # Faults of the front end itself: what it cannot do, it cannot be broken into.
@@ -94,8 +96,11 @@ def shutdown_grace(faults: tuple[str, ...]) -> int:
     return 0 if "early-exit" in faults else SHUTDOWN_GRACE_SECONDS
 
 
-def instance_settings(base: AppSettings, index: int, faults: tuple[str, ...]) -> AppSettings:
-    """Settings of instance `index` (0-based) once the faults are applied."""
+def instance_settings(
+    base: AppSettings, index: int, faults: tuple[str, ...], faulty: int = FAULTY_INDEX
+) -> AppSettings:
+    """Settings of instance `index` (0-based) once the faults are applied; the per-instance
+    faults break the instance at index `faulty` (0-based; `parity up --faulty-instance`)."""
     s = base
     if "short-redis-ttl" in faults:
         s = dataclasses.replace(s, session_ttl=SHORT_REDIS_TTL_SECONDS)
@@ -103,7 +108,7 @@ def instance_settings(base: AppSettings, index: int, faults: tuple[str, ...]) ->
         s = dataclasses.replace(s, write_mode="whole")
     if "cookie-secret-mismatch" in faults:
         s = dataclasses.replace(s, session_store="cookie")
-    if index != 1:
+    if index != faulty:
         return s
     if "local-sessions" in faults:
         s = dataclasses.replace(s, session_store="memory")

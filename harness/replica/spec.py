@@ -9,13 +9,14 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.replica.alb_config import ALGORITHMS, HealthCheck
-from harness.replica.faults import check_faults, check_for_front
+from harness.replica.faults import FAULTY_INDEX, check_faults, check_for_front
 
 MAX_INSTANCES = 8
 MAX_GROUPED_INSTANCES = 12
 DEFAULT_DEREGISTRATION_DELAY = 10.0
 DEFAULT_STICKINESS_SECONDS = 86400
 DEFAULT_BUILD = "build-1"
+DEFAULT_FAULTY_INSTANCE = FAULTY_INDEX + 1  # 1-based: the second instance
 BALANCERS = ("alb", "caddy", "nginx")
 STICKINESS_TYPES = ("lb_cookie", "app_cookie")
 STORES = ("standalone", "sentinel")
@@ -106,6 +107,7 @@ class ReplicaConfig:
     group_stickiness: int = 0  # AWSALBTG duration in seconds; 0: off
     store: str = "standalone"  # or sentinel: a primary, a replica and three sentinels
     builds: tuple[str, ...] = ()  # mixed builds, newest first: instance n serves builds[n % k]
+    faulty_instance: int = DEFAULT_FAULTY_INSTANCE  # 1-based: the one per-instance faults break
 
     def __post_init__(self) -> None:
         if not 1 <= self.instances <= MAX_INSTANCES:
@@ -145,6 +147,16 @@ class ReplicaConfig:
             )
         if self.faults and self.instances * max(1, len(self.groups)) < 2:
             raise UsageError("--fault needs at least 2 instances (--instances 2 or more)")
+        self._check_faulty_instance()
+
+    def _check_faulty_instance(self) -> None:
+        """1 to the number of instances (counted across the groups, in order); the default is
+        let be with a single instance, where no per-instance fault can apply."""
+        total = self.instances * max(1, len(self.groups))
+        if self.faulty_instance == DEFAULT_FAULTY_INSTANCE and total < 2:
+            return
+        if not 1 <= self.faulty_instance <= total:
+            raise UsageError(f"--faulty-instance {self.faulty_instance}: allowed 1 to {total}")
 
     def _check_stickiness_type(self) -> None:
         if self.stickiness_type not in STICKINESS_TYPES:

@@ -157,7 +157,7 @@ class Replica(TargetOperations):
                 target_id = f"{group}-{i + 1}" if group else f"app-{i + 1}"
                 build = cfg.builds[n % len(cfg.builds)] if cfg.builds else cfg.build
                 settings = faults.instance_settings(
-                    dataclasses.replace(base, build=build), n, cfg.faults
+                    dataclasses.replace(base, build=build), n, cfg.faults, cfg.faulty_instance - 1
                 )
                 settings = dataclasses.replace(
                     settings,
