@@ -2,9 +2,10 @@
 
 Fresh clients are drawn until a sequential test decides (`harness.spread`): it fails a fair
 balancer at most 0.05 % of runs (Ville's inequality with a union bound over the alternatives;
-measured by simulation in benchmarks/distribution_power.py at 2 to 16 targets and weighted groups),
-catches a target with twice its weight's share, or a starved one, at least 99.9 % of the time, and
-stops early on clear evidence (a healthy two-target stack: about 170 clients on average). The draw
+0.01-0.06 % measured by simulation in benchmarks/distribution_power.py at 2 to 16 targets and
+weighted groups), catches a target with twice its weight's share in 99.9-99.99 % of runs and a
+starved one in all, and stops early on clear evidence (a healthy two-target stack: 192 clients
+on average, 480 at eight). The draw
 is bounded by `--parity-samples` (default 3000 clients), 60 s and `safety.max_rps`. What a
 balancer's algorithm promises sets the test: least-outstanding-requests only a 4:1 skew, source-IP
 hashing and slow start nothing (not applicable, with the reason).
@@ -23,7 +24,7 @@ from harness.spread import SpreadRun, SpreadVerdict
 from harness.stats import histogram, percentiles_ms
 from harness.topology.model import Target
 from harness.topology.shares import spread_semantics, target_weights
-from harness.traffic.fresh import DEFAULT_MAX_CLIENTS, FreshDraw, draw_fresh
+from harness.traffic.fresh import DEFAULT_MAX_CLIENTS, FreshDraw, Landing, draw_fresh
 from harness.traffic.site import Site
 
 MIN_PER_TARGET = 40  # fresh clients per target at least, for its p95
@@ -48,11 +49,7 @@ def samples(site: Site, pytestconfig: pytest.Config, healthy_targets: list[Targe
     draw = draw_fresh(
         site, run, max_clients=bound, min_clients=min(bound, MIN_PER_TARGET * len(healthy_targets))
     )
-    hists = {t.id: histogram() for t in healthy_targets}
-    for landing in draw.landings:
-        if landing.target in hists and not landing.failed:
-            hists[landing.target].record_value(max(int(landing.seconds * 1_000_000), 1))
-    p95 = {t: percentiles_ms(h)["p95"] for t, h in hists.items()}
+    p95 = _p95s(draw.landings, [t.id for t in healthy_targets])
     return Samples(draw, weights, p95, None if promise.factors else promise.note)
 
 
@@ -109,19 +106,51 @@ def test_fresh_clients_spread_evenly(samples: Samples, evidence: dict[str, Any])
         )
 
 
+def _p95s(landings: list[Landing], ids: list[str]) -> dict[str, float]:
+    hists = {t: histogram() for t in ids}
+    for landing in landings:
+        if landing.target in hists and not landing.failed:
+            hists[landing.target].record_value(max(int(landing.seconds * 1_000_000), 1))
+    return {t: percentiles_ms(h)["p95"] for t, h in hists.items()}
+
+
+def _slow(p95_ms: dict[str, float]) -> dict[str, float]:
+    """Targets whose p95 is above SLOW_RATIO x and SLOW_GAP_MS over the others' median."""
+    slow = {}
+    for target, p95 in p95_ms.items():
+        others = statistics.median(v for t, v in p95_ms.items() if t != target)
+        if p95 > SLOW_RATIO * others and p95 - others > SLOW_GAP_MS:
+            slow[target] = others
+    return slow
+
+
+def _listing(p95_ms: dict[str, float]) -> str:
+    return ", ".join(f"{t}: {v:.1f} ms" for t, v in sorted(p95_ms.items()))
+
+
 @pytest.mark.parity(
     title="No target is much slower than the others",
     why="One slow instance sets the p95 every user feels.",
 )
-def test_no_target_is_much_slower(samples: Samples, evidence: dict[str, Any]) -> None:
+def test_no_target_is_much_slower(
+    site: Site, samples: Samples, evidence: dict[str, Any], healthy_targets: list[Target]
+) -> None:
+    """A target slow in the draw is measured again on a second draw of fresh clients: only one
+    slow in both is a finding (a burst of load on a shared host is not a slow instance)."""
     evidence["latency_p95_ms"] = samples.p95_ms
     if len(samples.p95_ms) < 2:
         pytest.skip("latency comparison needs two healthy targets")
-    for target, p95 in samples.p95_ms.items():
-        others = statistics.median(v for t, v in samples.p95_ms.items() if t != target)
-        if p95 > SLOW_RATIO * others and p95 - others > SLOW_GAP_MS:
-            listing = ", ".join(f"{t}: {v:.1f} ms" for t, v in sorted(samples.p95_ms.items()))
-            fail(
-                "slow-target",
-                f"p95 of {target} is {p95:.0f} ms, {p95 / others:.1f}x the others ({listing})",
-            )
+    suspects = _slow(samples.p95_ms)
+    if not suspects:
+        return
+    ids = [t.id for t in healthy_targets]
+    again = draw_fresh(site, None, min_clients=MIN_PER_TARGET * len(ids))
+    second = _p95s(again.landings, ids)
+    evidence["latency_p95_ms_again"] = second
+    for target in sorted(set(suspects) & set(_slow(second))):
+        p95, others = second[target], _slow(second)[target]
+        fail(
+            "slow-target",
+            f"p95 of {target} is {p95:.0f} ms, {p95 / others:.1f}x the others, on two draws of "
+            f"fresh clients ({_listing(second)}; first: {_listing(samples.p95_ms)})",
+        )

@@ -335,12 +335,12 @@ def test_load_users_drive_sessions_with_the_profiles_python_driver(tmp_path: Pat
     )
     done = parity(
         tmp_path / "home", "load", "--env-file", str(profile), "--profile", "sticky_users",
-        "--users", "2", "--run-time", "3s", "--report-dir", str(tmp_path / "reports"),
+        "--users", "2", "--run-time", "6s", "--report-dir", str(tmp_path / "reports"),
         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     evidence = json.loads(next((tmp_path / "reports").glob("load-*.json")).read_text())
-    assert evidence["evidence"]["totals"]["requests"] > 10
+    assert evidence["evidence"]["totals"]["requests"] > 6  # past the two logins: the loop ran
     assert sum(t["sessions"] for t in evidence["evidence"]["targets"].values()) == 2
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,12 +43,40 @@ def require_binary(name: str) -> str:
     return path
 
 
+LOCAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10000
+_HANDED_OUT: deque[int] = deque(maxlen=512)  # not bound yet, perhaps: never handed out twice
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel gives outgoing connections (32768 unless set otherwise)."""
+    try:
+        return int(LOCAL_PORT_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on 127.0.0.1 that is free right now, below the kernel's ephemeral range: a
+    port from that range can be taken by any outgoing connection (thousands of fresh clients)
+    between this call and the server binding it."""
+    floor = _ephemeral_floor()
+    for _ in range(64):
+        port = random.randrange(LOWEST_PORT, floor) if floor > LOWEST_PORT + 100 else 0
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            found: int = sock.getsockname()[1]
+            _HANDED_OUT.append(found)
+            return found
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        fallback: int = sock.getsockname()[1]
+        return fallback
 
 
 def _die_with_parent() -> None:
