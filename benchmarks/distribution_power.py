@@ -13,6 +13,7 @@ and RUNS with `--fault uneven` (one target with 3 times the weight; not on Caddy
 weights).
 
 Run: .venv/bin/python benchmarks/distribution_power.py [--runs 20000] [--replica 20]
+(`--runs 0 --replica 10`: the replica rows only)
 """
 
 from __future__ import annotations
@@ -133,10 +134,11 @@ def replica(runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20000, help="simulated runs per row")
+    parser.add_argument("--runs", type=int, default=20000, help="simulated runs per row (0: none)")
     parser.add_argument("--replica", type=int, default=0, metavar="RUNS", help="replica runs")
     args = parser.parse_args()
-    simulation(args.runs)
+    if args.runs > 0:
+        simulation(args.runs)
     if args.replica:
         replica(args.replica)
 
