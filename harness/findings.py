@@ -15,10 +15,16 @@ FIELD_FAULTS: dict[str, str] = {
     "cookie-secret-mismatch": "signed-cookie sessions with a secret per instance",
     "fail-open": "every target unhealthy: the load balancer routes to all of them (fail-open)",
     "early-exit": "the app exits before its drain ends, cutting requests in flight",
+    "idle-timeout": "a request outlives the balancer's idle timeout (504 through the balancer)",
+    "incomplete-rollout": "the deploy ended with its targets on different builds",
+    "insecure-cookie": "the session cookie is not Secure behind TLS termination",
+    "internal-redirect": "a redirect points to plain http or to a target's own address",
+    "keepalive-race": "target keep-alive shorter than the balancer's idle timeout",
     "local-sessions": "in-process session store",
     "lost-update": "whole-session write-back loses concurrent writes",
     "missing-asset": "an asset a page references is not served by every target",
     "no-stickiness": "stickiness disabled or misconfigured",
+    "redirect-loop": "a redirect loop behind TLS termination",
     "secret-mismatch": "a different secret key per instance",
     "session-not-shared": "sessions not shared between instances",
     "session-format": "sessions one build writes cannot be read or written by another build",
@@ -32,6 +38,11 @@ FIELD_FAULTS: dict[str, str] = {
     "store-stale-primary": "the app keeps writing to the old primary after a store failover",
     "settings-drift": "load balancer settings differ from the profile",
     "unhealthy-target": "a target is not healthy",
+    "unannounced-restart": (
+        "a target stopped or restarted while still registered: the deploy did not deregister it "
+        "first"
+    ),
+    "trusts-balancer-ip": "the app takes the balancer's address for the client's",
     "uneven": "uneven distribution",
     "version-skew": "version skew across targets",
 }

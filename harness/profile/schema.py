@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from harness.profile.validation import Free, ListOf, MapOf, Scalar, ScalarOrSection, Section, Url
+from harness.profile.validation import (
+    Context,
+    Free,
+    ListOf,
+    MapOf,
+    Path_,
+    Scalar,
+    ScalarOrSection,
+    Section,
+    Url,
+)
 from harness.spread import ALGORITHM_SPREAD
 from harness.traffic.balancers import BALANCERS
 
@@ -83,7 +94,34 @@ COOKIE = Section(
         "httponly": BOOL,
     }
 )
-VERSION = Section({"path": STR, "json": STR, "header": STR}, required=("path",))
+MAX_DECLARED_BUILDS = 20
+
+
+@dataclass
+class BuildList(ListOf):
+    """expect.version.builds: the builds the targets may serve (a rolling deploy standing still,
+    a canary), each named once; any other build is version skew."""
+
+    def describe(self) -> str:
+        return f"a list of 1 to {MAX_DECLARED_BUILDS} distinct build names"
+
+    def json_schema(self) -> dict[str, Any]:
+        limits = {"minItems": 1, "maxItems": MAX_DECLARED_BUILDS, "uniqueItems": True}
+        return {**super().json_schema(), **limits}
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        builds = super().check(value, path, ctx)
+        if not 1 <= len(builds) <= MAX_DECLARED_BUILDS or len(set(builds)) != len(builds):
+            raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")
+        return builds
+
+
+BUILD = Scalar(
+    (str,), pattern=r"\S(.{0,198}\S)?", pattern_text="a build name (1 to 200 characters)"
+)
+VERSION = Section(
+    {"path": STR, "json": STR, "header": STR, "builds": BuildList(BUILD)}, required=("path",)
+)
 ASSETS = Section({"pages": ListOf(STR), "pattern": STR, "manifest": STR})
 DEPLOY = Section({"shutdown_grace_seconds": Scalar((float,), minimum=0, maximum=3600)})
 STORE_FAILOVER = Section(
@@ -92,6 +130,10 @@ STORE_FAILOVER = Section(
         "max_lost_sessions": Scalar((int,), minimum=0),
         "max_errors": Scalar((int,), minimum=0),
     }
+)
+CLIENT_IP = Section({"path": STR, "json": STR}, required=("path",))  # what the app sees
+LONGEST_REQUEST = Section(
+    {"path": STR, "seconds": Scalar((float,), minimum=0, maximum=4000)}, required=("path",)
 )
 COUNT = Scalar((int,), minimum=1)
 TARGET_COUNT = ScalarOrSection(  # exactly that many healthy, or a range (an autoscaling group)
@@ -112,6 +154,11 @@ EXPECT = Section(
         "cookie": COOKIE,
         "error_budget": Scalar((int,), minimum=0),
         "store_failover": STORE_FAILOVER,
+        "idle_timeout_seconds": Scalar((float,), minimum=1, maximum=4000),  # the balancer's
+        "client_ip": CLIENT_IP,
+        "longest_request": LONGEST_REQUEST,
+        "redirect_paths": ListOf(STR),  # followed through the HTTPS entry (default: /)
+        "https_entry": HTTP_URL,  # the balancer's HTTPS listener, when `url` is its http one
     },
     defaults={"error_budget": 0},
 )

@@ -3,9 +3,10 @@
 Behind Caddy or nginx (`--balancer caddy|nginx`): the static provider, as a user would write it,
 so every check drives that front end through its own interface (the command adapter), never
 through the replica's private control API. With `--stickiness app_cookie`: the replica provider,
-expecting the ALB's application-based stickiness. It goes to `$PARITY_HOME/replica-<kind>.yaml`
-(mode 0600: it may hold the replica's password) and the commands that default to the replica use
-it while that replica runs.
+expecting the ALB's application-based stickiness. With `--builds`: the builds it serves declared
+(`expect.version.builds`), so a mixed replica is not version skew. It goes to
+`$PARITY_HOME/replica-<kind>.yaml` (mode 0600: it may hold the replica's password) and the
+commands that default to the replica use it while that replica runs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def needs_profile(replica: Replica) -> bool:
         or cfg.stickiness_type == "app_cookie"
         or bool(cfg.groups)
         or cfg.store == "sentinel"
+        or bool(cfg.builds)
     )
 
 
@@ -46,18 +48,30 @@ def _kind(replica: Replica) -> str:
         return cfg.balancer
     if cfg.groups:
         return "groups"
-    return "sentinel" if cfg.store == "sentinel" else "app-cookie"
+    if cfg.store == "sentinel":
+        return "sentinel"
+    return "app-cookie" if cfg.stickiness_type == "app_cookie" else "builds"
+
+
+def _version(cfg: ReplicaConfig, base: dict[str, Any]) -> dict[str, Any]:
+    """`expect.version`, declaring the builds of a mixed replica (`--builds`)."""
+    version = dict(base["expect"]["version"])
+    if cfg.builds:
+        version["builds"] = list(cfg.builds)
+    return version
 
 
 def variant_profile(replica: Replica) -> dict[str, Any]:
     """The default replica profile, expecting what this replica was started with: weighted
-    target groups (`--groups`) or application-based stickiness on the app's cookie."""
+    target groups (`--groups`), application-based stickiness on the app's cookie, a sentinel
+    store, the builds of a mixed replica (`--builds`)."""
     profile = yaml.safe_load(
         resources.files("harness.profile").joinpath("replica.yaml").read_text()
     )
     cfg = replica.config
     profile["name"] = f"replica-{_kind(replica)}"
     profile["expect"]["targets"] = started_targets(cfg)
+    profile["expect"]["version"] = _version(cfg, profile)
     if cfg.stickiness_type == "app_cookie":
         profile["expect"]["stickiness"] = {
             "enabled": True,
@@ -87,6 +101,7 @@ def front_profile(replica: Replica) -> dict[str, Any]:
         "name": f"replica-{front.name}",
         "production": False,
         "url": replica.url,
+        "tls_verify": replica.ca_file,  # the HTTPS entry's self-signed certificate
         "topology": {
             "provider": "static",
             "targets": [{"id": t.id, "url": t.url} for t in replica.targets()],
@@ -99,8 +114,13 @@ def front_profile(replica: Replica) -> dict[str, Any]:
             "deregistration_delay_seconds": cfg.deregistration_delay,
             "health_check": {"path": cfg.health.path},
             "error_budget": 0,
-            "version": base["expect"]["version"],
+            "version": _version(cfg, base),
             "assets": base["expect"]["assets"],
+            "idle_timeout_seconds": front.idle_timeout,  # its upstream keep-alive, set at start
+            "client_ip": base["expect"]["client_ip"],
+            "longest_request": base["expect"]["longest_request"],
+            "redirect_paths": base["expect"]["redirect_paths"],
+            "https_entry": f"https://127.0.0.1:{front.https_port}",
         },
         "deploy": base["deploy"],
         "session": session,
