@@ -170,14 +170,28 @@ def test_settings_match_the_profile(environment: Environment, topology: Topology
 def test_every_target_serves_the_same_build(
     environment: Environment, site: Site, evidence: dict[str, Any]
 ) -> None:
+    """One build everywhere; with `expect.version.builds`, only the declared builds (a rolling
+    deploy standing still, a canary)."""
     version = environment.expect.get("version")
     if not version:
         pytest.skip("no expect.version in the profile (path and json pointer or header)")
     routes = {t.id: site.route(t.id) for t in site.topology.targets}
     builds = serving_builds(site, version, routes)
     evidence["builds"] = builds
+    listing = ", ".join(f"{t} serves {b}" for t, b in builds.items())
+    declared = version.get("builds")
+    if declared:
+        evidence["declared_builds"] = declared
+        stray = [f"{t} serves {b}" for t, b in builds.items() if b not in declared]
+        if stray:
+            fail(
+                "version-skew",
+                f"a build outside the declared ones (expect.version.builds: "
+                f"{', '.join(declared)}): {'; '.join(stray)} (all: {listing})",
+                site.trace_text(),
+            )
+        return
     if len(set(builds.values())) > 1:
-        listing = ", ".join(f"{t} serves {b}" for t, b in builds.items())
         fail("version-skew", f"targets serve different builds: {listing}", site.trace_text())
 
 

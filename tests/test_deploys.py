@@ -154,12 +154,55 @@ def test_previous_env_brings_the_other_build(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
+def test_a_mixed_replica_declares_its_builds_and_passes_the_whole_gate(tmp_path: Path) -> None:
+    """`parity up --builds current,previous` writes a profile declaring both builds
+    (`expect.version.builds`): `parity check` passes on the healthy mixed replica; a build
+    outside the declared ones (`version-skew`) is named."""
+    with replica(tmp_path / "ok", *MIXED):
+        profile = yaml.safe_load((tmp_path / "ok/replica-builds.yaml").read_text())
+        assert profile["expect"]["version"]["builds"] == ["current", "previous"]
+        done = parity(tmp_path / "ok", "check", "--report-dir", str(tmp_path / "ok/reports"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "[version-skew]" not in done.stdout
+    with replica(tmp_path / "bad", *MIXED, "--fault", "version-skew"):
+        done = parity(
+            tmp_path / "bad",
+            "check",
+            "--suite",
+            "topology",
+            "--report-dir",
+            str(tmp_path / "bad/reports"),
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[version-skew]" in done.stdout, done.stdout
+    assert "a build outside the declared ones (expect.version.builds: current, previous)" in (
+        done.stdout
+    )
+
+
+def test_declared_builds_are_validated(tmp_path: Path) -> None:
+    base = yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / "harness/profile/replica.yaml").read_text()
+    )
+    for builds, says in (([], "1 to 20 distinct"), (["a", "a"], "1 to 20 distinct")):
+        base["expect"]["version"]["builds"] = builds
+        path = tmp_path / "declared.yaml"
+        path.write_text(yaml.safe_dump(base))
+        done = parity(tmp_path, "profile", "check", str(path))
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "expect.version.builds" in done.stderr and says in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
 ROLLOUT = [sys.executable, "-m", "harness.cli", "replica", "rollout"]
 
 
-def _watch(
+def watch(
     home: Path, *deploy: str, flags: tuple[str, ...] = ()
 ) -> tuple[Any, dict[str, Any], Path]:
+    """`parity watch [flags] -- deploy...` with its own report folder: the result, watch.json
+    and the folder."""
     done = parity(
         home,
         "watch",
@@ -180,29 +223,58 @@ def _watch(
 @pytest.mark.slow
 def test_watch_attributes_a_healthy_rollout(tmp_path: Path) -> None:
     """A rolling deploy of the healthy replica, watched: each target's drain and build change
-    seen and attributed, no error, no loss, drains that served to the end; exit 0."""
+    seen and attributed, no error, no loss, drains that served to the end, the mixed-build
+    window probed and compatible, one build at the end; exit 0."""
     with replica(tmp_path):
-        done, doc, folder = _watch(tmp_path, *ROLLOUT, "--build", "build-2")
+        done, doc, folder = watch(tmp_path, *ROLLOUT, "--build", "build-2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert doc["command_exit_code"] == 0 and doc["verdict"] == "passed"
     builds = {(t["target"], t["old"], t["new"]) for t in doc["transitions"] if t["kind"] == "build"}
     assert builds == {("app-1", "build-1", "build-2"), ("app-2", "build-1", "build-2")}
+    assert all(t["what"] == "replaced" for t in doc["transitions"] if t["kind"] == "build")
     assert sorted(d["target"] for d in doc["drains"]) == ["app-1", "app-2"]
+    assert doc["restarts"] == [], doc["restarts"]  # deregistered first: drains, not crashes
     for drain in doc["drains"]:
         assert drain["cut_in_flight"] == 0 and drain["fault"] is None, drain
         assert drain["last_request_after_seconds"] is not None, drain  # served in flight
-        assert "holds" in drain["grace_rule"]
+        assert "holds" in drain["grace_rule"] and drain["seen_as"] == "deregistered"
+        assert drain["replaced"] == "build-1 -> build-2", drain
     assert doc["load"]["requests"] > 20 and doc["load"]["session_losses"] == 0
     assert doc["load"]["errors"] == 0 and doc["load"]["sticky_violations"] == 0
+    windows = doc["mixed_windows"]
+    assert windows and all(w["verdict"] != "incompatible" for w in windows), windows
+    assert any(w["verdict"] == "compatible" for w in windows), windows
+    end = doc["end_state"]
+    assert end["builds"] == ["build-2"] and not end["mixed"], end
     html = (folder / "index.html").read_text()
     assert "Deploy timeline" in html and "build-2" in html and "<script" not in html
+    assert "Two builds live" in html and "At the end" in html
     assert "drain of app-1" in done.stdout
+    print(measured(doc))
+
+
+def measured(doc: dict[str, Any]) -> str:
+    """The numbers a watch measured, for the test log (`pytest -rP`)."""
+    windows = [
+        f"+{w['start']}..+{w['end']} s {w['verdict']} ({len(w['probes'])} probes)"
+        for w in doc["mixed_windows"]
+    ]
+    departures = [
+        f"{d['target']} {d.get('how') or d.get('seen_as')}: {d['cut_in_flight']} cut in flight, "
+        f"{d['no_response']} no response, {d['errors_5xx']} 5xx"
+        for d in doc["restarts"] + doc["drains"]
+    ]
+    return (
+        f"exit {doc['exit_code']}; {doc['load']['requests']} requests, {doc['load']['errors']} "
+        f"errors, {doc['load']['session_losses']} losses; departures: {departures}; windows: "
+        f"{windows}; end: {doc['end_state'].get('builds')}; reasons: {doc['reasons']}"
+    )
 
 
 @pytest.mark.slow
 def test_watch_catches_an_app_that_exits_before_its_drain_ends(tmp_path: Path) -> None:
     with replica(tmp_path, "--fault", "early-exit"):
-        done, doc, _ = _watch(tmp_path, *ROLLOUT, "--build", "build-2")
+        done, doc, _ = watch(tmp_path, *ROLLOUT, "--build", "build-2")
     assert done.returncode == 1, done.stdout + done.stderr
     faults = {d["target"]: d["fault"] for d in doc["drains"]}
     assert "early-exit" in faults.values(), doc["drains"]
@@ -216,7 +288,7 @@ def test_watch_blames_a_rollback_for_the_sessions_it_loses(tmp_path: Path) -> No
     """Deploy build-2 (a new session format), then roll back: sessions build-2 wrote are
     unreadable on build-1; each loss is attributed to a target's change back to build-1."""
     with replica(tmp_path, "--fault", "session-format"):
-        done, doc, _ = _watch(tmp_path, *ROLLOUT, "--build", "build-2", "--rollback")
+        done, doc, _ = watch(tmp_path, *ROLLOUT, "--build", "build-2", "--rollback")
     assert done.returncode == 1, done.stdout + done.stderr
     losses = [e for e in doc["events"] if e["kind"] == "session-loss"]
     assert losses and doc["load"]["session_losses"] >= len(losses)
@@ -244,9 +316,9 @@ def test_watch_and_rollout_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
             assert says in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
         again = parity(tmp_path, "replica", "rollout", "--rollback")
         assert again.returncode == 2 and "no target has a build to go back to" in again.stderr
-        failed, doc, _ = _watch(tmp_path, "false")
+        failed, doc, _ = watch(tmp_path, "false")
         assert failed.returncode == 1 and "the deploy command exited 1" in doc["reasons"]
-        long, doc, _ = _watch(tmp_path, "sleep", "6", flags=("--max-time", "2s"))
+        long, doc, _ = watch(tmp_path, "sleep", "6", flags=("--max-time", "2s"))
     assert long.returncode == 3 and doc["verdict"] == "incomplete", long.stdout + long.stderr
     assert doc["command_exit_code"] == 0  # waited for, never killed for --max-time
     assert "the deploy ran past --max-time: only its first 2 s were watched" in doc["reasons"]
@@ -283,8 +355,12 @@ def test_watch_behind_caddy_counts_moves_not_sticky_violations(tmp_path: Path) -
     """Behind Caddy (the static provider) a restarting target shows as unhealthy, not draining:
     clients moved off it are moves, and each restart is a drain (a false alarm found once)."""
     with replica(tmp_path, "--balancer", "caddy"):
-        done, doc, _ = _watch(tmp_path, *ROLLOUT, "--build", "build-2")
+        done, doc, _ = watch(tmp_path, *ROLLOUT, "--build", "build-2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert doc["load"]["sticky_violations"] == 0, doc["events"]
     assert sorted(d["target"] for d in doc["drains"]) == ["app-1", "app-2"]
     assert all(d["cut_in_flight"] == 0 for d in doc["drains"])
+    # Caddy's profile shows health, not registration; the rollout deregistered each target
+    # first, so no request meant for it failed after it stopped: drains, not restarts
+    assert doc["registrations_visible"] is False and doc["restarts"] == [], doc["restarts"]
+    print(measured(doc))

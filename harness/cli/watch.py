@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from harness.cli.environment import add_environment_options
-from harness.commands.watch import WatchOptions, print_summary, run_watch
+from harness.commands.watch import WatchOptions, run_watch
 from harness.errors import UsageError
 from harness.loadgen.runner import parse_duration
 from harness.profile.environment import load_environment
@@ -28,6 +29,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         poll=args.poll,
         settle=args.settle,
         report_dir=Path(args.report_dir),
+        allow_mixed_end=args.allow_mixed_end,
     )
     env = load_environment(args.env, args.env_file)
     document, folder = run_watch(env, opts, print)
@@ -35,6 +37,76 @@ def cmd_watch(args: argparse.Namespace) -> int:
     code = document["exit_code"]
     assert isinstance(code, int)
     return code
+
+
+def _where(event: dict[str, Any]) -> str:
+    """`on app-1` (it answered), `for app-1 (its sticky target; no answer)`, or `on ?`."""
+    if event["target"]:
+        return f"on {event['target']}"
+    if event.get("intended"):
+        return f"for {event['intended']} (its target; no answer named one)"
+    return "on ?"
+
+
+def _print_departures(document: dict[str, Any]) -> None:
+    for r in document["restarts"]:
+        back = f"back at +{r['ended_at']:.1f} s" if r["back"] else "not back"
+        replaced = f", replaced {r['replaced']}" if r["replaced"] else ""
+        print(
+            f"  {r['target']} {r['how']} (after +{r['left_after']:.1f} s, seen "
+            f"+{r['seen_at']:.1f} s; {back}{replaced}): {r['errors_5xx']} 5xx, "
+            f"{r['no_response']} without response, {r['cut_in_flight']} cut in flight"
+        )
+    for d in document["drains"]:
+        last = d["last_request_after_seconds"]
+        print(
+            f"  drain of {d['target']} ({d['seen_as']} between +{d['deregistered_at']:.1f} and "
+            f"+{d['seen_leaving_at']:.1f} s): last request served "
+            f"{'-' if last is None else f'{last:.1f} s'} after it, {d['errors_5xx']} "
+            f"5xx, {d['no_response']} without response, {d['cut_in_flight']} cut in flight; "
+            f"{d['grace_rule']}"
+        )
+
+
+def _print_builds(document: dict[str, Any]) -> None:
+    for w in document["mixed_windows"]:
+        builds = "; ".join(f"{b} on {', '.join(ts)}" for b, ts in w["builds"].items())
+        said = w["verdict"] + (f" ({w['note']})" if w.get("note") else "")
+        print(f"  two builds live +{w['start']:.1f} to +{w['end']:.1f} s ({builds}): {said}")
+        for p in w["probes"]:
+            found = "; ".join(p["problems"]) or "sessions carried both ways"
+            print(
+                f"    +{p['started']:6.1f} s  made on {p['writer']}, used on {p['reader']}: {found}"
+            )
+    end = document["end_state"]
+    if end.get("targets"):
+        listing = ", ".join(
+            f"{t} {r['build'] or '?'} ({r['state']})" for t, r in end["targets"].items()
+        )
+        print(f"  at the end: {listing}{' (mixed builds)' if end['mixed'] else ''}")
+
+
+def print_summary(document: dict[str, Any], folder: Path) -> None:
+    load = document["load"]
+    print(
+        f"watched {document['command']!r}: exit {document['command_exit_code']}, "
+        f"{document['duration_seconds']:.1f} s; load {load['requests']} requests, "
+        f"{load['errors']} errors, {load['session_losses']} session losses, "
+        f"{load['moves']} moves, {load['sticky_violations']} sticky violations"
+    )
+    for t in document["transitions"]:
+        print(f"  +{t['at']:6.1f} s  {t['label']}")
+    _print_departures(document)
+    _print_builds(document)
+    shown = [e for e in document["events"] if e["kind"] != "move"][:20]
+    for e in shown:
+        cause = e["cause"] or "no transition (unattributed)"
+        print(f"  +{e['at']:6.1f} s  {e['kind']} {_where(e)}: {e['detail']} <- {cause}")
+    for error in document["poll_errors"]:
+        print(f"  not observed: {error}")
+    for reason in document["reasons"]:
+        print(f"  {reason}")
+    print(f"\n{document['verdict'].upper()}: report {folder / 'index.html'} (also watch.json)")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,6 +136,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=3.0,
         metavar="S",
         help="keep watching this long after the command exits (default 3 s)",
+    )
+    watch.add_argument(
+        "--allow-mixed-end",
+        action="store_true",
+        help="a deploy that leaves targets on two builds (a canary) is not [incomplete-rollout]",
     )
     watch.add_argument("--report-dir", default="reports", metavar="DIR")
     watch.add_argument(

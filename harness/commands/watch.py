@@ -1,6 +1,7 @@
-"""`parity watch -- <deploy command>`: a bounded, low-rate sticky_users load and a poll of the
-provider while the team's own deploy runs; every error, move and session loss attributed to
-the transition that caused it, every drain's quality, and a timeline in the report."""
+"""`parity watch -- <deploy command>`: a bounded, low-rate sticky_users load, a poll of the
+provider and a probe of sessions across builds while the team's own deploy runs; what they saw
+is concluded in `harness.deploywatch` (attribution, drains and restarts, mixed-build windows,
+the end state) and written as the report."""
 
 from __future__ import annotations
 
@@ -16,12 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
-from harness.deploywatch.analysis import attribute, drains, events_of, reclassify_moves
-from harness.deploywatch.inflight import InFlightProbe, start_probes
-from harness.deploywatch.poller import Poller
+from harness.deploywatch.conclude import conclude
+from harness.deploywatch.document import Outcome, document
 from harness.deploywatch.report import write_watch_report
-from harness.deploywatch.timeline import spans
+from harness.deploywatch.watchers import Watchers, start_watchers
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.loadgen.runner import LoadOptions, LoadResult, check_caps, run_load
 from harness.profile.environment import Environment
@@ -30,7 +29,6 @@ from harness.topology.opening import open_environment
 from harness.traffic.site import Site
 
 START_TIMEOUT = 60.0  # the load's first request, before the deploy command starts
-IN_FLIGHT_SECONDS = 2.0
 
 
 @dataclass
@@ -42,6 +40,7 @@ class WatchOptions:
     poll: float = 0.5
     settle: float = 3.0
     report_dir: Path = Path("reports")
+    allow_mixed_end: bool = False
     load_options: LoadOptions = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,7 +61,7 @@ class WatchOptions:
             "sticky_users",
             users=self.users,
             spawn_rate=self.users,
-            run_time=self.max_time,
+            run_time=self.max_time + START_TIMEOUT,  # the watch stops it at --max-time itself
             rate=self.rate,
             stop=threading.Event(),
             running=threading.Event(),
@@ -116,10 +115,58 @@ def _run_command(
         return proc.returncode, stopped_at, True
 
 
+def _wait_for_load(load: LoadThread, opts: WatchOptions, started: float) -> None:
+    """Until the load has made its first request (the deploy starts then)."""
+    running = opts.load_options.running
+    assert running is not None
+    while not running.wait(0.2):
+        if load.error is not None or not load.is_alive():
+            raise load.error or EnvironmentUnavailable("the load ended before it began")
+        if time.time() - started > START_TIMEOUT:
+            raise EnvironmentUnavailable(
+                f"the load made no request in {START_TIMEOUT:.0f} s: the deploy command was "
+                "not started"
+            )
+
+
+def _deploy(
+    opts: WatchOptions, load: LoadThread, watchers: Watchers, out: Outcome, say: Any
+) -> None:
+    """Run the deploy command once the load runs; stop the load and the watchers after it."""
+    stop = opts.load_options.stop
+    assert stop is not None
+
+    def stop_watching() -> None:
+        stop.set()
+        watchers.stop()
+
+    try:
+        _wait_for_load(load, opts, out.started)
+        say(f"watch: load running ({opts.users} users, {opts.rate:g} rps); running the deploy")
+        out.command_started = time.time()
+        out.code, out.cut_short, out.interrupted = _run_command(
+            opts.command, opts.max_time, say, stop_watching
+        )
+        out.command_ended = time.time()
+        if out.cut_short is None and not out.interrupted:
+            say(f"watch: the deploy command exited {out.code}; settling {opts.settle:g} s")
+            time.sleep(opts.settle)
+    except KeyboardInterrupt:
+        out.interrupted = True
+    finally:
+        stop.set()
+        for probe in watchers.probes:
+            probe.stop.set()
+        load.join(timeout=120)
+        watchers.stop()
+        watchers.join()
+    out.ended = time.time()
+
+
 def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str, Any], Path]:
     """Watch one deploy; the result document and the report folder."""
     check_caps(env, opts.load_options)
-    started = time.time()
+    out = Outcome(opts.command, opts.users, opts.rate, opts.allow_mixed_end)
     with (
         open_environment(env, for_children=True) as provider,
         tempfile.TemporaryDirectory(prefix="parity-watch-") as tmp,
@@ -128,219 +175,17 @@ def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str,
         site = Site(env, topology)
         notices = Path(tmp) / "notices.json"
         opts.load_options.notices = notices
-        poller = Poller(provider, site, env.expect.get("version"), notices, opts.poll)
-        poller.poll()
-        poller.start()
-        probes: list[InFlightProbe] = []
-        path = env.failover.get("in_flight_path")
-        if path:
-            seconds = float(env.failover.get("in_flight_seconds") or IN_FLIGHT_SECONDS)
-            probes = start_probes(site, poller, str(path), seconds)
+        watchers = start_watchers(env, provider, site, notices, opts.poll, opts.rate, say)
         load = LoadThread(env, provider, opts.load_options)
         load.start()
-        code: int | None = None
-        cut_short: float | None = None  # when --max-time ended the watch, if it did
-        interrupted = False
-        command_started = command_ended = time.time()
-        try:
-            running = opts.load_options.running
-            assert running is not None
-            while not running.wait(0.2):
-                if load.error is not None or not load.is_alive():
-                    raise load.error or EnvironmentUnavailable("the load ended before it began")
-                if time.time() - started > START_TIMEOUT:
-                    raise EnvironmentUnavailable(
-                        f"the load made no request in {START_TIMEOUT:.0f} s: the deploy "
-                        "command was not started"
-                    )
-            say(f"watch: load running ({opts.users} users, {opts.rate:g} rps); running the deploy")
-            command_started = time.time()
-
-            def stop_watching() -> None:
-                assert opts.load_options.stop is not None
-                opts.load_options.stop.set()
-                poller.stop.set()
-                for probe in probes:
-                    probe.stop.set()
-
-            code, cut_short, interrupted = _run_command(
-                opts.command, opts.max_time, say, stop_watching
-            )
-            command_ended = time.time()
-            if cut_short is None and not interrupted:
-                say(f"watch: the deploy command exited {code}; settling {opts.settle:g} s")
-                time.sleep(opts.settle)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            stop = opts.load_options.stop
-            assert stop is not None
-            stop.set()
-            for probe in probes:
-                probe.stop.set()
-            load.join(timeout=120)
-            poller.stop.set()
-            poller.join(timeout=10)
-            for probe in probes:
-                probe.join(timeout=5)
-        ended = time.time()
+        _deploy(opts, load, watchers, out, say)
         if load.error is not None:
             raise load.error
-        result = load.result
-        assert result is not None
-        flights = [f for p in probes for f in p.flights]
-        poller.poll_errors += [p.error for p in probes if p.error]  # shown with the poll's
-        delays = {
-            t.id: g.deregistration_delay_seconds for g in topology.target_groups for t in g.targets
-        }
-        events = events_of(result.evidence, flights)
-        moved = reclassify_moves(events, poller.transitions, slack=opts.poll + 1.0)
-        attribute(events, poller.transitions, slack=opts.poll + 0.5)
-        drained = drains(
-            poller.transitions,
-            events,
-            flights,
-            poller.samples,
-            delays,
-            env.deploy.get("shutdown_grace_seconds"),
-            ended,
-        )
-        document = _document(
-            env,
-            opts,
-            topology.entry_url,
-            (started, command_started, command_ended, ended),
-            code,
-            interrupted,
-            cut_short,
-            result,
-            poller,
-            events,
-            drained,
-            moved,
-        )
-        document = redact(document, tuple(topology.secrets.values()))
-    stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")
+        assert load.result is not None
+        watched = conclude(env, topology, watchers, load.result.evidence, out, opts.poll)
+        result = redact(document(watched), tuple(topology.secrets.values()))
+    stamp = datetime.fromtimestamp(out.started, UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = opts.report_dir / f"watch-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
-    write_watch_report(document, folder)
-    return document, folder
-
-
-def _document(
-    env: Environment,
-    opts: WatchOptions,
-    entry_url: str,
-    times: tuple[float, float, float, float],
-    code: int | None,
-    interrupted: bool,
-    cut_short: float | None,
-    load: LoadResult,
-    poller: Poller,
-    events: list[Any],
-    drained: list[dict[str, Any]],
-    moved: int,
-) -> dict[str, Any]:
-    started, command_started, command_ended, ended = times
-
-    def rel(at: float) -> float:
-        return round(at - started, 2)
-
-    budget = int(env.expect.get("error_budget", 0))
-    ev = load.evidence
-    errors = sum(1 for e in events if e.kind in ("5xx", "no-response", "cut-in-flight"))
-    losses = int(ev.get("session_losses", 0))
-    reasons = []
-    if errors > budget:
-        reasons.append(f"{errors} 5xx or cut requests, over expect.error_budget {budget}")
-    if losses > budget:
-        reasons.append(f"{losses} session losses, over expect.error_budget {budget}")
-    if code not in (0, None) and not interrupted:
-        reasons.append(f"the deploy command exited {code}")
-    if cut_short is not None:
-        reasons.append(
-            f"the deploy ran past --max-time: only its first {cut_short - command_started:.0f} s "
-            "were watched"
-        )
-    for drain in drained:
-        if drain["fault"]:
-            reasons.append(
-                f"[{drain['fault']}] {drain['target']}: {drain['cut_in_flight']} request(s) in "
-                "flight cut during its drain"
-            )
-    verdict = (
-        "interrupted"
-        if interrupted
-        else "incomplete"
-        if cut_short is not None
-        else ("failed" if reasons else "passed")
-    )
-    return {
-        "parity_version": __version__,
-        "kind": "watch",
-        "verdict": verdict,
-        "exit_code": {"interrupted": 130, "incomplete": 3, "failed": 1}.get(verdict, 0),
-        "reasons": reasons,
-        "environment": {"name": env.name, "source": env.source, "url": entry_url},
-        "command": " ".join(opts.command),
-        "command_exit_code": code,
-        "started": datetime.fromtimestamp(started, UTC).isoformat(),
-        "duration_seconds": rel(ended),
-        "command_started_at": rel(command_started),
-        "command_ended_at": rel(command_ended),
-        "error_budget": budget,
-        "load": {
-            "profile": "sticky_users",
-            "users": opts.users,
-            "rate": opts.rate,
-            "requests": ev["totals"]["requests"],
-            "errors": errors,
-            "session_losses": losses,
-            "moves": ev.get("moves", 0) + moved,
-            "sticky_violations": ev.get("sticky_violations", 0) - moved,
-        },
-        "transitions": [{**t.to_json(), "at": rel(t.at)} for t in poller.transitions],
-        "timeline": spans(poller.samples, started, ended),
-        "events": [{**e.to_json(), "at": rel(e.at)} for e in events],
-        "unattributed": sum(1 for e in events if e.cause is None),
-        "drains": [
-            {
-                **d,
-                "deregistered_at": rel(d["deregistered_at"]),
-                "seen_leaving_at": rel(d["seen_leaving_at"]),
-                "ended_at": rel(d["ended_at"]),
-            }
-            for d in drained
-        ],
-        "poll_errors": poller.poll_errors[:20],
-    }
-
-
-def print_summary(document: dict[str, Any], folder: Path) -> None:
-    load = document["load"]
-    print(
-        f"watched {document['command']!r}: exit {document['command_exit_code']}, "
-        f"{document['duration_seconds']:.1f} s; load {load['requests']} requests, "
-        f"{load['errors']} errors, {load['session_losses']} session losses, "
-        f"{load['moves']} moves, {load['sticky_violations']} sticky violations"
-    )
-    for t in document["transitions"]:
-        print(f"  +{t['at']:6.1f} s  {t['label']}")
-    for d in document["drains"]:
-        last = d["last_request_after_seconds"]
-        print(
-            f"  drain of {d['target']} (left between +{d['deregistered_at']:.1f} and "
-            f"+{d['seen_leaving_at']:.1f} s): last request served "
-            f"{'-' if last is None else f'{last:.1f} s'} after it, {d['errors_5xx']} "
-            f"5xx, {d['no_response']} without response, {d['cut_in_flight']} cut in flight; "
-            f"{d['grace_rule']}"
-        )
-    shown = [e for e in document["events"] if e["kind"] != "move"][:20]
-    for e in shown:
-        cause = e["cause"] or "no transition (unattributed)"
-        print(f"  +{e['at']:6.1f} s  {e['kind']} on {e['target'] or '?'}: {e['detail']} <- {cause}")
-    for error in document["poll_errors"]:
-        print(f"  not observed: {error}")
-    for reason in document["reasons"]:
-        print(f"  {reason}")
-    print(f"\n{document['verdict'].upper()}: report {folder / 'index.html'} (also watch.json)")
+    write_watch_report(result, folder)
+    return result, folder

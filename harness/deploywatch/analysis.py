@@ -1,25 +1,34 @@
 """What a watched deploy did: every error, move, session loss and sticky violation attributed to
-the transition that caused it, and the quality of every drain."""
+the transition that caused it. A request is attributed by the target it was meant for (the
+target its user was sticky on, the one an in-flight request was pinned to) as well as by the one
+that answered, so a request that got no response still has a target and a cause."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from harness.deploywatch.grace import grace_verdict
 from harness.deploywatch.inflight import Flight
-from harness.deploywatch.poller import IN_SERVICE, Transition, left_service
+from harness.deploywatch.poller import Transition, left_service
 
 LOOKBACK_SECONDS = 60.0  # an event is attributed to a transition at most this long before it
+RANK = {"build": 0, "state": 1, "answers": 2}  # same distance: the build change first
 
 
 @dataclass
 class Event:
     at: float
     kind: str  # 5xx, no-response, move, session-loss, sticky-violation, cut-in-flight
-    target: str | None
+    target: str | None  # the target that answered (None: no answer named one)
     detail: str
     cause: str | None = None
+    intended: str | None = None  # the target it was meant for (its user's sticky target)
+    began: float | None = None  # when the request began, for a failed request of the load
+
+    @property
+    def whose(self) -> str | None:
+        """The target this event is about: the one that answered, else the one meant."""
+        return self.target or self.intended
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -34,7 +43,10 @@ def events_of(evidence: dict[str, Any], flights: list[Flight]) -> list[Event]:
         if status and status < 500:
             continue  # a 401 after a lost session is counted as the loss
         kind = "5xx" if status else "no-response"
-        out.append(Event(float(failed["at"]), kind, failed["target"], str(failed["request"])))
+        detail = f"HTTP {status} on {failed['request']}" if status else str(failed["request"])
+        at, intended = float(failed["at"]), failed.get("intended")
+        began = at - float(failed.get("ms") or 0) / 1000
+        out.append(Event(at, kind, failed["target"], detail, intended=intended, began=began))
     names = {"move": "move", "session_loss": "session-loss", "sticky_violation": "sticky-violation"}
     for example in evidence.get("examples", []):
         name = names.get(example["kind"])
@@ -46,19 +58,28 @@ def events_of(evidence: dict[str, Any], flights: list[Flight]) -> list[Event]:
             if name != "session-loss"
             else f"user {example.get('user')} saw {example.get('seen')}"
         )
-        out.append(Event(float(example["at"]), name, target, detail))
-    for flight in flights:
-        if not flight.completed:
-            seen = f"HTTP {flight.status}" if flight.status else (flight.error or "no response")
-            lasted = flight.ended - flight.started
-            detail = f"a request in flight for {lasted:.1f} s ended: {seen}"
-            out.append(Event(flight.ended, "cut-in-flight", flight.target, detail))
+        out.append(Event(float(example["at"]), name, target, detail, intended=target))
+    out += [_flight_event(f) for f in flights if not f.completed]
     return sorted(out, key=lambda e: e.at)
 
 
+def _flight_event(flight: Flight) -> Event:
+    """A request kept in flight that did not complete: cut, or (a retry sent right after one
+    failed) a failed request of its own."""
+    seen = f"HTTP {flight.status}" if flight.status else (flight.error or "no response")
+    if flight.retry:
+        kind = "5xx" if flight.status else "no-response"
+        detail = f"a retry of a request in flight (GET, after one failed): {seen}"
+    else:
+        kind, lasted = "cut-in-flight", flight.ended - flight.started
+        detail = f"a request in flight for {lasted:.1f} s ended: {seen}"
+    answered = flight.served_by if flight.retry else flight.target
+    return Event(flight.ended, kind, answered, detail, None, flight.target, flight.started)
+
+
 def _causal(t: Transition) -> bool:
-    """A change that can cause errors (a build, leaving service, failing health), not a
-    recovery."""
+    """A change that can cause errors (a build, leaving service, failing health, refusing
+    connections), not a recovery."""
     return t.kind == "build" or left_service(t)
 
 
@@ -80,95 +101,46 @@ def reclassify_moves(events: list[Event], transitions: list[Transition], slack: 
     return moved
 
 
-def attribute(events: list[Event], transitions: list[Transition], slack: float) -> None:
+def attribute(
+    events: list[Event],
+    transitions: list[Transition],
+    slack: float,
+    detection: dict[str, float] | None = None,
+) -> None:
     """Set each event's cause: the transition nearest to it in time (up to `slack` s after it:
-    a poll sees a change late) among its target's changes (a build, leaving service, failing
-    health), else its target's recoveries, else any target's changes; none in the lookback
-    leaves it unattributed."""
+    a poll sees a change late; a failed health check up to `detection[target]` s more, the time
+    its balancer takes to notice) among the changes of the target that answered, then of the
+    target it was meant for, else their recoveries, else any target's changes; none in the
+    lookback leaves it unattributed."""
+    late = detection or {}
     for event in events:
         near = [
             t
             for t in transitions
-            if t.old and event.at - LOOKBACK_SECONDS <= t.at <= event.at + slack
+            if t.old
+            and event.at - LOOKBACK_SECONDS
+            <= t.at
+            <= event.at + slack + (late.get(t.target, 0.0) if t.new == "unhealthy" else 0.0)
         ]
-        own = [t for t in near if t.target == event.target]
-        pool = [t for t in own if _causal(t)] or own or [t for t in near if _causal(t)]
-        chosen = min(pool, key=lambda t: abs(t.at - event.at), default=None)
+        chosen = _nearest(event, near)
         event.cause = chosen.label() if chosen else None
 
 
-def drains(
-    transitions: list[Transition],
-    events: list[Event],
-    flights: list[Flight],
-    samples: list[dict[str, Any]],
-    delays: dict[str, float],
-    grace: float | None,
-    ended: float,
-) -> list[dict[str, Any]]:
-    """Every drain seen: from a target leaving service to it being back (or the end)."""
-    out = []
-    states = [t for t in transitions if t.kind == "state"]
-    for i, start in enumerate(states):
-        if not left_service(start):
-            continue
-        later = (t for t in states[i + 1 :] if t.target == start.target)
-        back = next((t for t in later if t.new in IN_SERVICE), None)
-        end = back.at if back else ended
-        out.append(
-            _quality(
-                start, end, events, flights, samples, delays.get(start.target), grace, transitions
-            )
-        )
-    return out
+def _nearest(event: Event, near: list[Transition]) -> Transition | None:
+    whose = [w for w in dict.fromkeys((event.target, event.intended)) if w]
+    pools = [[t for t in near if t.target == w and _causal(t)] for w in whose]
+    pools += [[t for t in near if t.target in whose], [t for t in near if _causal(t)]]
+    for pool in pools:
+        if pool:
+            return min(pool, key=lambda t: (abs(t.at - event.at), RANK.get(t.kind, 3)))
+    return None
 
 
-def _quality(
-    start: Transition,
-    end: float,
-    events: list[Event],
-    flights: list[Flight],
-    samples: list[dict[str, Any]],
-    delay: float | None,
-    grace: float | None,
-    transitions: list[Transition],
-) -> dict[str, Any]:
-    target, t0 = start.target, start.since or start.at  # it left after the poll before
-    mine = [e for e in events if t0 - 1 <= e.at <= end + 1 and _is_of(e, target, start)]
-    served = [
-        f.ended - t0
-        for f in flights
-        if f.target == target and f.completed and f.served_by == target and t0 <= f.ended <= end
-    ]
-    cut = [e for e in mine if e.kind == "cut-in-flight"]
-    silent = next(
-        (
-            s["at"] - t0
-            for s in samples
-            if t0 <= s["at"] <= end and (s["targets"].get(target) or {}).get("answers") is False
-        ),
-        None,
-    )
-    replaced = any(
-        t.kind == "build" and t.target == target and t0 - 1 <= t.at <= end for t in transitions
-    )
-    early = bool(cut) and (replaced or (silent is not None and (delay is None or silent < delay)))
-    return {
-        "target": target,
-        "deregistered_at": t0,  # the last poll that saw it in service: it left after this
-        "seen_leaving_at": start.at,
-        "ended_at": end,
-        "delay_seconds": delay,
-        "last_request_after_seconds": round(max(served), 2) if served else None,
-        "errors_5xx": sum(1 for e in mine if e.kind == "5xx"),
-        "no_response": sum(1 for e in mine if e.kind == "no-response"),
-        "cut_in_flight": len(cut),
-        "stopped_answering_after_seconds": None if silent is None else round(silent, 2),
-        "grace_rule": grace_verdict(delay, grace) if delay is not None else "no delay known",
-        "fault": ("early-exit" if early else "abrupt-drain") if cut else None,
-    }
-
-
-def _is_of(event: Event, target: str, start: Transition) -> bool:
-    """Whether an event belongs to this drain: on the target, or attributed to it."""
-    return event.target == target or (event.target is None and event.cause == start.label())
+def belongs_to(event: Event, target: str) -> bool:
+    """Whether an event is about `target`: answered by it, meant for it without an answer from
+    another, or (neither known) attributed to one of its transitions."""
+    if event.target is not None:
+        return event.target == target
+    if event.intended is not None:
+        return event.intended == target
+    return bool(event.cause and event.cause.startswith(f"{target} "))

@@ -88,10 +88,26 @@ class Evidence:
             second.errors[key] += 1
         second.sketches.setdefault(key, Counter())[_bucket(ms)] += 1
 
-    def record_failure(self, target: str | None, status: int, name: str) -> None:
-        """One failed request: when, on which target (None: unknown), its status (0: none)."""
+    def record_failure(
+        self,
+        target: str | None,
+        status: int,
+        name: str,
+        intended: str | None = None,
+        ms: float = 0.0,
+    ) -> None:
+        """One failed request: when it ended, on which target (None: unknown), its status (0:
+        none), the target it was meant for (its user's sticky target, when it had one) and how
+        long it took (so when it began: before or after its target stopped)."""
         self.failed.append(
-            {"at": round(time.time(), 3), "target": target, "status": status, "request": name}
+            {
+                "at": round(time.time(), 3),
+                "target": target,
+                "status": status,
+                "request": name,
+                "intended": intended,
+                "ms": round(ms, 1),
+            }
         )
 
     def record_session(self, target: str | None) -> None:

@@ -127,12 +127,17 @@ class ParityUser(FastHttpUser):
 class StickyUser(ParityUser):
     """Logs in, then reads, writes and fills a cart; every answer is checked."""
 
+    target: str | None = None  # the target its sticky cookie names (the last that answered)
+
+    def context(self) -> dict[str, Any]:
+        """Passed with every request event: the target the request is meant for."""
+        return {"intended": self.target}
+
     def on_start(self) -> None:
         self.number = next(_numbers)
         self.transport = LocustTransport(self)
         self.driver = load_driver(CONTEXT["session"], CONTEXT.get("secrets", {}))
-        self.target: str | None = None
-        self.value: str | None = None
+        self.value: str | None = None  # a new login goes where its sticky cookie points
         try:
             self.driver.login(self.transport, self.number)
         except StepFailed:
@@ -212,6 +217,7 @@ def _on_request(
     name: str = "",
     response: Any = None,
     exception: Any = None,
+    context: dict[str, Any] | None = None,
     **_: Any,
 ) -> None:
     if request_type == CHECK:
@@ -223,7 +229,9 @@ def _on_request(
     EVIDENCE.record(target, float(response_time or 0), exception is not None)
     if exception is not None:
         status = int(getattr(response, "status_code", 0) or 0)
-        EVIDENCE.record_failure(target, status, f"{request_type} {name}")
+        intended = (context or {}).get("intended")
+        ms = float(response_time or 0)
+        EVIDENCE.record_failure(target, status, f"{request_type} {name}", intended, ms)
 
 
 def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:

@@ -102,6 +102,20 @@ def cross_build_problems(driver: SessionDriver, writer: Side, reader: Side, n: i
     return problems
 
 
+GATEWAY_ERRORS = ("HTTP 502 ", "HTTP 503 ", "HTTP 504 ")
+
+
+def unanswered(problem: str) -> bool:
+    """Whether a problem `cross_build_problems` reported says nothing about the builds: a step
+    without a response, a gateway error, or no session made on the writer (a target going away
+    in the middle of the probe, as during a deploy)."""
+    return (
+        "no response (" in problem
+        or any(g in problem for g in GATEWAY_ERRORS)
+        or problem.startswith("a session could not be made on ")
+    )
+
+
 def _read(
     driver: SessionDriver, user: VirtualUser, key: str, route: Route
 ) -> tuple[str | None, str | None]:
