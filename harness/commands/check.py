@@ -44,6 +44,7 @@ SUITES = (
     "failover",
     "distribution",
     "canary",
+    "balancer",
     "model",
 )
 SUITES_PACKAGE = "harness.suites"

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from harness.errors import UsageError
+from harness.replica.connections import FORWARDED_HEADERS, IDLE_TIMEOUT_SECONDS, haproxy_lines
 
 COOKIE_EXPIRY_SECONDS = 7 * 24 * 3600  # an ALB cookie's fixed Expires, whatever the duration
 ALGORITHMS = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn"}
@@ -85,6 +86,7 @@ class AlbSpec:
     groups: tuple[Group, ...] = ()  # weighted target groups behind the listener
     group_stickiness_seconds: int = 0  # AWSALBTG, when more than 0
     weights_map: str = ""  # the map file of the groups' weights (changed at run time)
+    idle_timeout: int = IDLE_TIMEOUT_SECONDS  # client and idle server connections, 504 after
 
 
 def matcher_rule(matcher: str) -> str:
@@ -192,7 +194,9 @@ def _backend(spec: AlbSpec, name: str, targets: tuple[Target, ...]) -> list[str]
     if spec.stickiness_enabled:
         lines += [f"  {r}" for r in _sticky_request_rules(spec, targets)]
     lines += [
-        f"  server {t.id} 127.0.0.1:{t.port} weight {t.weight} {server_opts}" for t in targets
+        f"  server {t.id} 127.0.0.1:{t.port} weight {t.weight} {server_opts} "
+        f"pool-purge-delay {spec.idle_timeout}s"
+        for t in targets
     ]
     # fail-open, as on an ALB: when every registered target is unhealthy, route to all of them
     # (their unchecked twins; a deregistered target's twin is in maintenance with it)
@@ -216,16 +220,12 @@ def render(spec: AlbSpec) -> str:
         f"  stats socket {spec.admin_socket} mode 600 level admin",
         "defaults",
         "  mode http",
-        # an ALB's client connections are independent of its connections to targets: a
-        # client's keep-alive connection is never tied to (or cut with) a drained target
-        "  option http-server-close",
-        "  timeout connect 10s",
-        "  timeout client 60s",
-        "  timeout server 60s",
+        *haproxy_lines(spec.idle_timeout),
         f"  timeout check {int(spec.health.timeout_seconds * 1000)}ms",
         "frontend alb",
         f"  bind 127.0.0.1:{spec.http_port}",
         f"  bind 127.0.0.1:{spec.https_port} ssl crt {spec.certificate}",
+        *FORWARDED_HEADERS,
     ]
     if not spec.groups:
         lines.append(f"  default_backend {BACKEND}")

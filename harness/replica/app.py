@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, Response, abort, jsonify, request, session
 
 from harness.replica.assets import register_assets
+from harness.replica.behind import register_balancer_routes
 from harness.replica.sessions import (
     CachedStore,
     MemoryStore,
@@ -46,6 +47,11 @@ class AppSettings:
     read_cache_seconds: float = 0.0  # the stale-cache fault: session reads memoised here
     session_format: int = 1  # 2: the session-format fault's new encoding (older builds: 500)
     asset_dir: str = ""  # the shared asset store every build publishes its hashed assets to
+    keep_alive: int = 0  # gunicorn --keep-alive (seconds; 0: the supervisor's default)
+    forwarded_proto: bool = True  # honour X-Forwarded-Proto/Host (ignores-forwarded-proto: no)
+    internal_redirect: bool = False  # redirects from the instance's own address (a fault)
+    secure_cookie: bool = True  # the session cookie is Secure over https (insecure-cookie: no)
+    forwarded_for: bool = True  # the client address from X-Forwarded-For (trusts-balancer-ip: no)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppSettings:
@@ -66,6 +72,11 @@ class AppSettings:
             read_cache_seconds=float(e.get("PARITY_APP_READ_CACHE_SECONDS", "0")),
             session_format=int(e.get("PARITY_APP_SESSION_FORMAT", "1")),
             asset_dir=e.get("PARITY_APP_ASSET_DIR", ""),
+            keep_alive=int(e.get("PARITY_APP_KEEP_ALIVE", "0")),
+            forwarded_proto=e.get("PARITY_APP_FORWARDED_PROTO", "1") == "1",
+            internal_redirect=e.get("PARITY_APP_INTERNAL_REDIRECT", "0") == "1",
+            secure_cookie=e.get("PARITY_APP_SECURE_COOKIE", "1") == "1",
+            forwarded_for=e.get("PARITY_APP_FORWARDED_FOR", "1") == "1",
         )
 
     def to_env(self) -> dict[str, str]:
@@ -86,6 +97,11 @@ class AppSettings:
             "PARITY_APP_READ_CACHE_SECONDS": f"{self.read_cache_seconds:g}",
             "PARITY_APP_SESSION_FORMAT": str(self.session_format),
             "PARITY_APP_ASSET_DIR": self.asset_dir,
+            "PARITY_APP_KEEP_ALIVE": str(self.keep_alive),
+            "PARITY_APP_FORWARDED_PROTO": str(int(self.forwarded_proto)),
+            "PARITY_APP_INTERNAL_REDIRECT": str(int(self.internal_redirect)),
+            "PARITY_APP_SECURE_COOKIE": str(int(self.secure_cookie)),
+            "PARITY_APP_FORWARDED_FOR": str(int(self.forwarded_for)),
         }
 
 
@@ -114,6 +130,7 @@ def create_app(settings: AppSettings | None = None) -> Flask:
     _register_hooks(app, cfg)
     _register_routes(app, cfg)
     register_assets(app, cfg.build, cfg.asset_dir)
+    register_balancer_routes(app, cfg)
     return app
 
 

@@ -17,17 +17,22 @@ FAULTS: dict[str, str] = {
     "cookie-secret-mismatch": "sessions in signed cookies; the faulty instance has another key",
     "early-exit": "instances exit at once on SIGTERM, cutting the requests they have in flight",
     "ignored-weights": "the weighted forward (--groups) splits fresh clients evenly",
+    "ignores-forwarded-proto": "the app ignores X-Forwarded-Proto: redirects to https behind TLS",
+    "insecure-cookie": "the app sets its session cookie without Secure, also over https",
+    "internal-redirect": "the app builds redirects from its instance's own host and port",
     "local-sessions": "the faulty instance keeps sessions in its own process memory",
     "lost-update": "instances write the whole session back, so concurrent writes lose keys",
     "no-stickiness": "the target group has stickiness disabled",
     "secret-mismatch": "the faulty instance signs session cookies with another secret key",
     "session-format": "a newer build stores sessions in an encoding the oldest build cannot read",
+    "short-keepalive": "the faulty instance closes idle keep-alive connections after 1 s",
     "short-redis-ttl": "the session store's TTL is far shorter than the session cookie's lifetime",
     "short-stickiness": "the stickiness duration is far below the expected 86400 s",
     "slow-target": "the faulty instance adds latency to every request",
     "stale-cache": "the faulty instance memoises session reads for 30 s in front of Redis",
     "store-evicts": "Redis runs allkeys-lru with a small maxmemory, so sessions are evicted",
     "store-stale-primary": "the app writes to the first primary, not through Sentinel (READONLY)",
+    "trusts-balancer-ip": "the app takes the balancer's address for the client's",
     "uneven": "the first target takes three times the traffic of the others",
     "version-skew": "the faulty instance serves another build",
 }
@@ -37,6 +42,7 @@ SLOW_TARGET_MS = 200
 UNEVEN_WEIGHT = 3
 STALE_CACHE_SECONDS = 30.0
 SHUTDOWN_GRACE_SECONDS = 30  # how long a healthy instance finishes requests after SIGTERM
+SHORT_KEEPALIVE_SECONDS = 1  # gunicorn --keep-alive of the short-keepalive instance
 FAULTY_INDEX = 1  # the instance the per-instance faults break (0-based): the second
 
 
@@ -101,7 +107,7 @@ def instance_settings(
 ) -> AppSettings:
     """Settings of instance `index` (0-based) once the faults are applied; the per-instance
     faults break the instance at index `faulty` (0-based; `parity up --faulty-instance`)."""
-    s = base
+    s = _app_wide(base, faults)
     if "short-redis-ttl" in faults:
         s = dataclasses.replace(s, session_ttl=SHORT_REDIS_TTL_SECONDS)
     if "lost-update" in faults:
@@ -120,7 +126,20 @@ def instance_settings(
         s = dataclasses.replace(s, latency_ms=SLOW_TARGET_MS)
     if "stale-cache" in faults:
         s = dataclasses.replace(s, read_cache_seconds=STALE_CACHE_SECONDS)
+    if "short-keepalive" in faults:
+        s = dataclasses.replace(s, keep_alive=SHORT_KEEPALIVE_SECONDS)
     return s
+
+
+def _app_wide(s: AppSettings, faults: tuple[str, ...]) -> AppSettings:
+    """The faults of the app's code behind a balancer: every instance has them."""
+    return dataclasses.replace(
+        s,
+        forwarded_proto=s.forwarded_proto and "ignores-forwarded-proto" not in faults,
+        internal_redirect=s.internal_redirect or "internal-redirect" in faults,
+        secure_cookie=s.secure_cookie and "insecure-cookie" not in faults,
+        forwarded_for=s.forwarded_for and "trusts-balancer-ip" not in faults,
+    )
 
 
 def target_weight(index: int, faults: tuple[str, ...]) -> int:

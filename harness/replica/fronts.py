@@ -23,6 +23,12 @@ import requests
 
 from harness.errors import ReplicaError
 from harness.haproxy_admin import ServerStat
+from harness.replica.connections import (
+    NGINX_PROXY_HEADERS,
+    caddy_tls_server,
+    certificate_files,
+    idle_timeout,
+)
 from harness.replica.processes import free_port, http_ok
 
 HEALTH_CACHE_SECONDS = 0.5
@@ -93,6 +99,8 @@ class CaddyFront(_Probed):
         super().__init__(upstreams, health)
         self.work, self.sticky = work, sticky
         self.port, self.admin_port = free_port(), free_port()
+        self.idle_timeout = idle_timeout()  # its transport's keep_alive.idle_timeout
+        self.https_port = free_port()  # a TLS server in front of `front` (the replica's cert)
 
     @property
     def api(self) -> str:
@@ -107,18 +115,31 @@ class CaddyFront(_Probed):
         proxy = {
             "handler": "reverse_proxy",
             "load_balancing": {"selection_policy": policy},
+            "trusted_proxies": ["127.0.0.1/32"],  # its own TLS server (callers: 127.0.0.2)
             "health_checks": {
                 "active": {"uri": self._health_path, "interval": "1s", "timeout": "1s"}
             },
             "upstreams": [
                 {"@id": f"upstream-{u.id}", "dial": u.dial} for u in self.upstreams.values()
             ],
+            "transport": {
+                "protocol": "http",
+                "keep_alive": {"enabled": True, "idle_timeout": f"{self.idle_timeout}s"},
+            },
         }
         server = {"listen": [f"127.0.0.1:{self.port}"], "routes": [{"handle": [proxy]}]}
         return {
             "admin": {"listen": f"127.0.0.1:{self.admin_port}"},
             "logging": {"logs": {"default": {"level": "ERROR"}}},
-            "apps": {"http": {"servers": {"front": server}}},
+            "apps": {
+                "http": {
+                    "servers": {
+                        "front": server,
+                        "front-tls": caddy_tls_server(self.https_port, self.port),
+                    }
+                },
+                "tls": {"certificates": {"load_files": [certificate_files(self.work)]}},
+            },
         }
 
     def argv(self) -> list[str]:
@@ -170,6 +191,8 @@ class NginxFront(_Probed):
         super().__init__(upstreams, health)
         self.work, self.sticky, self.cookie = work, sticky, cookie
         self.port = free_port()
+        self.idle_timeout = idle_timeout()  # its upstream keepalive_timeout
+        self.https_port = free_port()  # ssl, with the replica's certificate
         self.conf = work / "nginx.conf"
         self.pid_file = work / "nginx.pid"
 
@@ -189,9 +212,12 @@ class NginxFront(_Probed):
             f"  scgi_temp_path {w}/nginx-scgi;\n"
             f"  map $cookie_{self.cookie} $affinity {{\n"
             f'    "" $request_id;\n    default $cookie_{self.cookie};\n  }}\n'
-            f"  upstream app {{\n{balance}{servers}\n  }}\n"
-            f"  server {{\n    listen 127.0.0.1:{self.port};\n    location / {{\n"
-            "      proxy_pass http://app;\n      proxy_set_header Host $host;\n"
+            f"  upstream app {{\n{balance}{servers}\n"
+            f"    keepalive 32;\n    keepalive_timeout {self.idle_timeout}s;\n  }}\n"
+            f"  server {{\n    listen 127.0.0.1:{self.port};\n"
+            f"    listen 127.0.0.1:{self.https_port} ssl;\n    ssl_certificate {w}/alb.crt;\n"
+            f"    ssl_certificate_key {w}/alb.key;\n    location / {{\n"
+            f"      proxy_pass http://app;\n{NGINX_PROXY_HEADERS}"
             "      proxy_next_upstream error timeout http_502;\n    }\n  }\n}\n"
         )
 

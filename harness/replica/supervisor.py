@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.errors import ReplicaError, UsageError
 from harness.haproxy_admin import HaproxyAdmin
-from harness.replica import alb_config, alb_groups, faults
+from harness.replica import alb_config, alb_groups, connections, faults
 from harness.replica.app import AppSettings
 from harness.replica.assets import publish
 from harness.replica.fronts import CaddyFront, Front, NginxFront, Upstream
@@ -66,6 +66,7 @@ class Replica(TargetOperations):
         self.store = ReplicaStore(self.config.store, self.config.faults, self.work_dir)
         self.asset_dir = self.work_dir / "assets"  # the shared asset store builds publish to
         self.build_history: list[str] = list(reversed(self.config.builds)) or [self.config.build]
+        self.idle_timeout = connections.idle_timeout()  # the front end's, 60 s as on AWS
 
     # ---- life cycle -------------------------------------------------------------------
     def __enter__(self) -> Replica:
@@ -193,6 +194,10 @@ class Replica(TargetOperations):
             "32",
             "--graceful-timeout",
             str(faults.shutdown_grace(self.config.faults)),
+            "--keep-alive",
+            str(connections.target_keepalive(self.idle_timeout, inst.settings.keep_alive)),
+            "--forwarded-allow-ips",  # trust no proxy itself: the app decides (ProxyFix), as in
+            connections.UNTRUSTED_PROXY,  # production, where the balancer is not 127.0.0.1
             "--bind",
             f"127.0.0.1:{inst.port}",
             "harness.replica.app:create_app()",
@@ -231,6 +236,7 @@ class Replica(TargetOperations):
             groups=self._groups,
             group_stickiness_seconds=cfg.group_stickiness,
             weights_map=str(self._weights_map),
+            idle_timeout=self.idle_timeout,
         )
         if self._groups:
             pairs = [(g.name, g.weight) for g in self._groups]
@@ -345,6 +351,7 @@ class Replica(TargetOperations):
             "ca_file": self.ca_file,
             "redis_url": self.redis_url,
             "faults": list(self.config.faults),
+            "load_balancer_attributes": {connections.IDLE_ATTRIBUTE: str(self.idle_timeout)},
             "target_group": {
                 "name": "parity-replica",
                 "stickiness": {

@@ -135,6 +135,7 @@ class ReplicaProvider:
             dns_name=f"127.0.0.1:{http_port}",
             scheme="internal",
             listeners=listeners,
+            attributes=dict(described.get("load_balancer_attributes") or {}),  # idle timeout
         )
         return Topology(
             provider=self.name,

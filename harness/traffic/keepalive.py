@@ -1,0 +1,118 @@
+"""Keep-alive against the balancer's idle timeout: measured on a target, and felt through it.
+
+A balancer keeps idle connections to a target open for up to its idle timeout and reuses them;
+a target that closes an idle connection sooner races it, and a request the balancer sends as the
+target closes is answered 502 (AWS's ALB troubleshooting names this first). `idle_keepalive`
+measures a target's idle timeout directly: one request on a kept-alive HTTP/1.1 connection, then
+waiting, bounded, until the target closes it. `paced_run` is the load that meets the race.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+CUT = "cut"  # no response at all: the connection was closed under the request
+
+
+@dataclass(frozen=True)
+class KeepAlive:
+    """A target's idle keep-alive: `seconds` until it closed, None if still open at `bound`."""
+
+    url: str
+    bound: float
+    seconds: float | None
+
+    def describe(self) -> str:
+        if self.seconds is None:
+            return f"kept alive past {self.bound:g} s"
+        return f"closed after {self.seconds:.1f} s idle"
+
+
+def _connection(url: str, timeout: float, verify: bool | str) -> http.client.HTTPConnection:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port
+    if parts.scheme != "https":
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+    if verify is False:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+
+
+def _wait_for_close(sock: socket.socket, bound: float) -> float | None:
+    started = time.monotonic()
+    while (left := bound - (time.monotonic() - started)) > 0:
+        sock.settimeout(left)
+        try:
+            if not sock.recv(1024):
+                return time.monotonic() - started
+        except TimeoutError:
+            return None
+        except OSError:  # reset: closed too
+            return time.monotonic() - started
+    return None
+
+
+def idle_keepalive(url: str, bound: float, verify: bool | str = True) -> KeepAlive:
+    """How long the server at `url` keeps an idle HTTP/1.1 connection open, up to `bound` s."""
+    conn = _connection(url, timeout=10.0, verify=verify)
+    parts = urlsplit(url)
+    try:
+        conn.request("GET", parts.path or "/", headers={"Connection": "keep-alive"})
+        response = conn.getresponse()
+        response.read()
+        if response.will_close or conn.sock is None:  # Connection: close, no keep-alive at all
+            return KeepAlive(url, bound, 0.0)
+        return KeepAlive(url, bound, _wait_for_close(conn.sock, bound))
+    finally:
+        conn.close()
+
+
+@dataclass
+class PacedRun:
+    """What a paced load through the balancer saw: statuses (or `cut`) per answering target."""
+
+    requests: int
+    gap_seconds: float
+    outcomes: Counter[str] = field(default_factory=Counter)  # "app-1 200", "balancer 502"
+
+    def failures(self) -> int:
+        return sum(n for key, n in self.outcomes.items() if key.endswith((" 502", CUT)))
+
+    def describe(self) -> str:
+        seen = ", ".join(f"{key}: {n}" for key, n in sorted(self.outcomes.items()))
+        return (
+            f"{self.requests} requests spaced {self.gap_seconds:.2f} s through the balancer: "
+            f"{self.failures()} answered 502 or cut ({seen})"
+        )
+
+
+def _one(url: str, header: str, verify: bool | str) -> str:
+    conn = _connection(url, timeout=10.0, verify=verify)
+    try:
+        conn.request("GET", urlsplit(url).path or "/")
+        response = conn.getresponse()
+        response.read()
+        return f"{response.getheader(header) or 'balancer'} {response.status}"
+    except (OSError, http.client.HTTPException):
+        return CUT
+    finally:
+        conn.close()
+
+
+def paced_run(url: str, gap: float, count: int, header: str, verify: bool | str = True) -> PacedRun:
+    """`count` requests to `url`, each on a fresh client connection, `gap` seconds apart, so
+    the balancer's idle connections to the targets are reused just after the target's keep-alive
+    (`header` names the answering target)."""
+    run = PacedRun(count, gap)
+    for i in range(count):
+        if i:
+            time.sleep(gap)
+        run.outcomes[_one(url, header, verify)] += 1
+    return run
