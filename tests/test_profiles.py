@@ -61,7 +61,8 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             ("  targets: 2", "  target: 2"),
             "s.yaml:9: expect.target: unknown key; allowed here: algorithm, assets, balancer, "
-            "cookie, deregistration_delay_seconds, error_budget, health_check, stickiness, "
+            "client_ip, cookie, deregistration_delay_seconds, error_budget, health_check, "
+            "https_entry, idle_timeout_seconds, longest_request, redirect_paths, stickiness, "
             "store_failover, targets, version",
         ),
         (
