@@ -114,7 +114,7 @@ def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
         "--users",
         "8",
         "--run-time",
-        "6s",
+        "10s",  # two worker processes start and connect first: 6 s was not enough under load
         "--processes",
         "2",
         "--report-dir",

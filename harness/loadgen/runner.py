@@ -194,10 +194,14 @@ def _requests(work: Path) -> int:
 
 def _read_evidence(work: Path, code: int | None, output: str) -> dict[str, Any]:
     evidence_file = work / "evidence.json"
-    if not evidence_file.exists():
+    text = evidence_file.read_text() if evidence_file.exists() else ""
+    try:
+        evidence: dict[str, Any] = json.loads(text)
+    except ValueError:  # none, or cut off: Locust stopped before it finished writing
         tail = " | ".join(output.strip().splitlines()[-3:])
-        raise EnvironmentUnavailable(f"Locust ended with code {code} and wrote no evidence: {tail}")
-    evidence: dict[str, Any] = json.loads(evidence_file.read_text())
+        raise EnvironmentUnavailable(
+            f"Locust ended with code {code} and wrote no evidence: {tail}"
+        ) from None
     return evidence
 
 
