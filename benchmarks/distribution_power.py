@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -30,6 +27,7 @@ import numpy as np
 
 from harness.spread import EVEN, UNDECIDED, UNEVEN, SequentialSpread
 from harness.traffic.fresh import DEFAULT_MAX_CLIENTS
+from tests.helpers import parity
 
 CONFIGS: dict[str, list[float]] = {
     **{f"{n} equal": [1.0] * n for n in (2, 3, 4, 6, 8, 12, 16)},
@@ -87,23 +85,12 @@ def simulation(runs: int) -> None:
         print(_row(name, weights, runs), flush=True)
 
 
-def _parity(home: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        env={**os.environ, "PARITY_HOME": home},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def _runs(home: str, runs: int) -> tuple[int, list[int]]:
     """Failed runs of the distribution check, and each run's fresh clients."""
     failed, clients = 0, []
     for i in range(runs):
         out = Path(home) / f"r{i}"
-        _parity(home, "check", "--suite", "distribution", "--report-dir", str(out))
+        parity(Path(home), "check", "--suite", "distribution", "--report-dir", str(out))
         checks = json.loads((out / "latest" / "results.json").read_text())["checks"]
         spread = next(c for c in checks if c["name"] == "test_fresh_clients_spread_evenly")
         failed += spread["outcome"] == "failed"
@@ -121,13 +108,14 @@ def replica(runs: int) -> None:
                     continue
                 with tempfile.TemporaryDirectory() as home:
                     flags = ["--fault", fault] if fault else []
-                    up = _parity(home, "up", "--balancer", front, "--instances", str(n), *flags)
+                    size = ("--instances", str(n))
+                    up = parity(Path(home), "up", "--balancer", front, *size, *flags)
                     if up.returncode != 0:
                         raise SystemExit(f"parity up failed: {up.stderr}")
                     try:
                         failed, clients = _runs(home, runs)
                     finally:
-                        _parity(home, "down")
+                        parity(Path(home), "down")
                 mean = sum(clients) / len(clients) if clients else 0.0
                 print(f"{front:6} {n:2} {fault or 'healthy':8} {failed:3}/{runs:<3} {mean:13.0f}")
 
