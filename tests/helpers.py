@@ -110,3 +110,14 @@ def serving(argv: list[str], ready_url: str, what: str, cwd: Path | None = None)
         yield
     finally:
         stop_pid(proc.pid, proc=proc)
+
+
+def static_profile(path: Path, replica: Any, url: str, name: str, expect: str) -> Path:
+    """A static profile over an in-process replica's targets; `expect` holds the YAML lines of
+    its `expect:` section, each indented two spaces."""
+    listed = "\n".join(f'    - {{id: {t.id}, url: "{t.url}"}}' for t in replica.targets())
+    path.write_text(
+        f"name: {name}\nurl: {url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
+        f"expect:\n{expect}  health_check: {{path: /healthz}}\n"
+    )
+    return path

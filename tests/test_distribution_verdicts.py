@@ -14,7 +14,7 @@ from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
 from harness.spread import RATIO_FACTORS
-from tests.helpers import parity
+from tests.helpers import parity, static_profile
 
 pytestmark = pytest.mark.slow
 SPREAD = "test_fresh_clients_spread_evenly"
@@ -49,13 +49,7 @@ def replica() -> Iterator[tuple[Replica, ReplicaHandle]]:
 
 
 def _static(path: Path, pair: tuple[Replica, ReplicaHandle], algorithm: str) -> Path:
-    replica, handle = pair
-    listed = "\n".join(f'    - {{id: {t.id}, url: "{t.url}"}}' for t in replica.targets())
-    path.write_text(
-        f"name: iphash\nurl: {handle.url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
-        f"expect:\n  algorithm: {algorithm}\n  health_check: {{path: /healthz}}\n"
-    )
-    return path
+    return static_profile(path, pair[0], pair[1].url, "iphash", f"  algorithm: {algorithm}\n")
 
 
 def test_source_ip_hashing_promises_no_spread_to_one_test_client(

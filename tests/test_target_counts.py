@@ -19,7 +19,7 @@ from harness.profile.target_count import TargetCount
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
-from tests.helpers import parity
+from tests.helpers import parity, static_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICA_TEXT = (ROOT / "harness/profile/replica.yaml").read_text()
@@ -179,13 +179,7 @@ def three() -> Iterator[tuple[Replica, ReplicaHandle]]:
 
 
 def _static(path: Path, pair: tuple[Replica, ReplicaHandle], targets: str) -> Path:
-    replica, handle = pair
-    listed = "\n".join(f'    - {{id: {t.id}, url: "{t.url}"}}' for t in replica.targets())
-    path.write_text(
-        f"name: fleet\nurl: {handle.url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
-        f"expect:\n  targets: {targets}\n  health_check: {{path: /healthz}}\n"
-    )
-    return path
+    return static_profile(path, pair[0], pair[1].url, "fleet", f"  targets: {targets}\n")
 
 
 @pytest.mark.slow
