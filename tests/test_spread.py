@@ -23,6 +23,7 @@ from harness.spread import (
 )
 from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
 from harness.topology.shares import spread_semantics, target_weights
+from harness.traffic.site import ONE_TARGET_MISS, tries_to_see_two
 
 
 @pytest.mark.parametrize("n", [2, 4, 8])
@@ -158,3 +159,31 @@ def test_the_load_gate_rarely_fails_a_fair_balancer_at_a_fixed_count() -> None:
         sessions = {f"t{i}": int(n) for i, n in enumerate(counts)}
         alarms += distribution_p(sessions, weights, EVEN_FACTORS) <= 0.001
     assert alarms <= 4  # at most 0.1 % by Ville's inequality: 2 expected at worst
+
+
+SPREAD_SHARES = {
+    "two": [0.5, 0.5],
+    "eight": [1 / 8] * 8,
+    "90/10": [0.9, 0.1],
+    "90/5/5": [0.9, 0.05, 0.05],
+    "99/1": [0.99, 0.01],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPREAD_SHARES))
+def test_the_garbage_cookie_draw_sends_all_to_one_target_rarely(name: str) -> None:
+    """A regression proof: 8 clients on two random targets all landed on one (1 run in 128) and
+    failed a healthy Caddy. The draw is now sized by the shares, and stops at a second target."""
+    shares = SPREAD_SHARES[name]
+    tries = tries_to_see_two(shares)
+    assert sum(p**tries for p in shares) <= ONE_TARGET_MISS
+    assert sum(p ** (tries - 1) for p in shares) > ONE_TARGET_MISS  # no more than needed
+    rng = np.random.default_rng(22)
+    runs = 20_000
+    landed = rng.choice(len(shares), size=(runs, tries), p=shares)
+    all_on_one = int((landed == landed[:, :1]).all(axis=1).sum())
+    assert all_on_one <= 30, f"{all_on_one} of {runs} healthy runs saw one target"  # 10 expected
+
+
+def test_two_even_targets_take_twelve_garbage_cookie_clients_at_most() -> None:
+    assert tries_to_see_two([0.5, 0.5]) == 12  # 2 / 2**12 = 0.00049

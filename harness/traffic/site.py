@@ -28,6 +28,7 @@ from harness.traffic.contract import SessionDriver, StepFailed, load_driver
 PIN_MISS = 0.001  # the chance of missing a target that takes a quarter of its share
 STARVED_SHARE = 0.25  # the spread test's starved target (harness.spread.EVEN_FACTORS)
 PIN_MAX_CLIENTS = 3000  # fresh clients, at most, to reach one target
+ONE_TARGET_MISS = 0.0005  # the chance that a healthy balancer sends every client to one target
 
 
 def _unreached(target: str, tries: int, share: float | None) -> str:
@@ -39,6 +40,15 @@ def _unreached(target: str, tries: int, share: float | None) -> str:
         reach = 1 - (1 - share * STARVED_SHARE) ** tries
         bound = f": had it taken a quarter of that, one would have landed with {reach:.1%}"
     return f"no fresh client of {tries} landed on {target} ({expected}{bound})"
+
+
+def tries_to_see_two(shares: Sequence[float]) -> int:
+    """The fewest fresh clients that a balancer splitting them by `shares` sends all to one
+    target with probability at most ONE_TARGET_MISS (at most PIN_MAX_CLIENTS)."""
+    for tries in range(1, PIN_MAX_CLIENTS + 1):
+        if sum(p**tries for p in shares) <= ONE_TARGET_MISS:
+            return tries
+    return PIN_MAX_CLIENTS
 
 
 def sticky_names(env: Environment) -> tuple[str, ...]:
@@ -133,6 +143,21 @@ class Site:
         floor = share * STARVED_SHARE
         needed = math.ceil(math.log(PIN_MISS) / math.log1p(-floor))
         return min(needed, PIN_MAX_CLIENTS), share
+
+    def spread_tries(self) -> int:
+        """How many fresh clients to draw, at most, before saying they all go to one target:
+        enough that a healthy balancer sends all of them to one target with probability at most
+        ONE_TARGET_MISS given the targets' shares, within PIN_MAX_CLIENTS (shares ramped by slow
+        start or unknown: the bound); 0 when fewer than two targets take fresh clients. A caller
+        stops as soon as a second target answers."""
+        healthy = self.topology.healthy_targets()
+        weights = target_weights(self.topology, healthy)
+        total = sum(weights.values())
+        if len(weights) < 2 or total <= 0:
+            return 0
+        if any(g.slow_start_seconds > 0 for g in self.topology.target_groups):
+            return PIN_MAX_CLIENTS
+        return tries_to_see_two([w / total for w in weights.values()])
 
     def pin(self, target: str, attempts: int | None = None) -> Route:
         """A route through the balancer to `target`: fresh clients until one lands there (with
