@@ -30,6 +30,7 @@ FIELD_FAULTS: dict[str, str] = {
     "session-format": "sessions one build writes cannot be read or written by another build",
     "short-shutdown-grace": "the app's shutdown grace is shorter than the deregistration delay",
     "short-redis-ttl": "session store TTL shorter than the session cookie",
+    "short-session-life": "sessions live shorter on some targets than promised or than on others",
     "short-stickiness": "stickiness shorter than expected",
     "slow-target": "one slow instance",
     "stale-cache": "a per-instance cache in front of the shared store",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,8 @@ from harness.traffic.balancers import BALANCERS_WITH_DURATION, CookieRule, cooki
 from harness.traffic.client import REMOVED, VirtualUser
 from harness.traffic.contract import SessionDriver
 from harness.traffic.cookies import SetCookie, response_date, set_cookies
-from harness.traffic.site import ONE_TARGET_MISS, Site, served_by
+from harness.traffic.lifetimes import Seen, cookie_outlives_store, short_lives, ttl_of
+from harness.traffic.site import ONE_TARGET_MISS, Site, read_value, served_by
 
 PINNED_REQUESTS = 30
 LAPSE_WAIT_LIMIT = 10  # seconds: longer durations are not waited for
@@ -338,9 +340,50 @@ def _set_last(user: VirtualUser, name: str) -> SetCookie | None:
     return None
 
 
-def _session_on(
-    site: Site, driver: SessionDriver, redis: Any, target: str
-) -> tuple[float | None, int]:
+@pytest.mark.parity(
+    title="Sessions live as long on every target as promised",
+    why="A target whose store TTL or session age is shorter logs out every user it serves.",
+)
+def test_session_lifetimes_are_consistent(
+    site: Site, session_driver: SessionDriver, redis: Any, healthy_targets: list[Target]
+) -> None:
+    """A session made on each healthy target, then read on every other: the cookie lifetime
+    each response sets and the store TTL it leaves, against each other, across targets and
+    against `session.lifetime_seconds`."""
+    made = {t.id: _session_on(site, session_driver, redis, t.id) for t in healthy_targets}
+    seen = [m.seen for m in made.values()]
+    missing = [f"{t} (TTL {int(m.seen.ttl)})" for t, m in made.items() if m.seen.ttl == -2]
+    if missing:
+        fail(
+            "session-not-shared",
+            f"the sessions made on {', '.join(missing)} are not in Redis under "
+            f"{site.env.redis['key']!r}",
+            site.trace_text(),
+        )
+    for origin, m in made.items():
+        for other in (t.id for t in healthy_targets if t.id != origin):
+            seen.append(_read_on(site, session_driver, redis, m, other))
+    short = cookie_outlives_store(seen)
+    if short:
+        fail(
+            "short-redis-ttl",
+            f"{'; '.join(short)}: users are logged out long before the cookie expires",
+            site.trace_text(),
+        )
+    promised = site.env.session.get("lifetime_seconds")
+    unequal = short_lives(seen, int(promised) if promised is not None else None)
+    if unequal:
+        fail("short-session-life", unequal, site.trace_text())
+
+
+@dataclass(frozen=True)
+class _Made:
+    user: VirtualUser
+    key: str
+    seen: Seen
+
+
+def _session_on(site: Site, driver: SessionDriver, redis: Any, target: str) -> _Made:
     """A session made on `target`: the cookie's lifetime from the response that set it (the
     login's; else a later response that re-sends it) and the store TTL of its key."""
     user = site.user(f"lifetime-{target}")
@@ -357,35 +400,19 @@ def _session_on(
     )
     match = re.search(site.env.redis["session_id"], value)
     key = site.env.redis["key"].format(session_id=match.group(1) if match else value)
-    return next((s for s in lifetimes if s is not None), None), int(redis.ttl(key))
+    cookie = next((s for s in lifetimes if s is not None), None)
+    return _Made(user, key, Seen(target, target, cookie, ttl_of(int(redis.ttl(key)))))
 
 
-@pytest.mark.parity(
-    title="The store keeps sessions as long as the cookie lives",
-    why="A store TTL shorter than the cookie logs users out silently.",
-)
-def test_session_lifetimes_are_consistent(
-    site: Site, session_driver: SessionDriver, redis: Any, healthy_targets: list[Target]
-) -> None:
-    """On each healthy target: a session made there, its cookie's lifetime against the TTL of
-    its key in the store."""
-    seen = {t.id: _session_on(site, session_driver, redis, t.id) for t in healthy_targets}
-    missing = [f"{t} (TTL {ttl})" for t, (_, ttl) in seen.items() if ttl < 0]
-    if missing:
-        fail(
-            "session-not-shared",
-            f"the sessions made on {', '.join(missing)} are not in Redis under "
-            f"{site.env.redis['key']!r}",
-            site.trace_text(),
-        )
-    short = [
-        f"on {t} the session cookie lives {life:.0f} s but the store keeps the session {ttl} s"
-        for t, (life, ttl) in seen.items()
-        if life is not None and ttl < life - 60
-    ]
-    if short:
-        fail(
-            "short-redis-ttl",
-            f"{'; '.join(short)}: users are logged out long before the cookie expires",
-            site.trace_text(),
-        )
+def _read_on(site: Site, driver: SessionDriver, redis: Any, made: _Made, other: str) -> Seen:
+    """The session `made` read on `other`: the cookie lifetime that response set, if any, and
+    the store TTL after it."""
+    read_value(driver, made.user, "lifetime-probe", site.route(other))
+    last = next((r for r in reversed(made.user.trace) if r.user == made.user.name), None)
+    cookie = None
+    if last is not None:
+        sent = {c.name: c for c in map(SetCookie.parse, last.set_cookies)}
+        if driver.cookie_name in sent:
+            cookie = _lifetime(sent[driver.cookie_name], datetime.now(UTC))
+    answered = last.target if last is not None and last.target else other
+    return Seen(answered, made.seen.target, cookie, ttl_of(int(redis.ttl(made.key))))

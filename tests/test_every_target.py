@@ -118,3 +118,12 @@ def test_local_sessions_on_instance_3_of_4_are_caught_naming_it(tmp_path: Path) 
     _failed_naming(outcomes, CONCURRENT, "local-sessions", made_on_3)
     _failed_naming(outcomes, IN_STORE, "local-sessions", made_on_3)
     _failed_naming(outcomes, LIFETIME, "session-not-shared", "the sessions made on app-3 (TTL")
+
+
+@pytest.mark.slow
+def test_a_short_session_life_on_instance_3_of_4_is_caught_naming_it(tmp_path: Path) -> None:
+    """Instance 3 gives sessions 60 s (cookie and store): its logins, and its reads of sessions
+    made on the others (the TTL reset to its own), are measured and named."""
+    outcomes = run_suites(tmp_path, "short-session-life", LIFETIMES, up=FOUR)
+    _failed_naming(outcomes, LIFETIME, "short-session-life", "app-3 leaves ")
+    assert "app-1 leaves" not in outcomes[LIFETIME].message

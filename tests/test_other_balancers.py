@@ -25,6 +25,7 @@ FRONTS = ("alb", "caddy", "nginx")
 INSTANCES = (2, 4, 8)
 # fault: (suite to run, the check that must catch it); None where the fault does not apply
 SHARING_CHECK = "test_session_made_on_one_target_works_on_every_other"
+LIFETIMES = "test_session_lifetimes_are_consistent"
 MATRIX: dict[str, dict[str, tuple[str, str] | None]] = {
     "local-sessions": dict.fromkeys(FRONTS, ("sharing", SHARING_CHECK)),
     "secret-mismatch": dict.fromkeys(
@@ -42,6 +43,9 @@ MATRIX: dict[str, dict[str, tuple[str, str] | None]] = {
     "version-skew": dict.fromkeys(FRONTS, ("topology", "test_every_target_serves_the_same_build")),
     "slow-target": dict.fromkeys(FRONTS, ("distribution", "test_no_target_is_much_slower")),
     "short-redis-ttl": dict.fromkeys(FRONTS, ("sticky", "test_session_lifetimes_are_consistent")),
+    "short-session-life": dict.fromkeys(
+        FRONTS, ("sticky", "test_session_lifetimes_are_consistent")
+    ),
     "no-stickiness": {
         "alb": ("sticky", "test_sticky_cookie_has_the_documented_attributes"),
         "caddy": ("sticky", "test_sticky_cookie_has_the_documented_attributes"),

@@ -79,6 +79,10 @@ PROOF = {
         "test_sticky::test_session_lifetimes_are_consistent",
         TOPOLOGY + STICKY + SHARING + SPREAD + FAILOVER,
     ),
+    "short-session-life": (
+        "test_sticky::test_session_lifetimes_are_consistent",
+        TOPOLOGY + STICKY + SHARING + SPREAD,
+    ),
     "lost-update": (
         "test_sharing::test_concurrent_writes_on_two_targets_both_survive",
         TOPOLOGY

@@ -27,6 +27,7 @@ FAULTS: dict[str, str] = {
     "session-format": "a newer build stores sessions in an encoding the oldest build cannot read",
     "short-keepalive": "the faulty instance closes idle keep-alive connections after 1 s",
     "short-redis-ttl": "the session store's TTL is far shorter than the session cookie's lifetime",
+    "short-session-life": "the faulty instance gives sessions (cookie and store TTL) a 60 s life",
     "short-stickiness": "the stickiness duration is far below the expected 86400 s",
     "slow-target": "the faulty instance adds latency to every request",
     "stale-cache": "the faulty instance memoises session reads for 30 s in front of Redis",
@@ -38,6 +39,7 @@ FAULTS: dict[str, str] = {
 }
 SHORT_STICKINESS_SECONDS = 60
 SHORT_REDIS_TTL_SECONDS = 30
+SHORT_SESSION_LIFE_SECONDS = 60  # the short-session-life instance's session age and store TTL
 SLOW_TARGET_MS = 200
 UNEVEN_WEIGHT = 3
 STALE_CACHE_SECONDS = 30.0
@@ -128,6 +130,9 @@ def instance_settings(
         s = dataclasses.replace(s, read_cache_seconds=STALE_CACHE_SECONDS)
     if "short-keepalive" in faults:
         s = dataclasses.replace(s, keep_alive=SHORT_KEEPALIVE_SECONDS)
+    if "short-session-life" in faults:
+        life = SHORT_SESSION_LIFE_SECONDS
+        s = dataclasses.replace(s, session_ttl=life, cookie_lifetime=life)
     return s
 
 
