@@ -53,6 +53,7 @@ def build_machine(
             self.data: dict[str, str] = {}
             self.target = targets[0]
             self.answered: dict[tuple[str, str], set[str | None]] = {}  # what each target read
+            self.racing: dict[str, tuple[str, str]] = {}  # key -> (its writer, the other writer)
 
         def _check(self, ok: bool, what: str, fault: str = "session-not-shared") -> None:
             if not ok:
@@ -81,7 +82,7 @@ def build_machine(
             self._step(
                 partial(driver.login, self.user, 7, routes[self.target]), f"log in on {self.target}"
             )
-            self.logged_in, self.data, self.answered = True, {}, {}
+            self.logged_in, self.data, self.answered, self.racing = True, {}, {}, {}
 
         @precondition(lambda self: self.logged_in)
         @rule(key=st.sampled_from(KEYS), value=st.integers(0, 99).map(str))
@@ -91,6 +92,7 @@ def build_machine(
                 f"write {key} on {self.target}",
             )
             self.data[key] = value
+            self.racing.pop(key, None)
 
         @precondition(lambda self: self.logged_in and len(targets) > 1)
         @rule(
@@ -114,6 +116,7 @@ def build_machine(
                 + "; ".join(str(e) for e in errors if e),
             )
             self.data.update({keys[0]: value, keys[1]: value})
+            self.racing.update({keys[0]: (first, second), keys[1]: (second, first)})
 
         @precondition(lambda self: self.logged_in and len(targets) > 1)
         @rule(
@@ -133,6 +136,7 @@ def build_machine(
                 f"write {key} on {there}",
             )
             self.data[key] = value + here
+            self.racing.pop(key, None)
             self._read_on(here, key)
 
         @rule(key=st.sampled_from(KEYS))
@@ -141,6 +145,9 @@ def build_machine(
 
         def _read_on(self, target: str, key: str) -> None:
             value, status = read_value(driver, self.user, key, routes[target])
+            lost = self.logged_in and status is None and value != self.data.get(key)
+            if lost and key in self.racing:
+                self._after_a_race(target, key, value)
             before = self.answered.setdefault((target, key), set())
             stale = status is None and value != self.data.get(key) and value in before
             before.add(value)
@@ -163,13 +170,38 @@ def build_machine(
                 f"{target} read {key}={value!r}, the session holds {self.data.get(key)!r}",
             )
 
+        def _after_a_race(self, target: str, key: str, value: str | None) -> None:
+            """A key written at once with another reads wrong: lost everywhere is a lost
+            update (the store lost it); held by another target, a stale view of `target`'s."""
+            writer, other = self.racing[key]
+            want = self.data.get(key)
+            held = [
+                t
+                for t in targets
+                if t != target and read_value(driver, self.user, key, routes[t])[0] == want
+            ]
+            race = f"{key} written on {writer} at once with a write on {other}"
+            if held:
+                self._check(
+                    False,
+                    f"{race}: {target} read {key}={value!r} while {', '.join(held)} read "
+                    f"{want!r}: {target} answers from a view of its own",
+                    fault="stale-cache",
+                )
+            self._check(
+                False,
+                f"{race}: {target} read {key}={value!r} and no target reads {want!r}: the write "
+                "is lost, an instance writes the whole session back over the other's change",
+                fault="lost-update",
+            )
+
         @precondition(lambda self: self.logged_in)
         @rule()
         def log_out(self) -> None:
             self._step(
                 partial(driver.logout, self.user, routes[self.target]), f"log out on {self.target}"
             )
-            self.logged_in, self.data, self.answered = False, {}, {}
+            self.logged_in, self.data, self.answered, self.racing = False, {}, {}, {}
 
     return SessionModel
 
@@ -223,6 +255,20 @@ def _explore(machine: type, findings: list[str]) -> None:
             "fault depends on timing or on state the replay did not rebuild)",
             pytrace=False,
         )
+    except AssertionError as found:  # the finding first, then the shortest journey that shows it
+        pytest.fail(
+            f"{found}\n(the shortest journey that shows it: {journey(found)})", pytrace=False
+        )
+
+
+def journey(found: BaseException) -> str:
+    """The steps of Hypothesis's shrunk example, from the notes it adds to the exception."""
+    steps = [
+        n.removeprefix("state.")
+        for n in getattr(found, "__notes__", [])
+        if n.startswith("state.") and n != "state.teardown()"
+    ]
+    return " -> ".join(steps) or "not reported by Hypothesis"
 
 
 def sweep(machine: type, pairs: list[tuple[str, str]]) -> None:
