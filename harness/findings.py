@@ -28,6 +28,7 @@ FIELD_FAULTS: dict[str, str] = {
     "secret-mismatch": "a different secret key per instance",
     "session-not-shared": "sessions not shared between instances",
     "session-format": "sessions one build writes cannot be read or written by another build",
+    "server-error": "the app answers a session step with a server error (5xx) or not at all",
     "short-shutdown-grace": "the app's shutdown grace is shorter than the deregistration delay",
     "short-redis-ttl": "session store TTL shorter than the session cookie",
     "short-session-life": "sessions live shorter on some targets than promised or than on others",

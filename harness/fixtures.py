@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from harness.disruption.guard import Guard, Permission
-from harness.errors import ContractError, NothingToCheck, ParityError
+from harness.errors import ContractError, DeploymentFinding, NothingToCheck, ParityError
 from harness.plugin import ENVIRONMENT, OPENED
 from harness.profile.environment import Environment, load_environment
 from harness.replica.state import home
@@ -30,7 +30,7 @@ from harness.traffic.contract import SessionDriver, load_driver
 from harness.traffic.site import Site
 from harness.traffic.verify_contract import verify_contract
 
-CONTRACT_VERIFIED = pytest.StashKey[dict[int, ContractError | None]]()
+CONTRACT_VERIFIED = pytest.StashKey[dict[int, ContractError | DeploymentFinding | None]]()
 
 PARITY_FIXTURES = {
     "environment",
@@ -97,7 +97,8 @@ def healthy_targets(topology: Topology) -> list[Target]:
 @pytest.fixture(autouse=True)
 def _contract_verified(request: pytest.FixtureRequest, _parity_serialise: None) -> None:
     """Once per run, before the first check that drives sessions: the contract must work on at
-    least one target, or the run stops with a contract error naming step, request and status."""
+    least one target, or the run stops with a contract error naming step, request and status
+    (or, every target failing it with a 5xx, a `[server-error]` finding: each such check fails)."""
     if "session_driver" not in request.fixturenames:
         return
     driver: SessionDriver = request.getfixturevalue("session_driver")
@@ -108,7 +109,7 @@ def _contract_verified(request: pytest.FixtureRequest, _parity_serialise: None) 
         env: Environment = request.getfixturevalue("environment")
         try:
             verify_contract(site, driver, [t.id for t in healthy], env.source)
-        except ContractError as exc:
+        except (ContractError, DeploymentFinding) as exc:
             verified[id(driver)] = exc
         else:
             verified[id(driver)] = None

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.errors import DeploymentFinding, NotApplicable, ParityError
+from harness.findings import message
 from harness.printable import printable
 from harness.profile.environment import Environment, load_environment
 from harness.project_conftest import share_project_fixtures
@@ -22,11 +23,14 @@ from harness.report.acceptance import ACCEPTED_PROPERTY, acceptances, matching
 from harness.report.collector import (
     DESCRIPTION_PROPERTY,
     ERROR_EXIT_PROPERTY,
+    FINDING_PROPERTY,
     NothingRanGuard,
     ResultsCollector,
 )
 from harness.topology import Provider
 from harness.topology.opening import OPENED_VARIABLE, read_opened
+from harness.traffic.contract import StepFailed
+from harness.where import raised_where
 
 OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     (
@@ -171,6 +175,7 @@ def pytest_runtest_makereport(
     if isinstance(exc, DeploymentFinding):
         report.longrepr = str(exc)
         report.outcome = "failed"
+        report.user_properties.append((FINDING_PROPERTY, True))
     elif isinstance(exc, NotApplicable):
         path, line, _ = report.location
         report.outcome = "skipped"
@@ -178,9 +183,21 @@ def pytest_runtest_makereport(
     elif isinstance(exc, ParityError):
         report.longrepr = f"cannot check: {printable(str(exc))}"
         report.user_properties.append((ERROR_EXIT_PROPERTY, exc.exit_code))
+    elif isinstance(exc, Exception) and described is not None:
+        report.longrepr = raised_in_check(item.name, exc)
     if report.failed and report.when == "call" and ENVIRONMENT in item.config.stash:
         _apply_acceptance(item, report)
     return report
+
+
+def raised_in_check(name: str, exc: BaseException) -> str:
+    """An exception inside a check, as that check's one-line failure: a step answered 5xx is
+    `[server-error]`; anything else names the exception and where it was raised."""
+    if isinstance(exc, StepFailed) and exc.status >= 500:
+        return message("server-error", f"{exc} on {exc.request or 'its request'}, in {name}")
+    if isinstance(exc, AssertionError):  # the check's own assertion: its whole message
+        return printable(str(exc)) or f"{name} failed: {raised_where(exc)}"
+    return f"{name} stopped: {raised_where(exc)}"
 
 
 def _apply_acceptance(item: pytest.Item, report: pytest.TestReport) -> None:

@@ -168,12 +168,12 @@ RAN = ("passed", "failed", "error", "accepted")
 def verdict_of(checks: list[CheckRecord], load: LoadSection | None) -> tuple[Verdict, int]:
     if not any(c["outcome"] in RAN for c in checks):
         return NO_CHECK_RAN, 3
+    gates = load["gates"] if load else []
+    if any(c["outcome"] == "failed" for c in checks) or any(not g["passed"] for g in gates):
+        return "failed", 1  # also when other checks could not run: the deployment failed
     errors = [c for c in checks if c["outcome"] == "error"]
     if errors:
         return "error", 2 if any(c.get("error_exit") == 2 for c in errors) else 3
-    gates = load["gates"] if load else []
-    if any(c["outcome"] == "failed" for c in checks) or any(not g["passed"] for g in gates):
-        return "failed", 1
     return "passed", 0
 
 

@@ -15,6 +15,7 @@ from harness.report.acceptance import ACCEPTED_PROPERTY
 EVIDENCE_PROPERTY = "parity_evidence"
 ERROR_EXIT_PROPERTY = "parity_error_exit"  # a ParityError stopped the check: its exit code
 DESCRIPTION_PROPERTY = "parity_description"  # a check's title and why, as JSON
+FINDING_PROPERTY = "parity_finding"  # the deployment failed the check, also in its setup
 
 
 def _suite_of(report: pytest.TestReport) -> str:
@@ -62,6 +63,8 @@ class ResultsCollector:
             for name, value in report.user_properties:
                 if name == ERROR_EXIT_PROPERTY:
                     record["outcome"], record["error_exit"] = "error", value
+                elif name == FINDING_PROPERTY:
+                    record["outcome"] = "failed"
         elif report.skipped and record["outcome"] == "passed":
             record["outcome"] = "skipped"
             record["message"] = _message(report)
