@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -12,10 +11,12 @@ from typing import Any
 import pytest
 
 from harness.findings import fail
+from harness.store.keys import Lookup, check_layout, elsewhere, find_key
 from harness.topology.model import Target
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
-from harness.traffic.session_location import Location, locate
+from harness.traffic.session_location import locate
+from harness.traffic.sharing_cause import Placement, cause, signed_id
 from harness.traffic.site import Site, read_value, rotation, run_together
 
 CONCURRENT_TRIES = 5
@@ -32,10 +33,11 @@ def routes(site: Site, healthy_targets: list[Target]) -> dict[str, Route]:
 @pytest.fixture(scope="module")
 def stored(
     site: Site, routes: dict[str, Route], session_driver: SessionDriver, session_store: Any
-) -> dict[str, Location | None]:
-    """Per target: where a session made there lives: the shared store, the cookie itself, or
-    neither (None: cannot tell)."""
-    found: dict[str, Location | None] = {}
+) -> Placement:
+    """Per target: where a session made there lives: the shared store (under the others' key
+    or another), the cookie itself, or neither (None: cannot tell, as when no session made in
+    the run is found in the store: its key layout is then unknown, not evidence)."""
+    probes: dict[str, tuple[Lookup | None, str | None, str]] = {}
     for target, route in routes.items():
         user = site.user(f"store-probe-{target}")
         marker = f"where-{target}-{secrets.token_hex(4)}"
@@ -43,54 +45,29 @@ def stored(
             session_driver.login(user, 9, route)
             session_driver.write(user, "where", marker, route)
         except StepFailed:
-            found[target] = None
             continue
         cookie = user.cookie(session_driver.cookie_name)
-        found[target] = locate(_in_store(site, session_store, cookie), cookie, marker)
-    return found
+        lookup = None
+        if session_store is not None and cookie is not None:
+            lookup = find_key(site.env.redis, session_store, cookie, session_driver, user)
+        probes[target] = (lookup, cookie, marker)
+    lookups = {t: x for t, (x, _, _) in probes.items() if x is not None}
+    known = any(x.present for x in lookups.values())
+    placed = Placement(where=dict.fromkeys(routes))
+    placed.other_keys = {t: x.key for t, x in elsewhere(lookups).items()}
+    for target, (lookup, cookie, marker) in probes.items():
+        in_store = lookup.present if lookup is not None and known else None
+        placed.where[target] = locate(in_store, cookie, marker)
+        placed.signed[target] = signed_id(cookie)
+    return placed
 
 
-def _store_key(site: Site, cookie: str | None) -> str | None:
-    if cookie is None:
-        return None
-    match = re.search(site.env.redis["session_id"], cookie)
-    return str(site.env.redis["key"]).format(session_id=match.group(1) if match else cookie)
-
-
-def _in_store(site: Site, store: Any, cookie: str | None) -> bool | None:
-    key = _store_key(site, cookie)
-    return None if store is None or key is None else bool(store.exists(key))
-
-
-def _diagnose(site: Site, failures: list[str], stored: dict[str, Location | None]) -> None:
-    """Name the cause from where the sessions live: neither the store nor the cookie (process
-    memory), all in signed cookies, or all in the shared store (a secret mismatch)."""
+def _diagnose(
+    site: Site, failures: list[str], stored: Placement, statuses: list[int | None] | None = None
+) -> None:
+    """Name the cause the evidence shows (harness.traffic.sharing_cause), or say what was seen."""
     __tracebackhide__ = True
-    seen = "; ".join(failures)
-    neither = [t for t, where in stored.items() if where == "neither"]
-    if neither:
-        fail(
-            "local-sessions",
-            f"sessions made on {', '.join(neither)} are neither in the shared store nor "
-            f"carried in the cookie: {', '.join(neither)} keeps sessions in process memory. {seen}",
-            site.trace_text(),
-        )
-    if stored and all(where == "cookie" for where in stored.values()):
-        fail(
-            "cookie-secret-mismatch",
-            "sessions live in signed cookies (the cookie carries the data; nothing is in the "
-            "shared store) and another target rejects them: the instances sign session cookies "
-            f"with different secret keys. {seen}",
-            site.trace_text(),
-        )
-    if stored and all(where == "store" for where in stored.values()):
-        fail(
-            "secret-mismatch",
-            "sessions that are in the shared store are rejected by another target: the "
-            f"instances sign session cookies with different secret keys. {seen}",
-            site.trace_text(),
-        )
-    fail("session-not-shared", seen, site.trace_text())
+    fail(*cause(stored, "; ".join(failures), statuses or []), site.trace_text())
 
 
 def _across(
@@ -121,19 +98,20 @@ def test_session_made_on_one_target_works_on_every_other(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, Location | None],
+    stored: Placement,
 ) -> None:
     def write(user: VirtualUser, made_on: str, route: Route) -> None:
         session_driver.write(user, "colour", f"from-{made_on}", route)
 
-    failures = []
+    failures, statuses = [], []
     for made_on, user, read_on, other in _across(site, routes, session_driver, "made-on", 1, write):
         value, status = read_value(session_driver, user, "colour", other)
         if value != f"from-{made_on}":
             seen = f"HTTP {status}" if status else f"value {value!r}"
             failures.append(f"made on {made_on}, read on {read_on}: {seen}")
+            statuses.append(status)
     if failures:
-        _diagnose(site, failures, stored)
+        _diagnose(site, failures, stored, statuses)
 
 
 @pytest.mark.parity(
@@ -144,15 +122,16 @@ def test_cookie_signed_on_one_target_is_accepted_by_every_other(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, Location | None],
+    stored: Placement,
 ) -> None:
-    failures = []
+    failures, statuses = [], []
     for made_on, user, read_on, other in _across(site, routes, session_driver, "signed-on", 2):
         _, status = read_value(session_driver, user, "anything", other)
         if status is not None:
             failures.append(f"signed on {made_on}, rejected by {read_on} with HTTP {status}")
+            statuses.append(status)
     if failures:
-        _diagnose(site, failures, stored)
+        _diagnose(site, failures, stored, statuses)
 
 
 @pytest.mark.parity(
@@ -163,7 +142,7 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, Location | None],
+    stored: Placement,
 ) -> None:
     """For every ordered pair: read on A, write on B, read on A at once. A value A returned
     before, seen again after the write, is a per-instance cache in front of the store."""
@@ -190,7 +169,7 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
                 "not from the shared store",
                 site.trace_text(),
             )
-        _diagnose(site, [f"written on {b}, read on {a} at once: {seen}"], stored)
+        _diagnose(site, [f"written on {b}, read on {a} at once: {seen}"], stored, [status])
 
 
 @pytest.mark.parity(
@@ -249,7 +228,7 @@ def test_concurrent_writes_on_two_targets_both_survive(
     site: Site,
     routes: dict[str, Route],
     session_driver: SessionDriver,
-    stored: dict[str, Location | None],
+    stored: Placement,
 ) -> None:
     """Two keys written at once on the pairs of the rotation in turn (every target on both
     sides): CONCURRENT_TRIES tries in all, and at least one per pair; both keys must survive."""
@@ -263,7 +242,7 @@ def _write_two_at_once(
     site: Site,
     routes: dict[str, Route],
     driver: SessionDriver,
-    stored: dict[str, Location | None],
+    stored: Placement,
     pair: tuple[str, str],
     attempt: int,
 ) -> None:
@@ -315,26 +294,41 @@ def _left_and_right(
 def test_session_is_in_the_store_with_a_ttl(
     site: Site, routes: dict[str, Route], session_driver: SessionDriver, redis: Any
 ) -> None:
-    missing = []
+    lookups: dict[str, Lookup] = {}
     for target, route in routes.items():
         user = site.user(f"store-{target}")
         session_driver.login(user, 6, route)
-        key = _store_key(site, user.cookie(session_driver.cookie_name))
-        if key is None:
+        cookie = user.cookie(session_driver.cookie_name)
+        if cookie is None:
             pytest.skip(f"login set no {session_driver.cookie_name} cookie")
-        ttl = redis.ttl(key)
-        if ttl == -2:
-            missing.append(target)
-        elif ttl == -1:
+        lookups[target] = find_key(site.env.redis, redis, cookie, session_driver, user)
+    check_layout(site.env.redis, list(lookups.values()))
+    for target, lookup in lookups.items():
+        if lookup.present and redis.ttl(lookup.key) == -1:
             fail(
                 "short-redis-ttl",
                 f"the session made on {target} has no TTL in the store: it never expires",
                 site.trace_text(),
             )
+    missing = [t for t, x in lookups.items() if not x.present]
     if missing:
+        where = next(x for x in lookups.values() if x.present)
         fail(
             "local-sessions",
-            f"sessions made on {', '.join(missing)} are not in the shared "
-            f"store ({site.env.redis['key']}): kept in process memory",
+            f"sessions made on {', '.join(missing)} are not in the shared store (neither under "
+            f"redis.key {site.env.redis['key']!r} nor under any key holding their id, "
+            f"{max(lookups[t].examined for t in missing)} keys scanned) while the others are "
+            f"(under keys like {where.key!r}): {', '.join(missing)} keeps them outside it",
+            site.trace_text(),
+        )
+    apart = elsewhere(lookups)
+    if apart:
+        keys = ", ".join(f"{t} under {x.key!r}" for t, x in sorted(apart.items()))
+        usual = next(x.key for x in lookups.values() if x.how in ("profile", "driver"))
+        fail(
+            "session-not-shared",
+            f"sessions made on {', '.join(sorted(apart))} are in the store under another key "
+            f"than the others' ({keys}; the others under keys like {usual!r}): the instances "
+            "use another key prefix or layout",
             site.trace_text(),
         )

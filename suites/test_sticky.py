@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from harness.disruption.guard import Guard
 from harness.errors import NotApplicable
 from harness.findings import fail
 from harness.profile.environment import Environment
+from harness.store.keys import Lookup, check_layout, find_key
 from harness.topology.model import Target, Topology
 from harness.traffic.balancers import BALANCERS_WITH_DURATION, CookieRule, cookie_rule
 from harness.traffic.client import REMOVED, VirtualUser
@@ -351,13 +351,14 @@ def test_session_lifetimes_are_consistent(
     each response sets and the store TTL it leaves, against each other, across targets and
     against `session.lifetime_seconds`."""
     made = {t.id: _session_on(site, session_driver, redis, t.id) for t in healthy_targets}
+    check_layout(site.env.redis, [m.lookup for m in made.values()])
     seen = [m.seen for m in made.values()]
     missing = [f"{t} (TTL {int(m.seen.ttl)})" for t, m in made.items() if m.seen.ttl == -2]
     if missing:
         fail(
             "session-not-shared",
             f"the sessions made on {', '.join(missing)} are not in Redis under "
-            f"{site.env.redis['key']!r}",
+            f"{site.env.redis['key']!r} nor under any key holding their id, while the others are",
             site.trace_text(),
         )
     for origin, m in made.items():
@@ -379,7 +380,7 @@ def test_session_lifetimes_are_consistent(
 @dataclass(frozen=True)
 class _Made:
     user: VirtualUser
-    key: str
+    lookup: Lookup
     seen: Seen
 
 
@@ -398,10 +399,10 @@ def _session_on(site: Site, driver: SessionDriver, redis: Any, target: str) -> _
     lifetimes = (
         _lifetime(c, date) for c in (at_login, set_cookies(later).get(driver.cookie_name)) if c
     )
-    match = re.search(site.env.redis["session_id"], value)
-    key = site.env.redis["key"].format(session_id=match.group(1) if match else value)
+    lookup = find_key(site.env.redis, redis, value, driver, user)
     cookie = next((s for s in lifetimes if s is not None), None)
-    return _Made(user, key, Seen(target, target, cookie, ttl_of(int(redis.ttl(key)))))
+    ttl = ttl_of(int(redis.ttl(lookup.key))) if lookup.present else -2.0
+    return _Made(user, lookup, Seen(target, target, cookie, ttl))
 
 
 def _read_on(site: Site, driver: SessionDriver, redis: Any, made: _Made, other: str) -> Seen:
@@ -415,4 +416,5 @@ def _read_on(site: Site, driver: SessionDriver, redis: Any, made: _Made, other: 
         if driver.cookie_name in sent:
             cookie = _lifetime(sent[driver.cookie_name], datetime.now(UTC))
     answered = last.target if last is not None and last.target else other
-    return Seen(answered, made.seen.target, cookie, ttl_of(int(redis.ttl(made.key))))
+    ttl = ttl_of(int(redis.ttl(made.lookup.key))) if made.lookup.present else -2.0
+    return Seen(answered, made.seen.target, cookie, ttl)

@@ -55,7 +55,11 @@ class Transport(Protocol):
 
 
 class SessionDriver(Protocol):
-    """Drives one app's session. `route` picks the target; None goes through the balancer."""
+    """Drives one app's session. `route` picks the target; None goes through the balancer.
+
+    A driver may also define `store_key(user) -> str | None`: the session's key in the store
+    when the profile's `redis.key` cannot derive it from the cookie (hashed or encrypted ids);
+    the store checks use it when present (harness.store.keys)."""
 
     cookie_name: str
 
