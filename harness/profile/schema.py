@@ -78,7 +78,11 @@ HEALTH = Section(
         "timeout_seconds": Scalar((float,), minimum=0.1, maximum=120),
         "healthy_threshold": Scalar((int,), minimum=2, maximum=10),
         "unhealthy_threshold": Scalar((int,), minimum=2, maximum=10),
-        "matcher": STR,
+        "matcher": Scalar(
+            (str,),
+            pattern=r"[1-5][0-9]{2}(-[1-5][0-9]{2})?(,[1-5][0-9]{2}(-[1-5][0-9]{2})?)*",
+            pattern_text='HTTP codes as the ALB writes them: "200", "200,204" or "200-299"',
+        ),
     }
 )
 COOKIE = Section(

@@ -58,6 +58,15 @@ def haproxy_state(stat: ServerStat) -> tuple[str, str]:
     return "unhealthy", f"HAProxy {status} ({stat.check_status or 'no check'})"
 
 
+def status_matches(code: int, matcher: str) -> bool:
+    """Whether `code` matches an ALB-style matcher: "200", "200,204" or "200-299"."""
+    for part in matcher.split(","):
+        low, _, high = part.strip().partition("-")
+        if low.isdigit() and int(low) <= code <= int(high if high.isdigit() else low):
+            return True
+    return False
+
+
 class StaticProvider:
     """Targets and settings from the profile; drain through HAProxy or shell commands."""
 
@@ -166,16 +175,19 @@ class StaticProvider:
         return {i: (w, REASONS.get(w, "")) for i, w in words.items() if i in ids}
 
     def _probe(self, target: dict[str, Any]) -> tuple[str, str]:
+        """The target's health as its health check would see it (`expect.health_check`: path
+        and matcher, as the ALB's)."""
         if not target.get("url"):
             return "unavailable", "no direct URL and no health command"
-        path = (self.env.expect.get("health_check") or {}).get("path", "/")
+        health = self.env.expect.get("health_check") or {}
+        path, matcher = health.get("path", "/"), str(health.get("matcher", "200"))
         try:
             code = requests.get(target["url"].rstrip("/") + path, timeout=5).status_code
         except requests.RequestException as exc:
             return "unhealthy", f"Target.FailedHealthChecks ({type(exc).__name__})"
-        return (
-            ("healthy", "") if code == 200 else ("unhealthy", f"Target.ResponseCodeMismatch {code}")
-        )
+        if status_matches(code, matcher):
+            return "healthy", ""
+        return "unhealthy", f"Target.ResponseCodeMismatch {code} (matcher {matcher})"
 
     def _command_health(self, target_id: str) -> tuple[str, str]:
         result = self._run("health", target_id, check=False)

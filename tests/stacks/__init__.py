@@ -1,0 +1,1 @@
+"""Stacks Parity was not built with: real frameworks behind real balancers, for the tests."""

@@ -1,0 +1,141 @@
+"""A Django 5 app as a user runs it: gunicorn instances behind HAProxy with cookie stickiness
+(`cookie SERVERID insert indirect nocache`), sessions in a real redis-server through Django's
+cache backend. Every process is started here and stopped by its PID."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from harness.replica.processes import free_port, stop_pid, wait_until
+
+HERE = Path(__file__).resolve().parent
+PASSWORD_VARIABLE = "PARITY_DJANGO_PASSWORD"
+USERNAME = "alice"
+DJANGO_KEY = ":1:django.contrib.sessions.cache{session_id}"
+
+
+@dataclass
+class DjangoStack:
+    """The running stack: its entry URL, the instances' URLs and the store's."""
+
+    url: str
+    redis_url: str
+    targets: dict[str, str] = field(default_factory=dict)
+    password: str = ""
+
+    def profile(self, path: Path, *, key: str | None = None, extra: str = "") -> Path:
+        """A static profile for the stack as its team would write it; `key` the redis.key."""
+        listed = "\n".join(f'    - {{id: {t}, url: "{u}"}}' for t, u in self.targets.items())
+        store = f"  key: {key!r}\n" if key else ""
+        path.write_text(
+            f"name: django\nurl: {self.url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
+            "identity: {header: X-Instance-Id}\n"
+            f"expect:\n  targets: {len(self.targets)}\n  balancer: haproxy\n"
+            "  cookie: {name: SERVERID}\n  health_check: {path: /healthz, matcher: '200-299'}\n"
+            "session:\n  cookie: sessionid\n"
+            f"  credentials: {{username: {USERNAME}, password: '${{{PASSWORD_VARIABLE}}}'}}\n"
+            "  login: {method: POST, path: /api/login, "
+            'json: {username: "{username}", password: "{password}"}}\n'
+            '  write: {method: PUT, path: "/api/session/{key}", json: {value: "{value}"}}\n'
+            "  read: {method: GET, path: /api/session, extract: {value: {json: "
+            '"/data/{key}"}, user: {json: /user}}}\n'
+            "  logout: {method: POST, path: /api/logout}\n"
+            f"redis:\n  url: {self.redis_url}\n{store}{extra}"
+        )
+        return path
+
+    def env(self) -> dict[str, str]:
+        return {PASSWORD_VARIABLE: self.password}
+
+
+def _haproxy_config(port: int, targets: dict[str, str]) -> str:
+    servers = "\n".join(
+        f"  server {t} {u.removeprefix('http://')} check cookie {t} inter 500ms"
+        for t, u in targets.items()
+    )
+    return (
+        "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
+        f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n  default_backend app\n"
+        "backend app\n  balance roundrobin\n  cookie SERVERID insert indirect nocache\n"
+        f"  option httpchk GET /healthz\n{servers}\n"
+    )
+
+
+def _spawn(stack: ExitStack, argv: list[str], log: Path, env: dict[str, str]) -> None:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    stack.callback(stop_pid, proc.pid, proc=proc)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+@contextmanager
+def django_stack(
+    work: Path, instances: int = 2, ages: dict[int, int] | None = None
+) -> Iterator[DjangoStack]:
+    """The stack, up; `ages` gives instance i (1-based) its own SESSION_COOKIE_AGE."""
+    work.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        redis_port = free_port()
+        _spawn(
+            stack,
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(work)],
+            work / "redis.log", dict(os.environ),
+        )  # fmt: skip
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        password = secrets.token_urlsafe(12)
+        base = {
+            **os.environ,
+            "PYTHONPATH": str(HERE),
+            "DJANGO_SETTINGS_MODULE": "parity_django.settings",
+            "DJANGO_SECRET_KEY": secrets.token_hex(32),  # one key: the instances agree
+            "DJANGO_DB": str(work / "db.sqlite3"),
+            "DJANGO_REDIS_URL": redis_url,
+        }
+        setup = (
+            "import django; django.setup()\n"
+            "from django.core.management import call_command\n"
+            "from django.contrib.auth.models import User\n"
+            "call_command('migrate', verbosity=0)\n"
+            f"User.objects.create_user({USERNAME!r}, password={password!r})\n"
+        )
+        subprocess.run([sys.executable, "-c", setup], env=base, check=True, timeout=120)
+        targets = {}
+        for i in range(1, instances + 1):
+            port = free_port()
+            env = {**base, "INSTANCE_ID": f"app-{i}"}
+            if ages and i in ages:
+                env["DJANGO_SESSION_AGE"] = str(ages[i])
+            _spawn(
+                stack,
+                [sys.executable, "-m", "gunicorn", "parity_django.wsgi", "--bind",
+                 f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
+                work / f"app-{i}.log", env,
+            )  # fmt: skip
+            targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
+        for target, url in targets.items():
+            wait_until(lambda u=url: _answers(u + "/healthz"), 30, f"django {target}")
+        entry = free_port()
+        config = work / "haproxy.cfg"
+        config.write_text(_haproxy_config(entry, targets))
+        _spawn(stack, ["haproxy", "-db", "-f", str(config)], work / "haproxy.log", dict(os.environ))
+        url = f"http://127.0.0.1:{entry}"
+        wait_until(lambda: _answers(url + "/healthz"), 15, "haproxy in front of django")
+        yield DjangoStack(url, redis_url, targets, password)

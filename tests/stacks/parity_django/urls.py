@@ -1,0 +1,11 @@
+from django.urls import path
+from parity_django import views
+
+urlpatterns = [
+    path("", views.home),
+    path("healthz", views.healthz),
+    path("api/login", views.api_login),
+    path("api/session/<str:key>", views.api_write),
+    path("api/session", views.api_read),
+    path("api/logout", views.api_logout),
+]

@@ -1,0 +1,81 @@
+"""A real Django 5 app behind HAProxy (tests/stacks): sessions in Redis through Django's cache
+backend, two gunicorn instances, Django's auth. Parity was not built with it (issue 23).
+
+- With the default `redis.key`, the store checks are told which key to write (exit 2, the
+  `redis:` lines), never `[local-sessions]` or `[session-not-shared]`: every cross-target read
+  works.
+- With Django's key, a healthy stack passes (whole-session saves accepted as lost updates).
+- One instance with a shorter SESSION_COOKIE_AGE is `[short-session-life]`, naming it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import parity
+from tests.stacks.django_stack import DJANGO_KEY, DjangoStack, django_stack
+
+pytestmark = pytest.mark.slow
+SUITES = ("sharing", "sticky", "topology")
+ACCEPT = (
+    "accept:\n"
+    '  - {fault: lost-update, reason: "Django saves the whole session", until: 2099-01-01}\n'
+)
+
+
+def _check(
+    tmp_path: Path, stack: DjangoStack, profile: Path, *suites: str
+) -> tuple[int, str, dict[str, tuple[str, str]]]:
+    reports = tmp_path / "reports"
+    flags = [a for s in suites for a in ("--suite", s)]
+    done = parity(
+        tmp_path / "home", "check", "--env-file", str(profile), *flags,
+        "--report-dir", str(reports), env=stack.env(),
+    )  # fmt: skip
+    results = json.loads((reports / "latest" / "results.json").read_text())
+    checks = {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]}
+    return done.returncode, done.stdout + done.stderr, checks
+
+
+def test_the_default_store_key_on_django_is_told_which_key_to_write(tmp_path: Path) -> None:
+    with django_stack(tmp_path / "stack") as stack:
+        profile = stack.profile(tmp_path / "django.yaml", extra=ACCEPT)
+        code, output, checks = _check(tmp_path, stack, profile, *SUITES)
+    assert code == 2, output[-2000:]
+    failed = {n: m[:300] for n, (o, m) in checks.items() if o == "failed"}
+    assert not failed, failed  # no [local-sessions], no [session-not-shared]: nothing is wrong
+    outcome, message = checks["test_session_is_in_the_store_with_a_ttl"]
+    assert outcome == "error"
+    assert f"write redis: {{key: {DJANGO_KEY!r}, session_id: '^([^.]+)'}}" in message, message
+    assert checks["test_session_made_on_one_target_works_on_every_other"][0] == "passed"
+    assert stack.password not in output
+
+
+def test_a_healthy_django_app_with_its_key_passes(tmp_path: Path) -> None:
+    with django_stack(tmp_path / "stack") as stack:
+        profile = stack.profile(tmp_path / "django.yaml", key=DJANGO_KEY, extra=ACCEPT)
+        code, output, checks = _check(tmp_path, stack, profile, *SUITES, "model")
+    assert code == 0, output[-2000:]
+    for name in (
+        "test_session_is_in_the_store_with_a_ttl",
+        "test_session_lifetimes_are_consistent",
+        "test_session_made_on_one_target_works_on_every_other",
+        "test_expected_number_of_healthy_targets",
+    ):
+        assert checks[name][0] == "passed", (name, checks[name][1][:300])
+    assert checks["test_random_session_sequences_match_the_model"][0] in ("passed", "accepted")
+
+
+def test_one_django_instance_with_a_shorter_session_age_is_caught_naming_it(
+    tmp_path: Path,
+) -> None:
+    with django_stack(tmp_path / "stack", ages={2: 300}) as stack:
+        profile = stack.profile(tmp_path / "django.yaml", key=DJANGO_KEY, extra=ACCEPT)
+        code, output, checks = _check(tmp_path, stack, profile, "sticky")
+    assert code == 1, output[-2000:]
+    outcome, message = checks["test_session_lifetimes_are_consistent"]
+    assert outcome == "failed" and message.startswith("[short-session-life]"), message[:400]
+    assert "app-2 leaves 300 s" in message and "app-1 leaves" not in message
