@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import requests
 
+from harness.errors import NotApplicable, ProfileError
 from harness.findings import fail
 from harness.profile.environment import Environment
 from harness.profile.target_count import FIELD as TARGETS_FIELD
@@ -152,6 +153,12 @@ def _drift(group: TargetGroup, expect: dict[str, Any]) -> list[str]:
     why="Stickiness, drain delay and health checks drift between staging and production.",
 )
 def test_settings_match_the_profile(environment: Environment, topology: Topology) -> None:
+    if not any(g.settings_observed for g in topology.target_groups):
+        raise NotApplicable(
+            f"the {environment.topology.get('provider')} provider reads no balancer settings: "
+            "its stickiness, deregistration delay, algorithm and health check are the "
+            "profile's expect:, so there is nothing observed to compare them with"
+        )
     problems = [
         f"{g.name}: {p}" for g in topology.target_groups for p in _drift(g, environment.expect)
     ]
@@ -191,8 +198,35 @@ def test_every_target_serves_the_same_build(
                 site.trace_text(),
             )
         return
+    named = {t: b for t, b in builds.items() if not b.startswith("HTTP ")}
+    if not named:
+        raise ProfileError(
+            f"{environment.source}: expect.version: no target names a build at "
+            f"{version['path']} ({listing}): the same-build check needs a build it can read"
+        )
+    groups = {t: _group_name(site.topology, t) for t in builds}
+    if len(set(groups.values())) > 1:  # a weighted forward: one build per target group
+        evidence["groups"] = groups
+        mixed = {
+            g: sorted({builds[t] for t in builds if groups[t] == g}) for g in set(groups.values())
+        }
+        split = {g: b for g, b in mixed.items() if len(b) > 1}
+        if split:
+            fail(
+                "version-skew",
+                "targets of one target group serve different builds: "
+                + "; ".join(f"{g}: {', '.join(b)}" for g, b in sorted(split.items()))
+                + f" (all: {listing})",
+                site.trace_text(),
+            )
+        return
     if len(set(builds.values())) > 1:
         fail("version-skew", f"targets serve different builds: {listing}", site.trace_text())
+
+
+def _group_name(topology: Topology, target: str) -> str:
+    group = topology.group_of(target)
+    return group.name if group is not None else ""
 
 
 @pytest.mark.parity(

@@ -63,6 +63,13 @@ class TargetGroup:
     health_check: HealthCheckSettings = field(default_factory=HealthCheckSettings)
     attributes: dict[str, str] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)
+    # where stickiness, delay, algorithm and health check came from: "aws", "replica", or
+    # "expect" (the profile's own expectation, not observed: nothing to compare it with)
+    settings_source: str = "aws"
+
+    @property
+    def settings_observed(self) -> bool:
+        return self.settings_source != "expect"
 
 
 @dataclass

@@ -72,6 +72,7 @@ def _group(described: dict[str, Any]) -> TargetGroup:
         name=tg["name"],
         protocol="HTTP",
         target_type="ip",
+        settings_source="replica",
         stickiness=Stickiness(
             enabled=sticky["enabled"],
             type=sticky["type"],

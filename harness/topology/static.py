@@ -108,6 +108,7 @@ class StaticProvider:
         group = TargetGroup(
             name=GROUP_NAME,
             target_type="ip",
+            settings_source="expect",
             stickiness=Stickiness(
                 enabled=bool(sticky.get("enabled", bool(sticky))),
                 type=sticky.get("type", "lb_cookie"),
