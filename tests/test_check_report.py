@@ -270,3 +270,11 @@ def test_report_opens_in_chromium_with_charts_and_no_console_errors(
     assert run.returncode == 0 and shot.stat().st_size > 50_000
     console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
     assert not console, console
+
+
+def test_redaction_keeps_a_sentence_about_a_cookie_and_masks_the_header() -> None:
+    """A regression: "cookie:" in Parity's own diagnosis swallowed the rest of the sentence."""
+    said = "[no-stickiness] the session cookie: signed on app-1, rejected by app-2 (HTTP 401)"
+    assert redact_text(said) == said
+    assert redact_text("Cookie: sessionid=abc123; theme=dark") == "Cookie: <redacted>"
+    assert "abc123" not in redact_text('{"cookie": "sessionid=abc123"}')

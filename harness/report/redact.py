@@ -10,9 +10,9 @@ PATTERNS = [
     re.compile(
         r"(?i)\b(AWSALB[A-Z]*|session|sessionid|csrftoken|JSESSIONID)=(?!<redacted>)[^;\s,'\"<]+"
     ),
-    re.compile(
-        r"(?i)(?<![\w-])(authorization|x-api-key|cookie)(\"?\s*[:=]\s*\"?)(?!<redacted>)"
-        r"[^\n\"']+"
+    re.compile(  # a Cookie header's pairs (name=value...): a sentence about a cookie is kept
+        r"(?i)(?<![\w-])(authorization|x-api-key|cookie(?=\"?\s*[:=]\s*\"?[^\s=;\"',]+=))"
+        r"(\"?\s*[:=]\s*\"?)(?!<redacted>)[^\n\"']+"
     ),
     re.compile(r"(?i)(password|passwd|secret|token)(\"?\s*[:=]\s*\"?)(?!<redacted>)[^\s\"',;}]+"),
     re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
