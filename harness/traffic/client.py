@@ -189,17 +189,33 @@ class VirtualUser:
         record.target = self.last_target = self.identity.of(response)
         record.set_cookies = [c.redacted() for c in set_cookies(response).values()]
         self.trace.append(record)
+        if route and route.direct:
+            self._as_if_through_the_balancer(route.base_url)
         if route and not route.direct and record.target == route.target:
             for name in self.sticky_names:  # the balancer re-issued them: keep the idle clock
                 if name in response.cookies:
                     route.cookies[name] = response.cookies[name]
         return response
 
+    def _as_if_through_the_balancer(self, direct_url: str) -> None:
+        """Cookies a target set on a direct route move to the balancer's host, replacing any
+        of the same name: a browser only ever talks to the balancer, so it holds one cookie
+        per name, the latest (two hosts would send a stale one first)."""
+        here = _jar_domain(direct_url)
+        home = _jar_domain(self.base_url)
+        if here == home:
+            return
+        for cookie in [c for c in self.http.cookies if c.domain == here]:
+            self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
+            self.forget_cookie(cookie.name)
+            if cookie.value is not None:
+                self.http.cookies.set(cookie.name, cookie.value, domain=home, path=cookie.path)
+
     def adopt(self, cookies: dict[str, str]) -> None:
         """Take cookies (a pinned route's, another user's) as if the balancer had set them."""
-        host = urlsplit(self.base_url).hostname or ""
+        home = _jar_domain(self.base_url)
         for name, value in cookies.items():
-            self.http.cookies.set(name, value, domain=host, path="/")
+            self.http.cookies.set(name, value, domain=home, path="/")
 
     def forget_cookie(self, name: str) -> None:
         for cookie in [c for c in self.http.cookies if c.name == name]:
@@ -218,6 +234,14 @@ class VirtualUser:
 
     def trace_text(self, last: int = 12) -> str:
         return trace_text(self.trace, last)
+
+
+def _jar_domain(url: str) -> str:
+    """The domain the cookie jar files a host's cookies under (`localhost.local`, `[::1].local`:
+    the effective request host), so that cookies set here are sent there."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2].lower()
+    host = netloc[: netloc.index("]") + 1] if netloc.startswith("[") else netloc.split(":")[0]
+    return host if "." in host else f"{host}.local"  # http.cookiejar.eff_request_host's rule
 
 
 def trace_text(records: Iterable[RequestRecord], last: int) -> str:
