@@ -17,7 +17,7 @@ from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
 from harness.traffic.session_location import locate
 from harness.traffic.sharing_cause import Placement, cause, signed_id
-from harness.traffic.site import Site, read_value, rotation, run_together
+from harness.traffic.site import Site, read_reached, read_value, rotation, run_together
 
 CONCURRENT_TRIES = 5
 
@@ -105,7 +105,7 @@ def test_session_made_on_one_target_works_on_every_other(
 
     failures, statuses = [], []
     for made_on, user, read_on, other in _across(site, routes, session_driver, "made-on", 1, write):
-        value, status = read_value(session_driver, user, "colour", other)
+        value, status = read_reached(session_driver, user, "colour", other, site)
         if value != f"from-{made_on}":
             seen = f"HTTP {status}" if status else f"value {value!r}"
             failures.append(f"made on {made_on}, read on {read_on}: {seen}")
@@ -126,7 +126,7 @@ def test_cookie_signed_on_one_target_is_accepted_by_every_other(
 ) -> None:
     failures, statuses = [], []
     for made_on, user, read_on, other in _across(site, routes, session_driver, "signed-on", 2):
-        _, status = read_value(session_driver, user, "anything", other)
+        _, status = read_reached(session_driver, user, "anything", other, site)
         if status is not None:
             failures.append(f"signed on {made_on}, rejected by {read_on} with HTTP {status}")
             statuses.append(status)
@@ -156,7 +156,7 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
             session_driver.write(user, "step", f"written-on-{b}", routes[b])
         except StepFailed as failed:
             status = failed.status
-        value, read_status = read_value(session_driver, user, "step", routes[a])
+        value, read_status = read_reached(session_driver, user, "step", routes[a], site)
         status = status or read_status
         if value == f"written-on-{b}":
             continue
@@ -211,7 +211,7 @@ def test_logout_on_one_target_ends_the_session_on_every_other(
         session_driver.logout(user, routes[a])
         if cookie is not None:  # replay the old cookie, as a second tab would
             user.adopt({session_driver.cookie_name: cookie})
-        value, status = read_value(session_driver, user, "secret", routes[b])
+        value, status = read_reached(session_driver, user, "secret", routes[b], site)
         if status is None and value == "kept":
             fail(
                 "session-not-shared",

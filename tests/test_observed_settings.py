@@ -1,6 +1,7 @@
-"""Observed or assumed (issue 23, item 6), through the CLI on a static profile: settings copied
-from `expect` are shown as assumed and never "match the profile"; the same-build check needs a
-build it can read; the static health probe honours `expect.health_check.matcher`."""
+"""Observed or assumed (issue 23, items 6 and 7), through the CLI on a static profile: settings
+copied from `expect` are shown as assumed and never "match the profile"; the same-build check
+needs a build it can read; the static health probe honours `expect.health_check.matcher`; a
+cross-target read must reach the other target."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from harness.replica.supervisor import Replica
 from tests.helpers import parity, static_profile
 
 pytestmark = pytest.mark.slow
+REPLICA_PROFILE = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +86,30 @@ def test_the_static_health_probe_honours_the_matcher(
     refused = parity(tmp_path, "topology", "--env-file", str(profile))
     assert refused.returncode == 2
     assert "expect.health_check.matcher" in refused.stderr and '"200-299"' in refused.stderr
+
+
+def _session_section(replica: Replica) -> str:
+    """The replica's own session contract, its password written in (a test file only)."""
+    text = REPLICA_PROFILE.read_text()
+    start, end = text.index("session:\n"), text.index("redis:\n")
+    return text[start:end].replace("{replica_password}", replica.password)
+
+
+def test_a_cross_target_read_answered_by_the_same_instance_proves_nothing(
+    tmp_path: Path, pair: tuple[Replica, ReplicaHandle]
+) -> None:
+    """A regression: two target URLs that reach one instance (a copy-paste in the profile): a
+    session made on "app-1" and read on "app-2" was read on app-1 itself, and sharing passed."""
+    first = pair[0].targets()[0]
+    profile = tmp_path / "mislabelled.yaml"
+    profile.write_text(
+        f"name: mislabelled\nurl: {pair[1].url}\ntopology:\n  provider: static\n  targets:\n"
+        f'    - {{id: app-1, url: "{first.url}"}}\n    - {{id: app-2, url: "{first.url}"}}\n'
+        "identity: {header: X-Instance-Id}\n"
+        "expect:\n  health_check: {path: /healthz}\n" + _session_section(pair[0])
+    )
+    code, checks, output = _checks(tmp_path, profile, "sharing")
+    assert code == 2, output[-1500:]
+    made = checks["test_session_made_on_one_target_works_on_every_other"]
+    assert made["outcome"] == "error"
+    assert f"the URL of app-2 ({first.url}) is answered by app-1" in made["message"]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import DeploymentFinding, NotApplicable, UsageError
+from harness.errors import DeploymentFinding, NotApplicable, ProfileError, UsageError
 from harness.findings import message
 from harness.profile.environment import Environment
 from harness.topology.model import Topology
@@ -220,6 +220,31 @@ def read_value(
         return driver.read(user, key, route), None
     except StepFailed as failed:
         return None, failed.status
+
+
+def read_reached(
+    driver: SessionDriver, user: VirtualUser, key: str, route: Route, site: Site
+) -> tuple[str | None, int | None]:
+    """`read_value` on `route`, verified to have reached its target: a cross-target read that
+    another target answered proves nothing. A pinned route served elsewhere is a stickiness
+    finding; a direct URL answered by another instance, a profile error."""
+    value, status = read_value(driver, user, key, route)
+    answered = user.last_target
+    if answered is not None and answered != route.target:
+        if route.direct:
+            raise ProfileError(
+                f"{site.env.source}: topology: the URL of {route.target} ({route.base_url}) is "
+                f"answered by {answered} (identity: {site.env.identity})"
+            )
+        raise DeploymentFinding(
+            message(
+                "no-stickiness",
+                f"a read pinned to {route.target} was served by {answered}: the cross-target "
+                "read did not reach the target it was meant for",
+                site.trace_text(),
+            )
+        )
+    return value, status
 
 
 def rotation(targets: Sequence[str]) -> list[tuple[str, str]]:
