@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from harness.deploywatch.grace import grace_problem
+from harness.deploywatch.grace import grace_problem, not_the_rule
 from harness.disruption.drain import restore_timeout
 from harness.disruption.failover import DrainEvidence, drain_scenario
 from harness.disruption.guard import Guard
+from harness.errors import NotApplicable
 from harness.findings import fail
 from harness.profile.environment import Environment
 from harness.topology.model import Target, Topology
@@ -182,10 +183,14 @@ def test_app_outlives_the_deregistration_delay(
         pytest.skip("not applicable: no deploy.shutdown_grace_seconds in the profile")
     if not topology.target_groups:
         pytest.skip("not applicable: the topology has no target group")
+    platform = environment.deploy.get("platform")
+    why = not_the_rule(platform)
+    if why:
+        raise NotApplicable(why)
     problems = [
         p
         for g in topology.target_groups
-        if (p := grace_problem(g.name, g.deregistration_delay_seconds, float(grace)))
+        if (p := grace_problem(g.name, g.deregistration_delay_seconds, float(grace), platform))
     ]
     if problems:
         fail("short-shutdown-grace", "; ".join(problems), f"  profile: {environment.source}")

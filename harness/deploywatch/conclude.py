@@ -64,7 +64,9 @@ def conclude(
         poller,
         events,
         moved,
-        drains=drains(episodes, events, flights, poller.samples, delays, grace),
+        drains=drains(
+            episodes, events, flights, poller.samples, delays, grace, env.deploy.get("platform")
+        ),
         restarts=restarts(episodes, events),
         windows=windows,
         end=end_state(poller.samples),

@@ -60,10 +60,11 @@ def drains(
     samples: list[dict[str, Any]],
     delays: dict[str, float],
     grace: float | None,
+    platform: str | None = None,
 ) -> list[dict[str, Any]]:
     """The quality of every drain (and of every departure the provider cannot tell from one)."""
     return [
-        _quality(ep, events, flights, samples, delays.get(ep.target), grace)
+        _quality(ep, events, flights, samples, delays.get(ep.target), grace, platform)
         for ep in episodes
         if ep.kind != RESTART
     ]
@@ -76,6 +77,7 @@ def _quality(
     samples: list[dict[str, Any]],
     delay: float | None,
     grace: float | None,
+    platform: str | None,
 ) -> dict[str, Any]:
     target, t0, end = ep.target, ep.since, ep.ended  # it left after the poll before
     served = [
@@ -107,6 +109,8 @@ def _quality(
         "last_request_after_seconds": round(max(served), 2) if served else None,
         **counts,
         "stopped_answering_after_seconds": None if silent is None else round(silent, 2),
-        "grace_rule": grace_verdict(delay, grace) if delay is not None else "no delay known",
+        "grace_rule": (
+            grace_verdict(delay, grace, platform) if delay is not None else "no delay known"
+        ),
         "fault": ("early-exit" if early else "abrupt-drain") if cut else None,
     }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from harness.deploywatch.grace import PLATFORMS
 from harness.profile.validation import (
     Context,
     Free,
@@ -127,7 +128,12 @@ VERSION = Section(
     {"path": STR, "json": STR, "header": STR, "builds": BuildList(BUILD)}, required=("path",)
 )
 ASSETS = Section({"pages": ListOf(STR), "pattern": STR, "manifest": STR})
-DEPLOY = Section({"shutdown_grace_seconds": Scalar((float,), minimum=0, maximum=3600)})
+DEPLOY = Section(
+    {
+        "shutdown_grace_seconds": Scalar((float,), minimum=0, maximum=3600),
+        "platform": Scalar((str,), choices=PLATFORMS),  # when SIGTERM comes (deploywatch.grace)
+    }
+)
 STORE_FAILOVER = Section(
     {
         "max_recovery_seconds": Scalar((float,), minimum=0, maximum=600),
