@@ -293,3 +293,31 @@ def test_an_app_that_does_not_follow_the_failover_is_caught(tmp_path: Path) -> N
     assert "does not follow the new primary" in caught.message
     others = ("test_store_cannot_evict_live_sessions", "test_sessions_survive_memory_pressure")
     assert all(outcomes[f"test_store::{t}"].status == "passed" for t in others)
+
+
+def _green_at_weight_zero_and_unhealthy(home: Path) -> None:
+    assert parity(home, "replica", "weights", "blue=100", "green=0").returncode == 0
+    for target in ("green-1", "green-2"):
+        assert parity(home, "replica", "act", target, "fail-health").returncode == 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        states = json.loads(parity(home, "status", "--json").stdout)["targets"]
+        if all(t["state"] == "unhealthy" for t in states if t["id"].startswith("green")):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"green did not turn unhealthy: {states}")
+
+
+@pytest.mark.slow
+def test_a_group_at_weight_zero_with_no_healthy_target_is_not_fail_open(tmp_path: Path) -> None:
+    """A regression: green at weight 0 (blue takes everyone) and every green target unhealthy
+    serves no one; it was reported as serving in fail-open."""
+    outcomes = run_suites(
+        tmp_path,
+        None,
+        "suites/test_topology.py",
+        up=GROUPS,
+        before=_green_at_weight_zero_and_unhealthy,
+    )
+    fail_open = outcomes["test_topology::test_no_group_serves_in_fail_open"]
+    assert fail_open.status == "passed", fail_open.message[:400]
