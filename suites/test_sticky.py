@@ -61,7 +61,10 @@ def _cookie_or_fail(
 
 
 def _lifetime_problems(rule: CookieRule, main: SetCookie, response: Any) -> list[str]:
-    """How the cookie's lifetime differs from the rule (Expires, Max-Age or a session cookie)."""
+    """How the cookie's lifetime differs from the rule (Expires, Max-Age or a session cookie;
+    `any`: not assumed)."""
+    if rule.lifetime == "any":
+        return []
     if rule.lifetime == "session":
         has = [a for a in ("expires", "max-age") if main.attributes.get(a)]
         return [f"{main.name} has {', '.join(has)}, expected a session cookie"] if has else []
@@ -260,6 +263,11 @@ def test_garbage_cookie_is_balanced_anew_and_reissued(
     site: Site, rule: CookieRule, healthy_targets: list[Target]
 ) -> None:
     _cookie_applies(rule)
+    if not rule.replaces_garbage:
+        raise NotApplicable(
+            f"{rule.balancer} hashes the cookie value a client sends to a target and never "
+            f"replaces it ({rule.note}): a garbage value is as good as any"
+        )
     name = str(rule.name)
     seen: set[str | None] = set()
     tries = site.spread_tries()

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.helpers import parity
 from tests.stacks.django_stack import DJANGO_KEY, DjangoStack, django_stack
@@ -79,3 +80,20 @@ def test_one_django_instance_with_a_shorter_session_age_is_caught_naming_it(
     outcome, message = checks["test_session_lifetimes_are_consistent"]
     assert outcome == "failed" and message.startswith("[short-session-life]"), message[:400]
     assert "app-2 leaves 300 s" in message and "app-1 leaves" not in message
+
+
+def test_a_sticky_cookie_with_a_max_age_behind_a_generic_balancer_is_no_fault(
+    tmp_path: Path,
+) -> None:
+    """A regression: `generic` (and `traefik`) assumed a session cookie, so a balancer that
+    gives its sticky cookie a Max-Age (Traefik's `maxAge`, ingress-nginx, HAProxy's `attr`)
+    failed the documented-attributes check. Nothing is assumed of its lifetime now."""
+    with django_stack(tmp_path / "stack", cookie_attr=' attr "Max-Age=3600"') as stack:
+        profile = stack.profile(
+            tmp_path / "django.yaml", key=DJANGO_KEY, extra=ACCEPT, balancer="generic"
+        )
+        sent = requests.get(stack.url + "/", timeout=5).headers["Set-Cookie"]
+        code, output, checks = _check(tmp_path, stack, profile, "sticky")
+    assert "SERVERID=" in sent and "Max-Age=3600" in sent, sent  # what is judged
+    assert code == 0, output[-2000:]
+    assert checks["test_sticky_cookie_has_the_documented_attributes"][0] == "passed"

@@ -91,7 +91,7 @@ COOKIE = Section(
         "name": STR,
         "cors_name": STR,
         "issued": Scalar((str,), choices=("every_response", "on_assignment", "never")),
-        "lifetime": Scalar((str,), choices=("expires", "max_age", "session")),
+        "lifetime": Scalar((str,), choices=("expires", "max_age", "session", "any")),
         "expires_days": Scalar((float,), minimum=0),
         "max_age_seconds": Scalar((float,), minimum=0),
         "path": STR,

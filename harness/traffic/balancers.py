@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Issued = Literal["every_response", "on_assignment", "on_app_cookie", "never"]
-Lifetime = Literal["expires", "max_age", "session"]
+Lifetime = Literal["expires", "max_age", "session", "any"]  # any: not assumed
 BALANCERS_WITH_DURATION = ("alb",)  # stickiness that lapses after an idle duration
 
 
@@ -33,6 +33,9 @@ class CookieRule:
     secure: bool | None = None
     httponly: bool | None = None
     note: str = ""
+    # a cookie value it cannot map to a target gets a new target and a new cookie; False where
+    # the value is hashed to a target as it is (Envoy), so garbage is as good as any value
+    replaces_garbage: bool = True
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -68,15 +71,17 @@ BALANCERS: dict[str, CookieRule] = {
         note="`lb_policy cookie` sets lb=<HMAC of the upstream> when it picks one; Path=/",
     ),
     "traefik": CookieRule(
-        "traefik", None, "on_assignment", "session",
-        note="`sticky.cookie`: the default name is derived from the service name",
+        "traefik", None, "on_assignment", "any",
+        note="`sticky.cookie`: the default name is derived from the service name; a session "
+        "cookie unless `maxAge` is set",
     ),
     "envoy": CookieRule(
-        "envoy", None, "on_assignment", "max_age",
-        note="`hash_policy.cookie` with a ttl generates the cookie with Max-Age = ttl",
+        "envoy", None, "on_assignment", "max_age", replaces_garbage=False,
+        note="`hash_policy.cookie` with a ttl generates the cookie with Max-Age = ttl; a "
+        "cookie the client sends is hashed as it is, never replaced",
     ),
     "generic": CookieRule(
-        "generic", None, "on_assignment", "session", path=None,
+        "generic", None, "on_assignment", "any", path=None,
         note="nothing is assumed of an unknown balancer",
     ),
 }  # fmt: skip

@@ -32,14 +32,16 @@ class DjangoStack:
     targets: dict[str, str] = field(default_factory=dict)
     password: str = ""
 
-    def profile(self, path: Path, *, key: str | None = None, extra: str = "") -> Path:
+    def profile(
+        self, path: Path, *, key: str | None = None, extra: str = "", balancer: str = "haproxy"
+    ) -> Path:
         """A static profile for the stack as its team would write it; `key` the redis.key."""
         listed = "\n".join(f'    - {{id: {t}, url: "{u}"}}' for t, u in self.targets.items())
         store = f"  key: {key!r}\n" if key else ""
         path.write_text(
             f"name: django\nurl: {self.url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
             "identity: {header: X-Instance-Id}\n"
-            f"expect:\n  targets: {len(self.targets)}\n  balancer: haproxy\n"
+            f"expect:\n  targets: {len(self.targets)}\n  balancer: {balancer}\n"
             "  cookie: {name: SERVERID}\n  health_check: {path: /healthz, matcher: '200-299'}\n"
             "session:\n  cookie: sessionid\n"
             f"  credentials: {{username: {USERNAME}, password: '${{{PASSWORD_VARIABLE}}}'}}\n"
@@ -57,7 +59,7 @@ class DjangoStack:
         return {PASSWORD_VARIABLE: self.password}
 
 
-def _haproxy_config(port: int, targets: dict[str, str]) -> str:
+def _haproxy_config(port: int, targets: dict[str, str], cookie_attr: str = "") -> str:
     servers = "\n".join(
         f"  server {t} {u.removeprefix('http://')} check cookie {t} inter 500ms"
         for t, u in targets.items()
@@ -65,7 +67,8 @@ def _haproxy_config(port: int, targets: dict[str, str]) -> str:
     return (
         "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
         f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n  default_backend app\n"
-        "backend app\n  balance roundrobin\n  cookie SERVERID insert indirect nocache\n"
+        "backend app\n  balance roundrobin\n"
+        f"  cookie SERVERID insert indirect nocache{cookie_attr}\n"
         f"  option httpchk GET /healthz\n{servers}\n"
     )
 
@@ -87,9 +90,10 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def django_stack(
-    work: Path, instances: int = 2, ages: dict[int, int] | None = None
+    work: Path, instances: int = 2, ages: dict[int, int] | None = None, cookie_attr: str = ""
 ) -> Iterator[DjangoStack]:
-    """The stack, up; `ages` gives instance i (1-based) its own SESSION_COOKIE_AGE."""
+    """The stack, up; `ages` gives instance i (1-based) its own SESSION_COOKIE_AGE;
+    `cookie_attr` is added to HAProxy's `cookie` line (` attr "Max-Age=3600"`)."""
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         redis_port = free_port()
@@ -134,7 +138,7 @@ def django_stack(
             wait_until(lambda u=url: _answers(u + "/healthz"), 30, f"django {target}")
         entry = free_port()
         config = work / "haproxy.cfg"
-        config.write_text(_haproxy_config(entry, targets))
+        config.write_text(_haproxy_config(entry, targets, cookie_attr))
         _spawn(stack, ["haproxy", "-db", "-f", str(config)], work / "haproxy.log", dict(os.environ))
         url = f"http://127.0.0.1:{entry}"
         wait_until(lambda: _answers(url + "/healthz"), 15, "haproxy in front of django")
