@@ -40,6 +40,7 @@ FIELD_FAULTS: dict[str, str] = {
     "store-stale-primary": "the app keeps writing to the old primary after a store failover",
     "settings-drift": "load balancer settings differ from the profile",
     "unhealthy-target": "a target is not healthy",
+    "unreached-target": "a healthy target the balancer sends no fresh client to",
     "unannounced-restart": (
         "a target stopped or restarted while still registered: the deploy did not deregister it "
         "first"

@@ -88,6 +88,17 @@ def test_fresh_clients_spread_evenly(samples: Samples, evidence: dict[str, Any])
         pytest.skip(f"not applicable: fresh clients go to one target only ({samples.weights})")
     evidence["distribution"] = _evidence(samples, verdict)
     if verdict.decision == "uneven":
+        unreached = sorted(
+            t for t, d in verdict.flagged.items() if d != "more" and not verdict.counts.get(t)
+        )
+        if unreached:  # not a matter of shares: an accepted `uneven` must not hide it
+            fail(
+                "unreached-target",
+                f"{', '.join(unreached)} took none of {verdict.clients} fresh clients "
+                f"({verdict.shares_text()}) while listed healthy: the balancer does not route "
+                f"to {'it' if len(unreached) == 1 else 'them'} (sequential test, false alarm "
+                f"rate at most {verdict.alpha:g})",
+            )
         flagged = "; ".join(
             f"{t} took {'more than' if d == 'more' else 'less than'} its share"
             for t, d in sorted(verdict.flagged.items())

@@ -89,3 +89,33 @@ def test_a_group_at_weight_zero_is_not_applicable_for_pinning_never_a_fault(home
         "green-2's target group has weight 0 in the forward: no fresh client goes there",
     ]
     assert checks[SPREAD]["outcome"] == "passed"
+
+
+def test_a_healthy_target_the_balancer_never_reaches_is_named_even_with_uneven_accepted(
+    tmp_path: Path,
+) -> None:
+    """A regression: `accept: {fault: uneven}` also hid a target that took nothing. A static
+    profile lists a third healthy target that is not behind its balancer (the target of
+    another replica): it is `[unreached-target]`, which the acceptance does not cover."""
+    with (
+        running_replica(ReplicaConfig(instances=2)) as (front, handle),
+        running_replica(ReplicaConfig(instances=1, groups=(("stray", 50), ("x", 50)))) as (
+            other,
+            _,
+        ),
+    ):
+        listed = [*front.targets(), *(t for t in other.targets() if t.id == "stray-1")]
+        profile = tmp_path / "stray.yaml"
+        targets = "\n".join(f'    - {{id: {t.id}, url: "{t.url}"}}' for t in listed)
+        profile.write_text(
+            f"name: stray\nurl: {handle.url}\ntopology:\n  provider: static\n  targets:\n"
+            f"{targets}\nidentity: {{header: X-Instance-Id}}\nexpect:\n"
+            "  health_check: {path: /healthz}\n"
+            'accept:\n  - {fault: uneven, reason: "a known hot node", until: 2099-01-01}\n'
+        )
+        code, checks, out = _check(tmp_path, "--env-file", str(profile), "--suite", "distribution")
+    assert code == 1, out[-2000:]
+    spread = checks[SPREAD]
+    assert spread["outcome"] == "failed", spread
+    assert spread["message"].startswith("[unreached-target]"), spread["message"][:300]
+    assert "stray-1 took none of" in spread["message"]
