@@ -23,6 +23,8 @@ STAY = "test_canary::test_sticky_clients_stay_in_their_group_across_a_weight_cha
 MOVE = "test_canary::test_a_session_survives_moving_between_groups"
 WEIGHTED = {SPLIT, STAY, MOVE}  # skipped where there is no weighted forward
 STORE_FAILOVER = "test_store::test_store_failover"  # needs --store sentinel
+PRESSURE = "test_store::test_sessions_survive_memory_pressure"
+REPLICA_PROFILE = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"
 ONE_BUILD = "test_compatibility::test_sessions_work_across_builds"  # needs two builds
 # the replica's 60 s idle timeout is longer than the keep-alive check waits (not enough evidence)
 KEEPALIVE = "test_balancer::test_targets_outlast_the_balancer_idle_timeout"
@@ -124,6 +126,7 @@ def test_healthy_replica_passes_every_suite_twice(tmp_path: Path) -> None:
         assert not bad, f"run {run}: {bad}"
         skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
         assert skipped == {
+            PRESSURE,  # the replica's store has no maxmemory: no pressure reaches a limit
             KEEPALIVE,
             LAPSE,
             HYGIENE,
@@ -272,6 +275,28 @@ def test_memory_pressure_shows_sessions_evicted(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_pressure_that_cannot_reach_the_stores_limit_is_not_applicable(tmp_path: Path) -> None:
+    """A regression: 16 MiB of filler on a store with gigabytes free passed, testing nothing.
+    Here 1 MiB (redis.pressure_mb) against a 4 MiB store with 3 MiB free: it says what to set."""
+    profile = tmp_path / "pressure.yaml"
+    text = REPLICA_PROFILE.read_text().replace("name: replica", "name: pressure")
+    text = text.replace(
+        "  provider: replica\n", "  provider: replica\n  replica: {faults: [store-evicts]}\n"
+    )
+    profile.write_text(text.replace("redis:\n", "redis:\n  pressure_mb: 1\n"))
+    reports = tmp_path / "reports"
+    done = parity(
+        tmp_path / "home", "check", "--env-file", str(profile), "--suite", "store",
+        "-k", "pressure", "--report-dir", str(reports),
+    )  # fmt: skip
+    results = json.loads((reports / "latest" / "results.json").read_text())
+    (pressure,) = [c for c in results["checks"] if c["name"] == PRESSURE.split("::")[1]]
+    assert pressure["outcome"] == "skipped", (pressure, done.stdout[-1000:])
+    assert "1 MiB of filler (redis.pressure_mb) cannot reach it" in pressure["message"]
+    assert "set redis.pressure_mb to" in pressure["message"]
+
+
+@pytest.mark.slow
 def test_a_sentinel_store_fails_over_without_losing_sessions(tmp_path: Path) -> None:
     """`parity up --store sentinel`: the app reaches Redis through Sentinel; every suite passes,
     the store failover among them (a primary, a replica, three sentinels, a real failover)."""
@@ -291,8 +316,9 @@ def test_an_app_that_does_not_follow_the_failover_is_caught(tmp_path: Path) -> N
     caught = outcomes["test_store::test_store_failover"]
     assert caught.status == "failed" and "[store-stale-primary]" in caught.message
     assert "does not follow the new primary" in caught.message
-    others = ("test_store_cannot_evict_live_sessions", "test_sessions_survive_memory_pressure")
-    assert all(outcomes[f"test_store::{t}"].status == "passed" for t in others)
+    assert outcomes["test_store::test_store_cannot_evict_live_sessions"].status == "passed"
+    pressure = outcomes["test_store::test_sessions_survive_memory_pressure"]
+    assert pressure.status == "skipped" and "no maxmemory" in pressure.message
 
 
 def _green_at_weight_zero_and_unhealthy(home: Path) -> None:
