@@ -97,3 +97,21 @@ def test_a_sticky_cookie_with_a_max_age_behind_a_generic_balancer_is_no_fault(
     assert "SERVERID=" in sent and "Max-Age=3600" in sent, sent  # what is judged
     assert code == 0, output[-2000:]
     assert checks["test_sticky_cookie_has_the_documented_attributes"][0] == "passed"
+
+
+def test_stateless_cookie_sessions_are_not_called_unshared(tmp_path: Path) -> None:
+    """A regression: with Django's signed-cookie sessions a logged-out cookie replayed on the
+    other instance still worked, and read as `[session-not-shared]`; the instance that logged
+    out accepts it too, so it is the cookie that carries the session. And no session is in
+    Redis: the store checks say so instead of calling them local."""
+    engine = "django.contrib.sessions.backends.signed_cookies"
+    with django_stack(tmp_path / "stack", engine=engine) as stack:
+        profile = stack.profile(tmp_path / "django.yaml", key=DJANGO_KEY, extra=ACCEPT)
+        code, output, checks = _check(tmp_path, stack, profile, "sharing")
+    failed = {n: m[:300] for n, (o, m) in checks.items() if o == "failed"}
+    assert code == 0 and not failed, failed or output[-2000:]
+    outcome, message = checks["test_logout_on_one_target_ends_the_session_on_every_other"]
+    assert outcome == "skipped" and "the session is carried by the cookie" in message, message
+    outcome, message = checks["test_session_is_in_the_store_with_a_ttl"]
+    assert outcome == "skipped" and "no session made in this run is in the store" in message
+    assert checks["test_session_made_on_one_target_works_on_every_other"][0] == "passed"

@@ -90,10 +90,15 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def django_stack(
-    work: Path, instances: int = 2, ages: dict[int, int] | None = None, cookie_attr: str = ""
+    work: Path,
+    instances: int = 2,
+    ages: dict[int, int] | None = None,
+    cookie_attr: str = "",
+    engine: str = "django.contrib.sessions.backends.cache",
 ) -> Iterator[DjangoStack]:
     """The stack, up; `ages` gives instance i (1-based) its own SESSION_COOKIE_AGE;
-    `cookie_attr` is added to HAProxy's `cookie` line (` attr "Max-Age=3600"`)."""
+    `cookie_attr` is added to HAProxy's `cookie` line (` attr "Max-Age=3600"`); `engine` is
+    Django's SESSION_ENGINE (`...signed_cookies`: sessions carried by the cookie)."""
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         redis_port = free_port()
@@ -112,6 +117,7 @@ def django_stack(
             "DJANGO_SECRET_KEY": secrets.token_hex(32),  # one key: the instances agree
             "DJANGO_DB": str(work / "db.sqlite3"),
             "DJANGO_REDIS_URL": redis_url,
+            "DJANGO_SESSION_ENGINE": engine,
         }
         setup = (
             "import django; django.setup()\n"

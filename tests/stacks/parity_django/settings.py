@@ -23,7 +23,7 @@ CACHES = {
         "LOCATION": os.environ["DJANGO_REDIS_URL"],
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_ENGINE = os.environ.get("DJANGO_SESSION_ENGINE", "django.contrib.sessions.backends.cache")
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_AGE", "1209600"))  # Django's 2 weeks
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: fast logins
 USE_TZ = True
