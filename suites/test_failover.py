@@ -8,7 +8,7 @@ import pytest
 
 from harness.deploywatch.grace import grace_problem, not_the_rule
 from harness.disruption.drain import restore_timeout
-from harness.disruption.failover import DrainEvidence, drain_scenario
+from harness.disruption.failover import PROPAGATION_SECONDS, DrainEvidence, drain_scenario
 from harness.disruption.guard import Guard
 from harness.errors import NotApplicable
 from harness.findings import fail
@@ -48,6 +48,7 @@ def _chart_data(evidence: DrainEvidence) -> dict[str, Any]:
             {
                 "user": c.user.name,
                 "moved_to": c.moved_to,
+                "moved_after_seconds": c.moved_after,
                 "new_cookie": c.new_cookie,
                 "kept_session": c.kept_session,
                 "error": c.read_error,
@@ -156,7 +157,12 @@ def test_drain_moves_pinned_clients_with_their_sessions(
     lost = [c.user.name for c in drained.clients if not c.kept_session]
     same_cookie = [c.user.name for c in drained.clients if not c.new_cookie]
     if stuck:
-        fail("abrupt-drain", f"clients still served by the drained {target}: {stuck}", timeline)
+        fail(
+            "abrupt-drain",
+            f"clients still served by the drained {target} {PROPAGATION_SECONDS:g} s after "
+            f"its deregistration: {stuck}",
+            timeline,
+        )
     if lost:
         fail(
             "session-not-shared", f"clients moved off {target} lost their session: {lost}", timeline

@@ -347,3 +347,16 @@ def test_a_group_at_weight_zero_with_no_healthy_target_is_not_fail_open(tmp_path
     )
     fail_open = outcomes["test_topology::test_no_group_serves_in_fail_open"]
     assert fail_open.status == "passed", fail_open.message[:400]
+
+
+@pytest.mark.slow
+def test_a_deregistration_that_takes_seconds_to_propagate_is_waited_for(tmp_path: Path) -> None:
+    """A regression: a real ALB keeps routing to a target for a few seconds after
+    DeregisterTargets; the failover check read at once and called the drain abrupt. The replica
+    lags the same way (`--deregistration-lag 2`); the check waits for the move and says when."""
+    outcomes = run_suites(
+        tmp_path, None, "suites/test_failover.py", "-k", "drain_moves",
+        up=("--deregistration-lag", "2"),
+    )  # fmt: skip
+    drain = outcomes["test_failover::test_drain_moves_pinned_clients_with_their_sessions"]
+    assert drain.status == "passed", drain.message[:400]

@@ -37,6 +37,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         faults=tuple(args.fault),
         stickiness_seconds=args.stickiness_seconds,
         deregistration_delay=args.deregistration_delay,
+        deregistration_lag=args.deregistration_lag,
         algorithm=args.algorithm,
         balancer=args.balancer,
         stickiness_type=args.stickiness,
@@ -179,6 +180,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     up.add_argument(
         "--deregistration-delay", type=float, default=DEFAULT_DEREGISTRATION_DELAY, metavar="S"
+    )
+    up.add_argument(
+        "--deregistration-lag",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds new requests still reach a deregistered target, as while a real ALB's "
+        "deregistration propagates (default 0)",
     )
     up.add_argument(
         "--algorithm", default="round_robin", choices=["round_robin", "least_outstanding_requests"]

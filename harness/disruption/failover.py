@@ -50,6 +50,7 @@ class PinnedClient:
     kept_session: bool = False
     read_status: int | None = None
     read_error: str | None = None  # the read after the drain got no response at all
+    moved_after: float | None = None  # seconds after the deregistration it first left
 
 
 @dataclass
@@ -169,15 +170,30 @@ def _in_flight(
     result.append(outcome)
 
 
-def _read_after_drain(driver: SessionDriver, client: PinnedClient) -> None:
-    """A pinned client's first request after the drain: where it went, whether its session
-    and a new sticky cookie came with it. No response at all is evidence, not a crash."""
-    try:
-        value, client.read_status = read_value(driver, client.user, "failover", None)
-    except requests.RequestException as exc:
-        client.read_error = type(exc).__name__
-        return
-    client.moved_to = client.user.last_target
+PROPAGATION_SECONDS = 10.0  # an ALB keeps routing to a deregistered target for a few seconds
+PROPAGATION_POLL = 0.25
+
+
+def _read_after_drain(
+    driver: SessionDriver, client: PinnedClient, drained: str, since: float
+) -> None:
+    """A pinned client's first request after the drain has propagated: read again while the
+    drained target still answers, up to PROPAGATION_SECONDS (a real ALB takes a few seconds to
+    stop routing there); then where it went, whether its session and a new sticky cookie came
+    with it. No response at all is evidence, not a crash."""
+    deadline = since + PROPAGATION_SECONDS
+    while True:
+        try:
+            value, client.read_status = read_value(driver, client.user, "failover", None)
+        except requests.RequestException as exc:
+            client.read_error = type(exc).__name__
+            return
+        client.moved_to = client.user.last_target
+        if client.moved_to != drained or time.time() >= deadline:
+            break
+        time.sleep(PROPAGATION_POLL)
+    if client.moved_to != drained:
+        client.moved_after = round(time.time() - since, 2)
     client.kept_session = value == client.value
 
 
@@ -215,7 +231,7 @@ def drain_scenario(
         evidence.transition = record
         with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
             for client in evidence.clients:
-                _read_after_drain(driver, client)
+                _read_after_drain(driver, client, target, record.started_at)
                 client.new_cookie = name is not None and (
                     client.user.cookie(name) not in (None, client.cookie_before)
                 )

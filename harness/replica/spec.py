@@ -86,6 +86,9 @@ def check_groups(
         )
 
 
+MAX_DEREGISTRATION_LAG = 10.0  # seconds: Parity waits up to PROPAGATION_SECONDS for a move
+
+
 @dataclass(frozen=True)
 class ReplicaConfig:
     """The embedded replica's shape: instances, target-group settings and faults."""
@@ -95,6 +98,9 @@ class ReplicaConfig:
     stickiness_enabled: bool = True
     stickiness_seconds: int = DEFAULT_STICKINESS_SECONDS
     deregistration_delay: float = DEFAULT_DEREGISTRATION_DELAY
+    # seconds the front end keeps routing new requests to a target after it is deregistered,
+    # as a real ALB does while the deregistration propagates to its nodes
+    deregistration_lag: float = 0.0
     algorithm: str = "round_robin"
     health: HealthCheck = field(default_factory=HealthCheck)
     build: str = DEFAULT_BUILD
@@ -117,6 +123,11 @@ class ReplicaConfig:
         if not 0 <= self.deregistration_delay <= 3600:
             raise UsageError(
                 f"--deregistration-delay {self.deregistration_delay:g}: allowed 0 to 3600"
+            )
+        if not 0 <= self.deregistration_lag <= MAX_DEREGISTRATION_LAG:
+            raise UsageError(
+                f"--deregistration-lag {self.deregistration_lag:g}: allowed 0 to "
+                f"{MAX_DEREGISTRATION_LAG:g}"
             )
         if self.algorithm not in ALGORITHMS:
             raise UsageError(f"algorithm {self.algorithm!r}: allowed {', '.join(ALGORITHMS)}")

@@ -40,6 +40,7 @@ class Instance:
     registered: bool = True
     seen_up: bool = True
     drain_deadline: float | None = None
+    maint_at: float | None = None  # when a deregistration reaches the front end (its lag)
     backend: str = alb_config.BACKEND  # its target group's backend in the front end
     previous_build: str = ""  # the build it served before its last rollout
 
@@ -127,6 +128,10 @@ class TargetOperations:
                 for inst in self._instances:
                     if inst.registered and stats[inst.id].status.startswith("UP"):
                         inst.seen_up = True
+                    if inst.maint_at is not None and now >= inst.maint_at:
+                        for server in self._servers_of(inst):
+                            self.front.set_maint(inst.backend, server)
+                        inst.maint_at = None
                     if inst.drain_deadline is not None and now >= inst.drain_deadline:
                         for server in self._servers_of(inst):
                             self.front.shutdown_sessions(inst.backend, server)
@@ -134,13 +139,17 @@ class TargetOperations:
 
     # ---- control ----------------------------------------------------------------------
     def deregister(self, target_id: str) -> None:
-        """Drain like an ALB: no new requests at once; cut what still runs after the delay."""
+        """Drain like an ALB: no new requests (after `deregistration_lag`, the propagation a
+        real ALB takes); cut what still runs after the delay."""
         with self._lock:
             inst = self._instance(target_id)
             if not inst.registered:
                 return
-            for server in self._servers_of(inst):
-                self.front.set_maint(inst.backend, server)
+            if self.config.deregistration_lag > 0:
+                inst.maint_at = time.monotonic() + self.config.deregistration_lag
+            else:
+                for server in self._servers_of(inst):
+                    self.front.set_maint(inst.backend, server)
             inst.registered = False
             if "abrupt-drain" in self.config.faults:
                 for server in self._servers_of(inst):
@@ -156,6 +165,7 @@ class TargetOperations:
             if inst.registered:
                 return
             inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
+            inst.maint_at = None
             self.front.set_ready(inst.backend, inst.id, recheck=True)
             for twin in self._servers_of(inst)[1:]:
                 self.front.set_ready(inst.backend, twin, recheck=False)
