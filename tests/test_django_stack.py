@@ -115,3 +115,20 @@ def test_stateless_cookie_sessions_are_not_called_unshared(tmp_path: Path) -> No
     outcome, message = checks["test_session_is_in_the_store_with_a_ttl"]
     assert outcome == "skipped" and "no session made in this run is in the store" in message
     assert checks["test_session_made_on_one_target_works_on_every_other"][0] == "passed"
+
+
+def test_init_on_django_proposes_its_store_key_layout(tmp_path: Path) -> None:
+    """`parity init --static` on the Django stack: the csrftoken cookie names the framework,
+    and the commented redis: skeleton carries Django's key layout."""
+    with django_stack(tmp_path / "stack") as stack:
+        targets = [a for t, u in stack.targets.items() for a in ("--target", f"{t}={u}")]
+        done = parity(
+            tmp_path / "home", "init", "django-stg", "--static", stack.url, *targets,
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "environments" / "django-stg.yaml").read_text()
+    assert (
+        f"#   key: {DJANGO_KEY!r}  # Django (cache or cached_db on RedisCache), from the " in text
+    )
+    assert "#   session_id: '^([^.]+)'" in text

@@ -22,6 +22,7 @@ import yaml
 from harness.errors import UsageError
 from harness.profile.environment import Environment, parse_profile, replica_profile
 from harness.profile.schema import profile_json_schema
+from harness.store.keys import LAYOUTS
 from harness.topology.model import Topology
 from harness.topology.opening import open_environment
 
@@ -125,6 +126,7 @@ def observe_http(entry: str, verify: bool | str) -> dict[str, Any]:
         answer = _get(entry.rstrip("/") + path, verify)
         if answer is not None and answer.status_code != 404:
             found["session"].append((path, answer.status_code))
+            found["cookies"] += [c for c in answer.cookies.get_dict() if c not in found["cookies"]]
     return found
 
 
@@ -250,8 +252,27 @@ def _session(source: Source, http: dict[str, Any]) -> list[Line]:
             'extract: {value: {json: "/data/{key}"}}}',
         ),
         Line(0, None, comment="  logout: {method: POST, path: /logout}"),
-        Line(0, None, comment='redis: {url: "redis://:${REDIS_PASSWORD}@HOST:6379/0"}'),
+        Line(0, None, comment="redis:"),
+        Line(0, None, comment='  url: "redis://:${REDIS_PASSWORD}@HOST:6379/0"'),
+        *_store_layout(http["cookies"]),
     ]
+
+
+def _store_layout(cookies: list[str]) -> list[Line]:
+    """The store key layout of a framework the entry's cookies name, as a comment to keep."""
+    for name in cookies:
+        if name in LAYOUTS:
+            framework, key, session_id = LAYOUTS[name]
+            if key is None:
+                return [
+                    Line(0, None, comment=f"  ({framework}, from the {name} cookie: no store key "
+                         "derives from the cookie; give the session driver a store_key(user))")
+                ]  # fmt: skip
+            return [
+                Line(0, None, comment=f"  key: {key!r}  # {framework}, from the {name} cookie"),
+                Line(0, None, comment=f"  session_id: {session_id!r}"),
+            ]
+    return []
 
 
 def _topology(source: Source) -> list[Line]:

@@ -20,6 +20,20 @@ from urllib.parse import unquote
 
 from harness.errors import NotApplicable, ProfileError
 
+# Known session layouts, by a cookie the framework sets: (framework, redis.key, session_id);
+# no key where none can be derived from the cookie (the driver's store_key names it)
+LAYOUTS: dict[str, tuple[str, str | None, str | None]] = {
+    "sessionid": ("Django (cache or cached_db on RedisCache)",
+                  ":1:django.contrib.sessions.cache{session_id}", "^([^.]+)"),
+    "csrftoken": ("Django (cache or cached_db on RedisCache)",
+                  ":1:django.contrib.sessions.cache{session_id}", "^([^.]+)"),
+    "connect.sid": ("express-session with connect-redis", "sess:{session_id}", "^s%3A([^.]+)"),
+    "PHPSESSID": ("PHP with phpredis", "PHPREDIS_SESSION:{session_id}", "^([^.]+)"),
+    "session": ("Flask-Session", "session:{session_id}", "^([^.]+)"),
+    "laravel_session": ("Laravel (an encrypted cookie)", None, None),
+    "SESSION": ("Spring Session (the id in base64)", None, None),
+    "_session_id": ("Rails redis-session-store (a hashed id)", None, None),
+}  # fmt: skip
 SCAN_KEYS = 200_000  # keys examined at most, per session looked for
 SCAN_SECONDS = 3.0
 MIN_ID_LENGTH = 8  # shorter pieces of a cookie would match unrelated keys

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 
@@ -22,6 +22,7 @@ class InstanceHeader:
         return response
 
 
+@ensure_csrf_cookie  # as a Django single-page app does: its JavaScript reads csrftoken
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
