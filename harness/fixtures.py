@@ -109,7 +109,11 @@ def _contract_verified(request: pytest.FixtureRequest, _parity_serialise: None) 
         env: Environment = request.getfixturevalue("environment")
         try:
             verify_contract(site, driver, [t.id for t in healthy], env.source)
-        except (ContractError, DeploymentFinding) as exc:
+        except ContractError as exc:
+            verified[id(driver)] = exc
+        except DeploymentFinding as exc:  # every target's 5xx: every such check fails with it
+            if not str(exc).startswith("[server-error]"):
+                raise  # a finding of one target (pinning it, say): this check's, tried again
             verified[id(driver)] = exc
         else:
             verified[id(driver)] = None

@@ -153,9 +153,18 @@ def test_drain_moves_pinned_clients_with_their_sessions(
             f"drain: {', '.join(cut)}",
             timeline,
         )
-    stuck = [c.user.name for c in drained.clients if c.moved_to in (None, target)]
+    stuck = [c.user.name for c in drained.clients if c.moved_to == target]
+    unnamed = [c.user.name for c in drained.clients if c.moved_to is None]
     lost = [c.user.name for c in drained.clients if not c.kept_session]
     same_cookie = [c.user.name for c in drained.clients if not c.new_cookie]
+    if unnamed:
+        fail(
+            "abrupt-drain",
+            f"clients pinned to {target} got answers that no target named (identity) for "
+            f"{PROPAGATION_SECONDS:g} s after its deregistration (the balancer's own error "
+            f"pages, say): {unnamed}",
+            timeline,
+        )
     if stuck:
         fail(
             "abrupt-drain",

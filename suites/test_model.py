@@ -148,6 +148,8 @@ def build_machine(
             lost = self.logged_in and status is None and value != self.data.get(key)
             if lost and key in self.racing:
                 self._after_a_race(target, key, value)
+            if status is None and value == self.data.get(key):
+                self.racing.pop(key, None)  # read right once: a later loss is not the race's
             before = self.answered.setdefault((target, key), set())
             stale = status is None and value != self.data.get(key) and value in before
             before.add(value)
@@ -175,12 +177,16 @@ def build_machine(
             update (the store lost it); held by another target, a stale view of `target`'s."""
             writer, other = self.racing[key]
             want = self.data.get(key)
-            held = [
-                t
-                for t in targets
-                if t != target and read_value(driver, self.user, key, routes[t])[0] == want
-            ]
+            answers = {t: read_value(driver, self.user, key, routes[t]) for t in targets}
+            held = [t for t, (v, _) in answers.items() if t != target and v == want]
             race = f"{key} written on {writer} at once with a write on {other}"
+            failed = {t: s for t, (_, s) in answers.items() if s is not None}
+            if failed:  # a target refused the session: not a lost write, whatever it is
+                self._check(
+                    False,
+                    f"{race}: {target} read {key}={value!r}, and "
+                    + ", ".join(f"{t} answered HTTP {s}" for t, s in failed.items()),
+                )
             if held:
                 self._check(
                     False,

@@ -420,8 +420,9 @@ def _read_on(site: Site, driver: SessionDriver, redis: Any, made: _Made, other: 
     """The session `made` read on `other`: the cookie lifetime that response set and the store
     TTL after it; None when the read touched neither (the TTL is still the maker's)."""
     key = made.lookup.key
+    route = site.route(other)  # pinning may take seconds: the TTL is read right before
     before = ttl_of(int(redis.ttl(key))) if made.lookup.present else -2.0
-    read_value(driver, made.user, "lifetime-probe", site.route(other))
+    read_value(driver, made.user, "lifetime-probe", route)
     last = next((r for r in reversed(made.user.trace) if r.user == made.user.name), None)
     cookie = None
     if last is not None:

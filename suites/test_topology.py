@@ -154,6 +154,8 @@ def _drift(group: TargetGroup, expect: dict[str, Any]) -> list[str]:
     why="Stickiness, drain delay and health checks drift between staging and production.",
 )
 def test_settings_match_the_profile(environment: Environment, topology: Topology) -> None:
+    if not topology.target_groups:
+        raise NotApplicable("the topology has no target group whose settings could be read")
     if not any(g.settings_observed for g in topology.target_groups):
         raise NotApplicable(
             f"the {environment.topology.get('provider')} provider reads no balancer settings: "
@@ -199,6 +201,14 @@ def test_every_target_serves_the_same_build(
                 site.trace_text(),
             )
         return
+    failing = {t: b for t, b in builds.items() if b.startswith("HTTP 5")}
+    if failing:  # a target that fails the version path serves no build anyone can name
+        fail(
+            "server-error",
+            f"{', '.join(f'{t} answers {b}' for t, b in failing.items())} at {version['path']} "
+            f"(all: {listing})",
+            site.trace_text(),
+        )
     named = {t: b for t, b in builds.items() if not b.startswith("HTTP ")}
     if not named:
         raise ProfileError(

@@ -49,6 +49,9 @@ def test_a_direct_route_on_another_host_sends_the_latest_session_cookie_only(
         echoed.status_code == 200 and echoed.json()["user"] == _credentials(replica, 2)["username"]
     )
     assert [c.name for c in user.http.cookies].count("session") == 1
+    ended = user.request("POST", "/logout", route=direct)  # deletes the cookie from that host
+    assert ended.status_code == 200
+    assert user.cookie("session") is None, "a cookie deleted on a direct route is gone"
 
 
 def _credentials(replica: Replica, n: int) -> dict[str, str]:

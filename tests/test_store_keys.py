@@ -89,6 +89,7 @@ def test_a_session_under_another_key_is_found_by_a_scan_and_the_profile_is_told(
     said = str(refused.value)
     assert said.startswith("redis.key: sessions are not under 'session:{session_id}'")
     assert "write redis: {key: ':1:django.contrib.sessions.cache{session_id}'" in said
+    assert DJANGO_ID not in said  # a live session id is a credential: masked
 
 
 def test_a_session_whose_key_cannot_be_known_makes_store_checks_not_applicable(
@@ -146,6 +147,13 @@ def test_sessions_under_another_prefix_are_not_called_process_memory() -> None:
     placed.other_keys = {"app-2": "old-prefix:abc"}
     fault, what = cause(placed, "made on app-2, read on app-1: HTTP 401", [401])
     assert fault == "session-not-shared" and "another key prefix" in what
+
+
+def test_a_tokens_shared_json_segments_are_never_taken_for_its_id() -> None:
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("=")
+    claims = base64.urlsafe_b64encode(b'{"sub":"alice","exp":1}').decode().rstrip("=")
+    token = f"{header}.{claims}.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    assert not any(c.startswith(("{", "eyJ")) for c in id_candidates(token))
 
 
 def test_signed_ids_are_told_from_plain_ones() -> None:

@@ -218,7 +218,16 @@ def test_app_cookie_stickiness_passes_healthy_and_is_checked(tmp_path: Path) -> 
     bad = {t: o.message[:300] for t, o in outcomes.items() if o.status not in ("passed", "skipped")}
     assert not bad
     skipped = {t for t, o in outcomes.items() if o.status == "skipped"}
-    assert skipped == {KEEPALIVE, LAPSE, HYGIENE, REISSUE, STORE_FAILOVER, ONE_BUILD, *WEIGHTED}
+    assert skipped == {
+        KEEPALIVE,
+        LAPSE,
+        HYGIENE,
+        REISSUE,
+        STORE_FAILOVER,
+        ONE_BUILD,
+        PRESSURE,
+        *WEIGHTED,
+    }
     assert outcomes[APP_COOKIE].status == "passed" and outcomes[APP_MOVED].status == "passed"
     assert outcomes[
         "test_failover::test_drain_moves_pinned_clients_with_their_sessions"

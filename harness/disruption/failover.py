@@ -189,10 +189,11 @@ def _read_after_drain(
             client.read_error = type(exc).__name__
             return
         client.moved_to = client.user.last_target
-        if client.moved_to != drained or time.time() >= deadline:
+        settled = client.moved_to not in (drained, None)  # None: an answer no target named
+        if settled or time.time() >= deadline:
             break
         time.sleep(PROPAGATION_POLL)
-    if client.moved_to != drained:
+    if client.moved_to not in (drained, None):
         client.moved_after = round(time.time() - since, 2)
     client.kept_session = value == client.value
 

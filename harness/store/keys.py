@@ -36,7 +36,7 @@ LAYOUTS: dict[str, tuple[str, str | None, str | None]] = {
 }  # fmt: skip
 SCAN_KEYS = 200_000  # keys examined at most, per session looked for
 SCAN_SECONDS = 3.0
-MIN_ID_LENGTH = 8  # shorter pieces of a cookie would match unrelated keys
+MIN_ID_LENGTH = 16  # shorter pieces of a cookie would match unrelated keys
 
 
 def configured_key(redis_section: dict[str, Any], cookie: str) -> str:
@@ -61,7 +61,12 @@ def id_candidates(cookie: str) -> list[str]:
                 continue
             if raw.isascii() and raw.decode().isprintable():
                 found.append(raw.decode())
-    unique = [p for p in dict.fromkeys(found) if len(p) >= MIN_ID_LENGTH]
+    # a JSON piece (a token's header or claims, "eyJ..." in base64) is shared by many cookies
+    unique = [
+        p
+        for p in dict.fromkeys(found)
+        if len(p) >= MIN_ID_LENGTH and not p.startswith(("{", "eyJ"))
+    ]
     return sorted(unique, key=len, reverse=True)
 
 
@@ -76,6 +81,11 @@ class Lookup:
     looked_for: str
     examined: int = 0
     hint: str = ""  # for "scan": the redis: lines that would name the key
+    shown: str = ""  # the key as messages print it: the session id in it masked
+
+    @property
+    def printable(self) -> str:
+        return self.shown or self.key
 
     @property
     def present(self) -> bool:
@@ -113,6 +123,14 @@ def suggestion(key: str, cookie: str) -> str:
     return "a store_key(user) method on the session driver (the id is encoded in the cookie)"
 
 
+def masked(key: str, cookie: str) -> str:
+    """`key` with the session id it holds (a live credential) shown as `<session id>`."""
+    for candidate in id_candidates(cookie):
+        if candidate in key:
+            return key.replace(candidate, "<session id>")
+    return key
+
+
 def find_key(
     redis_section: dict[str, Any], store: Any, cookie: str, driver: Any, user: Any
 ) -> Lookup:
@@ -122,13 +140,17 @@ def find_key(
     hook = getattr(driver, "store_key", None)
     named = hook(user) if callable(hook) else None
     if named is not None:
-        return Lookup(str(named), "driver" if store.exists(str(named)) else "absent", str(named))
+        how = "driver" if store.exists(str(named)) else "absent"
+        shown = masked(str(named), cookie)
+        return Lookup(str(named), how, str(named), shown=shown)
+    shown = masked(key, cookie)
     if store.exists(key):
-        return Lookup(key, "profile", key)
+        return Lookup(key, "profile", key, shown=shown)
     found, examined = scan_for(store, cookie)
     if found is not None:
-        return Lookup(found, "scan", key, examined, suggestion(found, cookie))
-    return Lookup(key, "absent", key, examined)
+        hint = suggestion(found, cookie)
+        return Lookup(found, "scan", key, examined, hint, masked(found, cookie))
+    return Lookup(key, "absent", key, examined, shown=shown)
 
 
 def check_layout(redis_section: dict[str, Any], lookups: list[Lookup]) -> None:
@@ -140,8 +162,8 @@ def check_layout(redis_section: dict[str, Any], lookups: list[Lookup]) -> None:
     if all(x.how == "scan" for x in present):
         x = present[0]
         raise ProfileError(
-            f"redis.key: sessions are not under {redis_section['key']!r} (looked for "
-            f"{x.looked_for!r}) but the store holds {x.key!r} for this session; write {x.hint}"
+            f"redis.key: sessions are not under {redis_section['key']!r} but the store holds "
+            f"{x.printable!r} for a session made in this run; write {x.hint}"
         )
 
 

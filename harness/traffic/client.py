@@ -7,6 +7,7 @@ print as evidence.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections import deque
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.cookies import create_cookie
 
 from harness.errors import UsageError
 from harness.traffic.cookies import set_cookies
@@ -190,26 +192,36 @@ class VirtualUser:
         record.set_cookies = [c.redacted() for c in set_cookies(response).values()]
         self.trace.append(record)
         if route and route.direct:
-            self._as_if_through_the_balancer(route.base_url)
+            self._as_if_through_the_balancer(route.base_url, response)
         if route and not route.direct and record.target == route.target:
             for name in self.sticky_names:  # the balancer re-issued them: keep the idle clock
                 if name in response.cookies:
                     route.cookies[name] = response.cookies[name]
         return response
 
-    def _as_if_through_the_balancer(self, direct_url: str) -> None:
+    def _as_if_through_the_balancer(self, direct_url: str, response: requests.Response) -> None:
         """Cookies a target set on a direct route move to the balancer's host, replacing any
-        of the same name: a browser only ever talks to the balancer, so it holds one cookie
-        per name, the latest (two hosts would send a stale one first)."""
+        of the same name, and a cookie it deleted is gone from every host: a browser only ever
+        talks to the balancer, so it holds one cookie per name, the latest (two hosts would
+        send a stale one first)."""
+        for name, sent in set_cookies(response).items():
+            if sent.deletes():
+                self.forget_cookie(name)
         here = _jar_domain(direct_url)
         home = _jar_domain(self.base_url)
         if here == home:
             return
         for cookie in [c for c in self.http.cookies if c.domain == here]:
-            self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
+            with contextlib.suppress(KeyError):
+                self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
             self.forget_cookie(cookie.name)
             if cookie.value is not None:
-                self.http.cookies.set(cookie.name, cookie.value, domain=home, path=cookie.path)
+                self.http.cookies.set_cookie(
+                    create_cookie(  # type: ignore[no-untyped-call]
+                        cookie.name, cookie.value, domain=home, path=cookie.path,
+                        expires=cookie.expires, secure=cookie.secure,
+                    )
+                )  # fmt: skip
 
     def adopt(self, cookies: dict[str, str]) -> None:
         """Take cookies (a pinned route's, another user's) as if the balancer had set them."""
@@ -219,7 +231,8 @@ class VirtualUser:
 
     def forget_cookie(self, name: str) -> None:
         for cookie in [c for c in self.http.cookies if c.name == name]:
-            self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
+            with contextlib.suppress(KeyError):
+                self.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
     def sticky_cookies(self) -> dict[str, str]:
         """The balancer's cookies this client holds (an ALB's `_remove_` placeholder is none)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import requests
 
@@ -37,6 +37,19 @@ class SetCookie:
 
     def has(self, flag: str) -> bool:
         return flag.lower() in self.attributes
+
+    def deletes(self) -> bool:
+        """Whether this Set-Cookie removes the cookie (Max-Age <= 0, or Expires in the past)."""
+        age = self.attributes.get("max-age")
+        if age is not None and age.lstrip("-").isdigit():
+            return int(age) <= 0
+        try:
+            expires = self.expires
+        except (TypeError, ValueError):  # an Expires no one can read deletes nothing
+            return False
+        if expires is None:
+            return False
+        return (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < datetime.now(UTC)
 
     def redacted(self) -> str:
         """The header with its value replaced, safe for logs and reports."""

@@ -57,7 +57,7 @@ def cause(placed: Placement, seen: str, statuses: list[int | None]) -> tuple[str
             f"with different secret keys. {seen}",
         )
     if where and all(w == "store" for w in where.values()):
-        failing = sorted({s for s in statuses if s is not None and s >= 500})
+        failing = sorted({s for s in statuses if s == 500})  # the app's; 502-504: a balancer
         if failing:
             codes = ", ".join(f"HTTP {s}" for s in failing)
             return (

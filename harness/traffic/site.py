@@ -226,8 +226,9 @@ def read_reached(
     driver: SessionDriver, user: VirtualUser, key: str, route: Route, site: Site
 ) -> tuple[str | None, int | None]:
     """`read_value` on `route`, verified to have reached its target: a cross-target read that
-    another target answered proves nothing. A pinned route served elsewhere is a stickiness
-    finding; a direct URL answered by another instance, a profile error."""
+    another target answered proves nothing. A route pinned by a sticky cookie and served
+    elsewhere is a stickiness finding; a direct URL answered by another instance, a profile
+    error; a route nothing pins, not applicable."""
     value, status = read_value(driver, user, key, route)
     answered = user.last_target
     if answered is not None and answered != route.target:
@@ -235,6 +236,12 @@ def read_reached(
             raise ProfileError(
                 f"{site.env.source}: topology: the URL of {route.target} ({route.base_url}) is "
                 f"answered by {answered} (identity: {site.env.identity})"
+            )
+        if not route.cookies:  # nothing pins it: the balancer sets no cookie to follow
+            raise NotApplicable(
+                f"no route reaches {route.target} reliably (a read meant for it was served by "
+                f"{answered}): the balancer sets no sticky cookie Parity knows and the profile "
+                "gives no direct URL (topology targets' url)"
             )
         raise DeploymentFinding(
             message(

@@ -2,8 +2,8 @@
 
 If that fails on every target with a 4xx or a wrong read, the contract (a path, a body, an
 expected status) is wrong, not the deployment: a ContractError (exit 2) naming the step, the
-request and the status. If every target answers a step with a 5xx or not at all, the deployment is
-failing: a DeploymentFinding `[server-error]` (exit 1) with the same evidence. If it works on at
+request and the status. If every target answers a step with a 5xx, the deployment is failing: a
+DeploymentFinding `[server-error]` (exit 1) with the same evidence. If it works on at
 least one target, what fails elsewhere is left to the checks, which name the fault.
 """
 
@@ -34,8 +34,8 @@ def _try(site: Site, driver: SessionDriver, target: str) -> tuple[str, bool] | N
         value = driver.read(user, PROBE_KEY, route)
     except StepFailed as failed:
         return f"{failed} ({failed.request or 'request unknown'})", failed.status >= 500
-    except requests.RequestException as exc:
-        return f"no answer: {type(exc).__name__}", True
+    except requests.RequestException as exc:  # unreachable from here: not the app's 5xx
+        return f"no answer: {type(exc).__name__}", False
     except Exception as exc:  # the user's SessionDriver: its bug, named where it was raised
         return f"the session driver raised {raised_where(exc)}", False
     finally:
