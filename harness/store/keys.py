@@ -10,8 +10,6 @@ store checks do not apply. A session is never called missing from the store on a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from harness.errors import NotApplicable, ProfileError
+from harness.traffic.session_location import decodings
 
 # Known session layouts, by a cookie the framework sets: (framework, redis.key, session_id);
 # no key where none can be derived from the cookie (the driver's store_key names it)
@@ -53,14 +52,7 @@ def id_candidates(cookie: str) -> list[str]:
         found.append(text)
         found.extend(re.split(r"[.:|]", text))
     for piece in list(found):
-        padded = piece + "=" * (-len(piece) % 4)
-        for decode in (base64.urlsafe_b64decode, base64.b64decode):
-            try:
-                raw = decode(padded)
-            except (binascii.Error, ValueError):
-                continue
-            if raw.isascii() and raw.decode().isprintable():
-                found.append(raw.decode())
+        found.extend(t for t in decodings(piece) if t.isascii() and t.isprintable())
     # a JSON piece (a token's header or claims, "eyJ..." in base64) is shared by many cookies
     unique = [
         p

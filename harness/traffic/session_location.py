@@ -18,7 +18,7 @@ from urllib.parse import unquote
 Location = Literal["store", "cookie", "neither"]
 
 
-def _decodings(part: str) -> list[str]:
+def decodings(part: str) -> list[str]:
     """The texts a cookie segment may hold: base64 (standard or URL-safe), maybe compressed."""
     texts = []
     padded = part + "=" * (-len(part) % 4)
@@ -46,7 +46,7 @@ def cookie_carries(cookie: str, marker: str) -> bool:
     if marker in text:
         return True
     return any(
-        marker in decoded for part in re.split(r"[.:|]", text) for decoded in _decodings(part)
+        marker in decoded for part in re.split(r"[.:|]", text) for decoded in decodings(part)
     )
 
 
