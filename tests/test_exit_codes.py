@@ -11,7 +11,8 @@ import signal
 from pathlib import Path
 
 from harness.commands.check import verdict_of
-from harness.report.model import CheckRecord
+from harness.report import junit
+from harness.report.model import CheckRecord, GateRecord, LoadSection
 from tests.helpers import parity
 
 REPLICA_PROFILE = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"
@@ -35,6 +36,20 @@ def test_a_failed_check_beside_checks_that_could_not_run_is_exit_1() -> None:
     assert verdict_of([_record("failed"), _record("error", 3)], None) == ("failed", 1)
     assert verdict_of([_record("passed"), _record("error", 2)], None) == ("error", 2)
     assert verdict_of([_record("passed"), _record("error", 3)], None) == ("error", 3)
+
+
+def test_a_load_gate_with_nothing_measured_neither_passes_nor_fails_the_run(tmp_path: Path) -> None:
+    not_measured: GateRecord = {"gate": "distribution_p > 0.001", "value": None, "passed": None,
+                                "reason": "not measured: the run started no session"}  # fmt: skip
+    failed: GateRecord = {"gate": "p95_ms < 1", "value": 3.0, "passed": False}
+    load: LoadSection = {"profile": "smoke", "users": 1, "run_time_seconds": 1.0, "measured": {},
+                         "gates": [not_measured], "drain_events": [], "evidence": {}}  # fmt: skip
+    assert verdict_of([_record("passed")], load) == ("passed", 0)
+    assert verdict_of([_record("passed")], {**load, "gates": [not_measured, failed]})[1] == 1
+    results = {"checks": [_record("passed")], "load": load, "environment": {"name": "e"},
+               "run": {"duration_seconds": 1.0}}  # fmt: skip
+    xml = junit.write(results, tmp_path / "junit.xml").read_text()  # type: ignore[arg-type]
+    assert 'failures="0"' in xml and 'skipped="1"' in xml and "the run started no session" in xml
 
 
 def test_a_store_that_dies_under_the_app_fails_the_run_as_server_errors(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.distribution_power import simulate
-from harness.loadgen.gates import distribution_p
+from harness.loadgen.gates import Gate, check, distribution_p, metrics, unmeasured
 from harness.spread import (
     ALPHA,
     EVEN,
@@ -148,7 +148,32 @@ def test_the_load_gate_follows_the_weights() -> None:
     assert distribution_p({"blue-1": 450, "green-1": 50}, weights, EVEN_FACTORS) > 0.01
     assert distribution_p({"blue-1": 250, "green-1": 250}, weights, EVEN_FACTORS) < 1e-6
     assert distribution_p({"blue-1": 1, "red-1": 1}, weights, EVEN_FACTORS) == 0.0
-    assert distribution_p({"blue-1": 1, "green-1": 99}, weights, None) == 1.0  # no promise
+
+
+def test_the_load_gate_is_not_measured_with_nothing_to_look_at() -> None:
+    """A gate on the spread passed with p 1.0 when no spread was promised, one target took all
+    or no session was started: it is "not measured" now, with the reason, never passed."""
+    gate = Gate.parse("distribution_p > 0.001")
+    two = {"blue-1": 1.0, "green-1": 1.0}
+    cases = {
+        "promises no even spread": ({"blue-1": 1, "green-1": 99}, two, None),
+        "one target takes every session": ({"blue-1": 80}, {"blue-1": 1.0}, EVEN_FACTORS),
+        "started no session": ({"blue-1": 0, "green-1": 0}, two, EVEN_FACTORS),
+    }
+    for why, (sessions, weights, factors) in cases.items():
+        assert distribution_p(sessions, weights, factors) is None
+        evidence = {
+            "targets": {t: {"sessions": n, "latency_ms": {}} for t, n in sessions.items()},
+            "totals": {"requests": 100, "errors": 0},
+            "sticky_violations": 0,
+            "session_losses": 0,
+        }
+        measured = metrics(evidence, 10.0, weights, factors)
+        (result,) = check([gate], measured, unmeasured(evidence, weights, factors))
+        assert result.passed is None and why in result.reason, (why, result)
+        assert result.line().startswith("N/A") and result.record()["value"] is None
+    measured = {"distribution_p": 0.5}
+    assert check([gate], dict(measured), {})[0].passed is True
 
 
 def test_the_load_gate_rarely_fails_a_fair_balancer_at_a_fixed_count() -> None:

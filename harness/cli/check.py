@@ -16,7 +16,7 @@ from harness.loadgen.runner import PROFILES, parse_duration
 from harness.printable import printable
 from harness.profile.environment import load_environment
 from harness.report import html
-from harness.report.model import Results
+from harness.report.model import Results, gate_status
 from harness.report.reading import read_results
 
 
@@ -34,8 +34,7 @@ def _summary(results: Results) -> None:
     load = results["load"]
     if load:
         for gate in load["gates"]:
-            status = "passed" if gate["passed"] else "failed"
-            print(f"{'load gate':<13} {gate['gate']:<62} {status:<8} measured {gate['value']:.4g}")
+            print(f"{'load gate':<13} {gate['gate']:<62} {gate_status(gate)}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -44,9 +44,7 @@ def write_evidence(
         "users": opts.users,
         "run_time_seconds": opts.run_time,
         "measured": result.measured,
-        "gates": [
-            {"gate": str(g.gate), "value": g.value, "passed": g.passed} for g in result.gates
-        ],
+        "gates": [g.record() for g in result.gates],
         "drain_events": result.drain_events,
         "evidence": result.evidence,
     }

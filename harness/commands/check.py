@@ -169,7 +169,7 @@ def verdict_of(checks: list[CheckRecord], load: LoadSection | None) -> tuple[Ver
     if not any(c["outcome"] in RAN for c in checks):
         return NO_CHECK_RAN, 3
     gates = load["gates"] if load else []
-    if any(c["outcome"] == "failed" for c in checks) or any(not g["passed"] for g in gates):
+    if any(c["outcome"] == "failed" for c in checks) or any(g["passed"] is False for g in gates):
         return "failed", 1  # also when other checks could not run: the deployment failed
     errors = [c for c in checks if c["outcome"] == "error"]
     if errors:
@@ -212,9 +212,7 @@ def _load(
         "users": opts.load_users,
         "run_time_seconds": opts.load_run_time,
         "measured": result.measured,
-        "gates": [
-            {"gate": str(g.gate), "value": g.value, "passed": g.passed} for g in result.gates
-        ],
+        "gates": [g.record() for g in result.gates],
         "drain_events": result.drain_events,
         "evidence": result.evidence,
     }

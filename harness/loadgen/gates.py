@@ -2,7 +2,8 @@
 
 Metrics: p50_ms p90_ms p95_ms p99_ms max_ms (worst target), error_ratio, sticky_violations,
 session_losses, distribution_p (the spread test's p of new sessions per target against the
-weights, targets that got none counted), requests, rps.
+weights, targets that got none counted), requests, rps. A metric with nothing to look at (no
+spread promised, one target, no session) is None, and its gate is "not measured", never passed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UsageError
+from harness.report.model import GateRecord
 from harness.spread import EVEN_FACTORS, SpreadRun
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -66,24 +68,53 @@ class Gate:
 
 @dataclass(frozen=True)
 class GateResult:
+    """A gate against its metric: passed, failed, or None when the metric measured nothing."""
+
     gate: Gate
-    value: float
-    passed: bool
+    value: float | None
+    passed: bool | None
+    reason: str = ""  # why the metric measured nothing
+
+    def status(self) -> str:
+        return {True: "passed", False: "failed", None: "not measured"}[self.passed]
 
     def line(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.gate}  (measured {self.value:.4g})"
+        label = {True: "PASS", False: "FAIL", None: "N/A "}[self.passed]
+        seen = f"measured {self.value:.4g}" if self.value is not None else self.reason
+        return f"{label}  {self.gate}  ({seen})"
+
+    def record(self) -> GateRecord:
+        out: GateRecord = {"gate": str(self.gate), "value": self.value, "passed": self.passed}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def unmeasured_spread(
+    sessions: dict[str, int], weights: dict[str, float], factors: tuple[float, ...] | None
+) -> str:
+    """Why the sessions per target say nothing about the spread, or "" when they do."""
+    if any(n and t not in weights for t, n in sessions.items()):
+        return ""  # sessions where none should go: that is evidence
+    if factors is None:
+        return "not measured: the balancer promises no even spread of new sessions"
+    if len(weights) < 2:
+        return "not measured: one target takes every session, there is no spread to test"
+    if not sum(sessions.values()):
+        return "not measured: the run started no session"
+    return ""
 
 
 def distribution_p(
     sessions: dict[str, int], weights: dict[str, float], factors: tuple[float, ...] | None
-) -> float:
+) -> float | None:
     """The spread test's p-value of the sessions started per target against their shares
     (`harness.spread`): a target that got none counts as 0; sessions on a target that should
-    get none give 0.0; a balancer that promises no spread (`factors` None) gives 1.0."""
+    get none give 0.0; None when there is nothing to test (`unmeasured_spread` says why)."""
     if any(n and t not in weights for t, n in sessions.items()):
         return 0.0
-    if factors is None or len(weights) < 2 or not sum(sessions.values()):
-        return 1.0
+    if factors is None or unmeasured_spread(sessions, weights, factors):
+        return None
     return SpreadRun.of_counts(sessions, weights, factors).verdict().p_value
 
 
@@ -92,18 +123,17 @@ def metrics(
     seconds: float,
     weights: dict[str, float] | None = None,
     factors: tuple[float, ...] | None = EVEN_FACTORS,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """The gate metrics of a run's evidence; `weights`, each target's expected share of new
     sessions (default: equal among the targets that answered), `factors` the spread its
     balancer promises (`harness.spread.semantics`)."""
-    targets = {t: v for t, v in evidence["targets"].items() if t != "unknown"}
+    targets = _targets(evidence)
     totals = evidence["totals"]
     worst = {
         p: max((v["latency_ms"].get(p, 0.0) for v in targets.values()), default=0.0)
         for p in ("p50", "p90", "p95", "p99", "max")
     }
-    sessions = {t: v["sessions"] for t, v in targets.items()}
-    shares = weights if weights is not None else dict.fromkeys(sessions, 1.0)
+    sessions, shares = _sessions_and_shares(evidence, weights)
     return {
         **{f"{p}_ms": v for p, v in worst.items()},
         "error_ratio": totals["errors"] / totals["requests"] if totals["requests"] else 0.0,
@@ -115,8 +145,37 @@ def metrics(
     }
 
 
-def check(gates: list[Gate], measured: dict[str, float]) -> list[GateResult]:
-    return [
-        GateResult(g, measured[g.metric], OPERATORS[g.op](measured[g.metric], g.threshold))
-        for g in gates
-    ]
+def unmeasured(
+    evidence: dict[str, Any],
+    weights: dict[str, float] | None = None,
+    factors: tuple[float, ...] | None = EVEN_FACTORS,
+) -> dict[str, str]:
+    """Why each metric `metrics` gave as None measured nothing."""
+    why = unmeasured_spread(*_sessions_and_shares(evidence, weights), factors)
+    return {"distribution_p": why} if why else {}
+
+
+def _targets(evidence: dict[str, Any]) -> dict[str, Any]:
+    return {t: v for t, v in evidence["targets"].items() if t != "unknown"}
+
+
+def _sessions_and_shares(
+    evidence: dict[str, Any], weights: dict[str, float] | None
+) -> tuple[dict[str, int], dict[str, float]]:
+    sessions = {t: v["sessions"] for t, v in _targets(evidence).items()}
+    return sessions, weights if weights is not None else dict.fromkeys(sessions, 1.0)
+
+
+def check(
+    gates: list[Gate], measured: dict[str, float | None], reasons: dict[str, str] | None = None
+) -> list[GateResult]:
+    """Each gate against its metric; one with nothing measured is not measured, with the reason."""
+    out = []
+    for g in gates:
+        value = measured[g.metric]
+        if value is None:
+            why = (reasons or {}).get(g.metric) or "not measured"
+            out.append(GateResult(g, None, None, why))
+        else:
+            out.append(GateResult(g, value, OPERATORS[g.op](value, g.threshold)))
+    return out

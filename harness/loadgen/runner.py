@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.loadgen.drainer import start_drainer
-from harness.loadgen.gates import Gate, GateResult, check, metrics
+from harness.loadgen.gates import Gate, GateResult, check, metrics, unmeasured
 from harness.loadgen.phases import phases
 from harness.packaged import package_dir
 from harness.profile.environment import Environment
@@ -61,12 +61,13 @@ class LoadOptions:
 class LoadResult:
     evidence: dict[str, Any]
     gates: list[GateResult]
-    measured: dict[str, float]
+    measured: dict[str, float | None]
     drain_events: list[dict[str, Any]]
 
     @property
     def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
+        """No gate failed (a gate with nothing measured is shown as not measured)."""
+        return all(g.passed is not False for g in self.gates)
 
 
 def parse_duration(text: str) -> float:
@@ -246,7 +247,8 @@ def run_load(
             f"no request was made: the {opts.profile} run of {opts.run_time:g} s with "
             f"{opts.users} users completed no request to {topology.entry_url}"
         )
-    return LoadResult(evidence, check(gates, measured), measured, drain_events)
+    reasons = unmeasured(evidence, weights, promise.factors)
+    return LoadResult(evidence, check(gates, measured, reasons), measured, drain_events)
 
 
 def _wait(

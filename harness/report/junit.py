@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness.printable import xml_safe
-from harness.report.model import Results
+from harness.report.model import Results, gate_status
 
 
 def write(results: Results, path: Path) -> Path:
@@ -18,10 +18,13 @@ def write(results: Results, path: Path) -> Path:
         name=xml_safe(f"parity {results['environment']['name']}"),
         tests=str(len(checks) + len(gates)),
         failures=str(
-            sum(c["outcome"] == "failed" for c in checks) + sum(not g["passed"] for g in gates)
+            sum(c["outcome"] == "failed" for c in checks) + sum(g["passed"] is False for g in gates)
         ),
         errors=str(sum(c["outcome"] == "error" for c in checks)),
-        skipped=str(sum(c["outcome"] in ("skipped", "accepted") for c in checks)),
+        skipped=str(
+            sum(c["outcome"] in ("skipped", "accepted") for c in checks)
+            + sum(g["passed"] is None for g in gates)
+        ),
         time=f"{results['run'].get('duration_seconds', 0):.1f}",
     )
     for check in checks:
@@ -46,11 +49,11 @@ def write(results: Results, path: Path) -> Path:
             ET.SubElement(case, "skipped", message=first)
     for gate in gates:
         case = ET.SubElement(suite, "testcase", classname="parity.load_gates", name=gate["gate"])
-        if not gate["passed"]:
-            node = ET.SubElement(
-                case, "failure", message=f"{gate['gate']}: measured {gate['value']:.4g}"
-            )
-            node.text = f"{gate['gate']}: measured {gate['value']:.4g}"
+        said = xml_safe(f"{gate['gate']}: {gate_status(gate)}")
+        if gate["passed"] is None:
+            ET.SubElement(case, "skipped", message=said)
+        elif not gate["passed"]:
+            ET.SubElement(case, "failure", message=said).text = said
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)

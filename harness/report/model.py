@@ -27,15 +27,23 @@ class CheckRecord(TypedDict):
 
 class GateRecord(TypedDict):
     gate: str
-    value: float
-    passed: bool
+    value: float | None  # None: the metric had nothing to look at
+    passed: bool | None  # None: not measured (`reason` says why)
+    reason: NotRequired[str]
+
+
+def gate_status(gate: GateRecord) -> str:
+    """A gate record in a phrase: `passed  measured 0.41`, `not measured  (why)`."""
+    if gate["passed"] is None or gate["value"] is None:
+        return f"not measured  ({gate.get('reason', 'nothing to look at')})"
+    return f"{'passed' if gate['passed'] else 'failed':<8} measured {gate['value']:.4g}"
 
 
 class LoadSection(TypedDict):
     profile: str
     users: int
     run_time_seconds: float
-    measured: dict[str, float]
+    measured: dict[str, float | None]
     gates: list[GateRecord]
     drain_events: list[dict[str, Any]]
     evidence: dict[str, Any]

@@ -20,7 +20,11 @@ CHECK_FIELDS: dict[str, tuple[type, ...]] = {
     "message": (str,),
     "evidence": (dict,),
 }
-GATE_FIELDS: dict[str, tuple[type, ...]] = {"gate": (str,), "value": NUMBER, "passed": (bool,)}
+GATE_FIELDS: dict[str, tuple[type, ...]] = {
+    "gate": (str,),
+    "value": (*NUMBER, type(None)),
+    "passed": (bool, type(None)),
+}
 TOP_FIELDS: dict[str, tuple[type, ...]] = {
     "checks": (list,),
     "environment": (dict,),
