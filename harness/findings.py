@@ -16,6 +16,7 @@ FIELD_FAULTS: dict[str, str] = {
     "fail-open": "every target unhealthy: the load balancer routes to all of them (fail-open)",
     "early-exit": "the app exits before its drain ends, cutting requests in flight",
     "idle-timeout": "a request outlives the balancer's idle timeout (504 through the balancer)",
+    "ignored-drain": "a drained target still takes new clients",
     "incomplete-rollout": "the deploy ended with its targets on different builds",
     "insecure-cookie": "the session cookie is not Secure behind TLS termination",
     "internal-redirect": "a redirect points to plain http or to a target's own address",

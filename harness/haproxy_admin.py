@@ -85,6 +85,10 @@ class HaproxyAdmin:
         """Stop new requests to the server at once, sticky ones included; in-flight ones go on."""
         self.command(f"set server {backend}/{server} state maint")
 
+    def set_drain(self, backend: str, server: str) -> None:
+        """No new clients; those pinned to the server by its cookie stay (HAProxy's drain)."""
+        self.command(f"set server {backend}/{server} state drain")
+
     def shutdown_sessions(self, backend: str, server: str) -> None:
         """Cut every request still running on the server."""
         self.command(f"shutdown sessions server {backend}/{server}")

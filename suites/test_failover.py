@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -55,6 +56,8 @@ def _chart_data(evidence: DrainEvidence) -> dict[str, Any]:
             }
             for c in evidence.clients
         ],
+        "pinned_clients": "kept" if evidence.keeps_pinned else "moved",
+        "fresh_clients": dict(Counter(t or "unnamed" for t in evidence.fresh)),
     }
 
 
@@ -153,10 +156,20 @@ def test_drain_moves_pinned_clients_with_their_sessions(
             f"drain: {', '.join(cut)}",
             timeline,
         )
-    stuck = [c.user.name for c in drained.clients if c.moved_to == target]
+    keeps = drained.keeps_pinned  # staying pinned is that drain's design (HAProxy's drain)
+    stuck = [c.user.name for c in drained.clients if c.moved_to == target and not keeps]
     unnamed = [c.user.name for c in drained.clients if c.moved_to is None]
     lost = [c.user.name for c in drained.clients if not c.kept_session]
-    same_cookie = [c.user.name for c in drained.clients if not c.new_cookie]
+    moved = [c for c in drained.clients if c.moved_to not in (target, None)]
+    same_cookie = [c.user.name for c in moved if not c.new_cookie]
+    newcomers = sum(1 for t in drained.fresh if t == target)
+    if newcomers:
+        fail(
+            "ignored-drain",
+            f"{newcomers} of {len(drained.fresh)} new clients were sent to {target} after it "
+            "was drained: the drain must stop new clients reaching it",
+            timeline,
+        )
     if unnamed:
         fail(
             "abrupt-drain",
@@ -174,7 +187,9 @@ def test_drain_moves_pinned_clients_with_their_sessions(
         )
     if lost:
         fail(
-            "session-not-shared", f"clients moved off {target} lost their session: {lost}", timeline
+            "session-not-shared",
+            f"clients {'pinned to' if keeps else 'moved off'} {target} lost their session: {lost}",
+            timeline,
         )
     if same_cookie and primary_sticky(site.env):
         fail(

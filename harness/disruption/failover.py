@@ -6,6 +6,7 @@ evidence; the suite decides what is a finding.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from harness.disruption.drain import Transition, wait_drained
 from harness.disruption.guard import Guard
 from harness.errors import DeploymentFinding
 from harness.findings import message
+from harness.topology.shares import target_weights
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver
 from harness.traffic.site import Site, primary_sticky, read_value, served_by
@@ -62,6 +64,8 @@ class DrainEvidence:
     in_flight: Outcome | None = None
     in_flight_seconds: float = 0.0
     transition: Transition | None = None
+    keeps_pinned: bool = False  # the drain keeps pinned clients (topology.drain.pinned: keep)
+    fresh: list[str | None] = field(default_factory=list)  # where new clients landed meanwhile
 
     def errors(self) -> list[Outcome]:
         return [o for o in self.traffic if o.failed]
@@ -116,6 +120,10 @@ class Traffic:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End the traffic and wait for it (again: nothing)."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
@@ -174,14 +182,38 @@ PROPAGATION_SECONDS = 10.0  # an ALB keeps routing to a deregistered target for 
 PROPAGATION_POLL = 0.25
 
 
+FRESH_MISS = 0.001  # new clients are sent until all avoiding a drain-ignoring target is this rare
+FRESH_MAX = 60
+
+
+def fresh_clients_needed(share: float) -> int:
+    """New clients to send so that, were the drained target (its share of new clients `share`)
+    still taking them, all would avoid it with probability under FRESH_MISS; at most FRESH_MAX."""
+    if share <= 0:
+        return 0
+    if share >= 1:
+        return 1
+    return min(FRESH_MAX, math.ceil(math.log(FRESH_MISS) / math.log(1 - share)))
+
+
+def _fresh_landings(site: Site, count: int) -> list[str | None]:
+    """Where `count` new clients (no cookie) land: the target each first request names."""
+    landed = []
+    for i in range(count):
+        user = site.user(f"fresh-{i + 1}")
+        landed.append(served_by(user, None))
+    return landed
+
+
 def _read_after_drain(
-    driver: SessionDriver, client: PinnedClient, drained: str, since: float
+    driver: SessionDriver, client: PinnedClient, drained: str, since: float, keeps: bool
 ) -> None:
     """A pinned client's first request after the drain has propagated: read again while the
     drained target still answers, up to PROPAGATION_SECONDS (a real ALB takes a few seconds to
     stop routing there); then where it went, whether its session and a new sticky cookie came
-    with it. No response at all is evidence, not a crash."""
-    deadline = since + PROPAGATION_SECONDS
+    with it. A drain that `keeps` pinned clients is read once: staying is its design. No
+    response at all is evidence, not a crash."""
+    deadline = since + (0.0 if keeps else PROPAGATION_SECONDS)
     while True:
         try:
             value, client.read_status = read_value(driver, client.user, "failover", None)
@@ -208,7 +240,10 @@ def drain_scenario(
 ) -> DrainEvidence:
     """Pin clients to `target`, start traffic and a long request, drain it, restore it."""
     settings = site.env.failover
-    evidence = DrainEvidence(target, delay)
+    evidence = DrainEvidence(target, delay, keeps_pinned=site.topology.drain_keeps_pinned)
+    healthy = site.topology.healthy_targets()
+    share = target_weights(site.topology, healthy).get(target, 0.0)
+    share /= sum(target_weights(site.topology, healthy).values()) or 1.0
     evidence.clients = _pin_clients(site, driver, target, settings.get("clients", 4))
     name = primary_sticky(site.env)
     started: list[float] = []
@@ -232,12 +267,17 @@ def drain_scenario(
         evidence.transition = record
         with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
             for client in evidence.clients:
-                _read_after_drain(driver, client, target, record.started_at)
+                _read_after_drain(
+                    driver, client, target, record.started_at, evidence.keeps_pinned
+                )
                 client.new_cookie = name is not None and (
                     client.user.cookie(name) not in (None, client.cookie_before)
                 )
+            evidence.fresh = _fresh_landings(site, fresh_clients_needed(share))
             if flight_thread is not None:
                 flight_thread.join(timeout=delay + 60)
+            if evidence.keeps_pinned:  # pinned clients keep it busy until they stop
+                traffic.stop()
             wait_drained(guard.provider, record, delay, guard.progress)
         evidence.traffic = traffic.outcomes
     evidence.in_flight = flight[0] if flight else None

@@ -207,8 +207,10 @@ DRAIN = Section(
         "restore": STR,
         "health": STR,
         "state": STR,
+        "pinned": Scalar((str,), choices=("move", "keep")),
     },
     required=("adapter",),
+    defaults={"pinned": "move"},
 )
 REPLICA = Section(
     {

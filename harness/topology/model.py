@@ -133,6 +133,9 @@ class Topology:
     route: RouteMatch | None = None  # the rule `topology.route` selected
     host: str | None = None  # the Host (and TLS SNI) every request carries, when not the URL's
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never serialised
+    # a drain keeps clients pinned to the target until it leaves (HAProxy `state drain`),
+    # instead of moving them at once (an ALB's deregistration, HAProxy maint): topology.drain.pinned
+    drain_keeps_pinned: bool = False
 
     @property
     def targets(self) -> list[Target]:

@@ -128,7 +128,19 @@ class StaticProvider:
             kind="static",
             listeners=[Listener(parts.scheme.upper(), port, [GROUP_NAME])],
         )
-        return Topology(self.name, entry, lb, [group], redis_url=self.env.redis.get("url"))
+        return Topology(
+            self.name,
+            entry,
+            lb,
+            [group],
+            redis_url=self.env.redis.get("url"),
+            drain_keeps_pinned=self.keeps_pinned,
+        )
+
+    @property
+    def keeps_pinned(self) -> bool:
+        """Whether the drain keeps pinned clients on the target (`topology.drain.pinned: keep`)."""
+        return bool(self.drain_cfg and self.drain_cfg.get("pinned") == "keep")
 
     # ---- health -----------------------------------------------------------------------------
     def target_states(self) -> TargetStates:
@@ -229,7 +241,9 @@ class StaticProvider:
 
     def deregister(self, target_id: str) -> dict[str, Any]:
         cfg = self._need_adapter()
-        if self._admin is not None:
+        if self._admin is not None and self.keeps_pinned:
+            self._admin.set_drain(cfg["backend"], target_id)
+        elif self._admin is not None:
             self._admin.set_maint(cfg["backend"], target_id)
         else:
             self._run("drain", target_id)
