@@ -93,10 +93,11 @@ class PacedRun:
         )
 
 
-def _one(url: str, header: str, verify: bool | str) -> str:
+def _one(url: str, header: str, verify: bool | str, cookies: dict[str, str]) -> str:
     conn = _connection(url, timeout=10.0, verify=verify)
+    sent = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
     try:
-        conn.request("GET", urlsplit(url).path or "/")
+        conn.request("GET", urlsplit(url).path or "/", headers=sent)
         response = conn.getresponse()
         response.read()
         return f"{response.getheader(header) or 'balancer'} {response.status}"
@@ -106,13 +107,20 @@ def _one(url: str, header: str, verify: bool | str) -> str:
         conn.close()
 
 
-def paced_run(url: str, gap: float, count: int, header: str, verify: bool | str = True) -> PacedRun:
-    """`count` requests to `url`, each on a fresh client connection, `gap` seconds apart, so
-    the balancer's idle connections to the targets are reused just after the target's keep-alive
-    (`header` names the answering target)."""
+def paced_run(
+    url: str,
+    gap: float,
+    count: int,
+    header: str,
+    verify: bool | str = True,
+    cookies: dict[str, str] | None = None,
+) -> PacedRun:
+    """`count` requests to `url`, each on a fresh client connection, `gap` seconds apart and
+    pinned by `cookies` (the sticky cookies of one target), so the balancer's idle connections
+    to that target are reused just after its keep-alive (`header` names the answering target)."""
     run = PacedRun(count, gap)
     for i in range(count):
         if i:
             time.sleep(gap)
-        run.outcomes[_one(url, header, verify)] += 1
+        run.outcomes[_one(url, header, verify, cookies or {})] += 1
     return run
