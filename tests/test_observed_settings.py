@@ -45,12 +45,21 @@ def test_settings_from_expect_are_shown_as_assumed_and_never_compared_with_thems
     )  # fmt: skip
     shown = parity(tmp_path, "topology", "--env-file", str(profile))
     assert shown.returncode == 0, shown.stderr
-    assert "(settings below: the profile's expect:, assumed, not observed)" in shown.stdout
+    assumed = (
+        "(settings assumed: the profile's expect:, not observed; target states from a probe "
+        "of each target's url (expect.health_check))"
+    )
+    assert assumed in shown.stdout, shown.stdout
+    replica = parity(tmp_path, "topology")  # the replica's own profile: observed, and whence
+    observed = "(settings observed: the replica's control API; target states from the replica's"
+    assert observed in replica.stdout, replica.stdout
     code, checks, output = _checks(tmp_path, profile, "topology")
     assert code == 0, output[-1500:]
     settings = checks["test_settings_match_the_profile"]
     assert settings["outcome"] == "skipped"
     assert settings["message"].startswith("not applicable: the static provider reads no")
+    html = (tmp_path / "reports" / "latest" / "index.html").read_text()
+    assert "assumed: the profile&#39;s expect:, not observed; target states from a probe" in html
 
 
 def test_a_version_path_no_target_answers_is_a_profile_problem_not_one_build(

@@ -45,6 +45,7 @@ def test_static_haproxy_adapter_drains_and_restores_through_the_runtime_api(
     topo = provider.resolve()
     assert [(t.id, t.state) for t in topo.targets] == [("app-1", "healthy"), ("app-2", "healthy")]
     assert topo.load_balancer.listeners[0].protocol == "HTTP"
+    assert topo.target_groups[0].states_source == "the HAProxy runtime API (show stat, backend tg)"
     record = Transition("app-1", "deregister", time.time())
     provider.deregister("app-1")
     wait_drained(provider, record, delay_seconds=0)

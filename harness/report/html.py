@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from harness.report import charts
 from harness.report.model import CheckRecord, LoadSection, Results
+from harness.topology.model import SETTINGS_SOURCES
 
 VERDICT_TEXT = {
     "passed": "PASSED: the deployment may ship",
@@ -195,6 +196,7 @@ def render(results: Results) -> str:
         acceptances=results.get("acceptances", []),
         warnings=results.get("warnings", []),
         load=load,
+        settings_sources=SETTINGS_SOURCES,
         load_gates_passed=sum(1 for g in (load["gates"] if load else []) if g["passed"]),
         failover=failover,
         store=store,

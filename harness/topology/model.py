@@ -66,10 +66,22 @@ class TargetGroup:
     # where stickiness, delay, algorithm and health check came from: "aws", "replica", or
     # "expect" (the profile's own expectation, not observed: nothing to compare it with)
     settings_source: str = "aws"
+    states_source: str = "AWS DescribeTargetHealth"  # where the targets' states were read
 
     @property
     def settings_observed(self) -> bool:
         return self.settings_source != "expect"
+
+    def settings_from(self) -> str:
+        """Where the settings came from, in words."""
+        return SETTINGS_SOURCES.get(self.settings_source, self.settings_source)
+
+
+SETTINGS_SOURCES = {
+    "aws": "observed: AWS (DescribeTargetGroups, DescribeTargetGroupAttributes)",
+    "replica": "observed: the replica's control API",
+    "expect": "assumed: the profile's expect:, not observed",
+}
 
 
 @dataclass

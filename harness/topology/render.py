@@ -14,13 +14,9 @@ def _group_lines(group: TargetGroup) -> list[str]:
         else "off"
     )
     weight = f"  weight {group.weight}" if group.weight is not None else ""
-    assumed = (
-        "  (settings below: the profile's expect:, assumed, not observed)"
-        if not group.settings_observed
-        else ""
-    )
     lines = [
-        f"target group {group.name}{weight}{assumed}",
+        f"target group {group.name}{weight}  (settings {group.settings_from()}; target states "
+        f"from {group.states_source})",
         f"  stickiness: {sticky}   deregistration delay: {group.deregistration_delay_seconds:g} s"
         f"   algorithm: {group.algorithm}   slow start: {group.slow_start_seconds} s",
         f"  health check: {hc.protocol} {hc.path} every {hc.interval_seconds:g} s, timeout "

@@ -73,6 +73,7 @@ def _group(described: dict[str, Any]) -> TargetGroup:
         protocol="HTTP",
         target_type="ip",
         settings_source="replica",
+        states_source="the replica's control API",
         stickiness=Stickiness(
             enabled=sticky["enabled"],
             type=sticky["type"],

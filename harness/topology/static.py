@@ -109,6 +109,7 @@ class StaticProvider:
             name=GROUP_NAME,
             target_type="ip",
             settings_source="expect",
+            states_source=self.states_source(),
             stickiness=Stickiness(
                 enabled=bool(sticky.get("enabled", bool(sticky))),
                 type=sticky.get("type", "lb_cookie"),
@@ -136,6 +137,17 @@ class StaticProvider:
             redis_url=self.env.redis.get("url"),
             drain_keeps_pinned=self.keeps_pinned,
         )
+
+    def states_source(self) -> str:
+        """Where `target_states` reads the targets' states, in words."""
+        cfg = self.drain_cfg or {}
+        if self._admin is not None:
+            return f"the HAProxy runtime API (show stat, backend {cfg['backend']})"
+        if cfg.get("state"):
+            return "the profile's state command"
+        if cfg.get("health"):
+            return "the profile's health command"
+        return "a probe of each target's url (expect.health_check)"
 
     @property
     def keeps_pinned(self) -> bool:
