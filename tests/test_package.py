@@ -8,12 +8,14 @@ of the checkout is importable there (the editable install's finder is not proces
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -30,11 +32,15 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the wheel installed; its bin/ folder."""
     base = tmp_path_factory.mktemp("installed")
     wheels = base / "wheels"
-    subprocess.run(
-        [*PIP, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
+    # the build writes build/ and *.egg-info into the checkout: one xdist worker at a time
+    with open(Path(tempfile.gettempdir()) / "parity-wheel-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build = ("wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT))
+        subprocess.run(
+            [*PIP, *build],
+            check=True,
+            capture_output=True,
+        )
     fresh = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True)
     python = fresh / "bin" / "python"
