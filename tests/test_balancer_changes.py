@@ -97,6 +97,9 @@ def test_each_fault_fails_its_check_with_its_name(
         answered = {key.split()[0] for key in paced["outcomes"]}
         if balancer != "nginx":  # pinned by the sticky cookie; nginx has none to pin with
             assert answered <= {faulty, "balancer", "cut"}, (faulty, paced)
+        if balancer == "alb":  # the race met: real 502s from HAProxy, which retries not (an ALB)
+            races = sum(n for key, n in paced["outcomes"].items() if key.endswith((" 502", "cut")))
+            assert races > 0, paced
 
 
 def test_every_front_end_can_have_these_faults() -> None:

@@ -45,6 +45,7 @@ UNEVEN_WEIGHT = 3
 STALE_CACHE_SECONDS = 30.0
 SHUTDOWN_GRACE_SECONDS = 30  # how long a healthy instance finishes requests after SIGTERM
 SHORT_KEEPALIVE_SECONDS = 1  # gunicorn --keep-alive of the short-keepalive instance
+LATE_FIN_SECONDS = 0.5  # the short-keepalive instance's FIN reaches the front end this late
 FAULTY_INDEX = 1  # the instance the per-instance faults break (0-based): the second
 
 

@@ -88,6 +88,7 @@ class Replica(TargetOperations):
             self._plan_instances()
             for inst in self._instances:
                 self._start_instance(inst)
+                self._start_late_fin(inst)
             make_certificate(self.work_dir)
             self._wait_redis()
             for inst in self._instances:
@@ -205,10 +206,22 @@ class Replica(TargetOperations):
         inst.proc = self._spawner.spawn(inst.id, argv, inst.settings.to_env())
         self._procs[inst.id] = inst.proc
 
+    def _start_late_fin(self, inst: Instance) -> None:
+        """The short-keepalive instance's close reaches the front end late, as over a network
+        (`late_fin`): the keep-alive race then gives real 502s."""
+        if not inst.settings.keep_alive:
+            return
+        inst.relay_port = free_port()
+        argv = [sys.executable, "-m", "harness.replica.late_fin", str(inst.relay_port)]
+        argv += [str(inst.port), str(faults.LATE_FIN_SECONDS)]
+        self._procs[f"{inst.id}-late-fin"] = self._spawner.spawn(f"{inst.id}-late-fin", argv)
+
     def _wait_instance(self, inst: Instance) -> None:
         def healthy() -> bool:
             self._check_alive(inst.id)
-            return http_ok(f"http://127.0.0.1:{inst.port}/healthz")
+            return http_ok(f"http://127.0.0.1:{inst.port}/healthz") and http_ok(
+                f"http://127.0.0.1:{inst.balancer_port}/healthz"
+            )
 
         wait_until(healthy, START_TIMEOUT, f"instance {inst.id} to answer /healthz")
 
@@ -220,7 +233,7 @@ class Replica(TargetOperations):
         )
         spec = alb_config.AlbSpec(
             targets=tuple(
-                alb_config.Target(i.id, i.port, i.token, i.weight, i.backend)
+                alb_config.Target(i.id, i.balancer_port, i.token, i.weight, i.backend)
                 for i in self._instances
             ),
             http_port=self.http_port,
@@ -260,7 +273,7 @@ class Replica(TargetOperations):
         enabled, seconds = faults.stickiness(
             cfg.stickiness_enabled, cfg.stickiness_seconds, cfg.faults
         )
-        upstreams = [Upstream(i.id, i.port, i.weight) for i in self._instances]
+        upstreams = [Upstream(i.id, i.balancer_port, i.weight) for i in self._instances]
         path = cfg.health.path
         front: CaddyFront | NginxFront = (
             CaddyFront(self.work_dir, upstreams, path, enabled)

@@ -43,6 +43,12 @@ class Instance:
     maint_at: float | None = None  # when a deregistration reaches the front end (its lag)
     backend: str = alb_config.BACKEND  # its target group's backend in the front end
     previous_build: str = ""  # the build it served before its last rollout
+    relay_port: int | None = None  # the late-FIN relay the front end reaches it through
+
+    @property
+    def balancer_port(self) -> int:
+        """Where the front end sends its requests: the instance, or its late-FIN relay."""
+        return self.relay_port or self.port
 
 
 class TargetOperations:

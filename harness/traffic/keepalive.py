@@ -81,6 +81,7 @@ class PacedRun:
     requests: int
     gap_seconds: float
     outcomes: Counter[str] = field(default_factory=Counter)  # "app-1 200", "balancer 502"
+    spread_seconds: float = 0.0  # the gaps grow evenly from gap_seconds by this much
 
     def failures(self) -> int:
         return sum(n for key, n in self.outcomes.items() if key.endswith((" 502", CUT)))
@@ -88,7 +89,9 @@ class PacedRun:
     def describe(self) -> str:
         seen = ", ".join(f"{key}: {n}" for key, n in sorted(self.outcomes.items()))
         return (
-            f"{self.requests} requests spaced {self.gap_seconds:.2f} s through the balancer: "
+            f"{self.requests} requests spaced {self.gap_seconds:.2f}"
+            + (f" to {self.gap_seconds + self.spread_seconds:.2f}" if self.spread_seconds else "")
+            + " s through the balancer: "
             f"{self.failures()} answered 502 or cut ({seen})"
         )
 
@@ -114,13 +117,16 @@ def paced_run(
     header: str,
     verify: bool | str = True,
     cookies: dict[str, str] | None = None,
+    spread: float = 0.0,
 ) -> PacedRun:
-    """`count` requests to `url`, each on a fresh client connection, `gap` seconds apart and
-    pinned by `cookies` (the sticky cookies of one target), so the balancer's idle connections
-    to that target are reused just after its keep-alive (`header` names the answering target)."""
-    run = PacedRun(count, gap)
+    """`count` requests to `url`, each on a fresh client connection, `gap` seconds apart (the
+    gaps growing evenly to `gap + spread`: a server checks its idle connections every so often,
+    so it closes some time after its keep-alive) and pinned by `cookies` (the sticky cookies of
+    one target), so the balancer's idle connections to that target are reused just after its
+    keep-alive (`header` names the answering target)."""
+    run = PacedRun(count, gap, spread_seconds=spread)
     for i in range(count):
         if i:
-            time.sleep(gap)
+            time.sleep(gap + spread * (i - 1) / max(count - 2, 1))
         run.outcomes[_one(url, header, verify, cookies or {})] += 1
     return run
