@@ -23,11 +23,10 @@ from harness.topology.model import Topology
 from harness.traffic.contract import SessionDriver
 from harness.traffic.cookies import SetCookie
 from harness.traffic.forwarded import is_private, seen_address
-from harness.traffic.keepalive import KeepAlive, idle_keepalive, paced_run
+from harness.traffic.keepalive import KeepAlive, balancer_idle_timeout, idle_keepalive, paced_run
 from harness.traffic.redirects import bad_locations, follow
 from harness.traffic.site import Site, verify_of
 
-IDLE_ATTRIBUTE = "idle_timeout.timeout_seconds"
 MEASURE_MARGIN = 2.0  # a target's keep-alive is measured up to the idle timeout plus this
 WAIT_VARIABLE = "PARITY_KEEPALIVE_WAIT"  # seconds the keep-alive check waits at most
 WAIT_LIMIT = 6.0  # catches the usual defaults (gunicorn 2 s, Node and uvicorn 5 s) quickly
@@ -38,17 +37,11 @@ PACE_SPREAD = 1.0  # ... and up to this much later (gunicorn's gthread worker, s
 
 
 def _idle_timeout(environment: Environment, topology: Topology) -> float:
-    """The balancer's idle timeout: the profile's figure, or the load balancer's attribute."""
-    declared = environment.expect.get("idle_timeout_seconds")
-    if declared is not None:
-        return float(declared)
-    published = topology.load_balancer.attributes.get(IDLE_ATTRIBUTE)
-    if published is None:
-        pytest.skip(
-            f"not applicable: the balancer's idle timeout is not known ({topology.provider} "
-            f"publishes no {IDLE_ATTRIBUTE}; set expect.idle_timeout_seconds)"
-        )
-    return float(published)
+    """The balancer's idle timeout (`balancer_idle_timeout`), or not applicable saying why."""
+    idle, why = balancer_idle_timeout(environment.expect, topology.load_balancer.attributes)
+    if idle is None:
+        pytest.skip(f"not applicable: {why} ({topology.provider})")
+    return idle
 
 
 def _https_entry(environment: Environment, topology: Topology) -> str:

@@ -19,6 +19,7 @@ from harness.topology import open_provider
 from harness.topology.aws import AwsProvider, _desc
 from harness.topology.aws_parse import target_of
 from harness.topology.model import TargetGroup
+from harness.traffic.keepalive import balancer_idle_timeout
 from tests.aws_world import REGION, World, build, profile
 
 
@@ -69,6 +70,21 @@ def test_resolves_listener_group_attributes_and_targets() -> None:
         assert target.direct_url == f"http://{target.address}:8080"
         assert target.state == "healthy"
     assert topo.entry_url == f"http://{world.dns_name}"
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_keepalive_check_reads_the_albs_idle_timeout_attribute() -> None:
+    """The keep-alive check compares targets with the ALB's idle_timeout.timeout_seconds, read
+    through DescribeLoadBalancerAttributes; the profile's expect.idle_timeout_seconds wins."""
+    topo = provider_for(build(idle_timeout=120)).resolve()
+    attributes = topo.load_balancer.attributes
+    assert balancer_idle_timeout({}, attributes) == (
+        120.0,
+        "the load balancer's idle_timeout.timeout_seconds",
+    )
+    assert balancer_idle_timeout({"idle_timeout_seconds": 30}, attributes)[0] == 30.0
+    idle, why = balancer_idle_timeout({}, {})
+    assert idle is None and "set expect.idle_timeout_seconds" in why
 
 
 @pytest.mark.usefixtures("aws")

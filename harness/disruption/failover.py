@@ -267,9 +267,7 @@ def drain_scenario(
         evidence.transition = record
         with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
             for client in evidence.clients:
-                _read_after_drain(
-                    driver, client, target, record.started_at, evidence.keeps_pinned
-                )
+                _read_after_drain(driver, client, target, record.started_at, evidence.keeps_pinned)
                 client.new_cookie = name is not None and (
                     client.user.cookie(name) not in (None, client.cookie_before)
                 )
