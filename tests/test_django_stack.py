@@ -132,3 +132,40 @@ def test_init_on_django_proposes_its_store_key_layout(tmp_path: Path) -> None:
         f"#   key: {DJANGO_KEY!r}  # Django (cache or cached_db on RedisCache), from the " in text
     )
     assert "#   session_id: '^([^.]+)'" in text
+
+
+ASSETS = "  assets: {pages: [/app], pattern: '<script src=\"(/static/[^\"]+)\"'}\n"
+ASSET_CHECK = "test_every_asset_is_served_by_every_target"
+
+
+def _asset_check(tmp_path: Path, stack: DjangoStack) -> tuple[int, dict[str, object]]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    reports = tmp_path / "reports"
+    profile = stack.profile(tmp_path / "django.yaml", key=DJANGO_KEY, expect=ASSETS)
+    done = parity(
+        tmp_path / "home", "check", "--env-file", str(profile), "--suite", "compatibility",
+        "-k", ASSET_CHECK, "--report-dir", str(reports), env=stack.env(),
+    )  # fmt: skip
+    results = json.loads((reports / "latest" / "results.json").read_text())
+    (check,) = [c for c in results["checks"] if c["name"] == ASSET_CHECK]
+    return done.returncode, check
+
+
+def test_assets_the_balancer_serves_from_a_cdn_path_are_asked_through_it(tmp_path: Path) -> None:
+    """Django's collected static files behind HAProxy's `/static/` route to a static server: the
+    instances serve none (a direct GET is 404), so asking each target directly was a false
+    `[missing-asset]`. Asked through the balancer, pinned to each target, they are served; and
+    once the file is gone from the CDN, the finding is real."""
+    with django_stack(tmp_path / "stack", cdn=True) as stack:
+        code, check = _asset_check(tmp_path / "run1", stack)
+        assert (code, check["outcome"]) == (0, "passed"), check["message"]
+        seen = check["evidence"]["assets"]  # type: ignore[index]
+        (asset,) = seen["assets"]
+        assert asset.startswith("/static/parity/app.") and asset.endswith(".js"), asset
+        assert set(seen["fetched"].values()) == {"through the balancer"}, seen
+        direct = requests.get(stack.targets["app-1"] + asset, timeout=5)
+        assert direct.status_code == 404  # the instance itself does not have it
+        for hashed in (tmp_path / "stack" / "cdn").glob("static/parity/app.*.js"):
+            hashed.unlink()
+        code, check = _asset_check(tmp_path / "run2", stack)
+    assert code == 1 and str(check["message"]).startswith("[missing-asset]"), check["message"]

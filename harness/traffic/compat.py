@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from harness.errors import NotApplicable
 from harness.traffic.builds import serving_builds
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
@@ -172,11 +173,24 @@ def referenced_assets(side: Side, assets: dict[str, Any]) -> tuple[set[str], lis
     return {p for url in found if (p := same_origin_path(url, entry))}, unread
 
 
-def asset_status(side: Side, path: str) -> str:
-    """`200`, another status, or the error of a GET of `path` on `side`."""
+def asset_route(side: Side) -> Route:
+    """How a browser on `side`'s target reaches an asset: through the balancer, pinned to the
+    target by its sticky cookie, so a path the balancer sends to a CDN or a bucket is asked
+    there; the side's own route where the balancer pins no client by a cookie."""
+    if not side.route.direct:
+        return side.route
+    try:
+        pinned = side.site.pin(side.target)
+    except NotApplicable:
+        return side.route
+    return pinned if pinned.cookies else side.route
+
+
+def asset_status(side: Side, path: str, route: Route | None = None) -> str:
+    """`200`, another status, or the error of a GET of `path` on `side` (by `route`)."""
     user = side.site.user(f"asset-{side.target}")
     try:
-        return str(user.request("GET", path, route=side.route).status_code)
+        return str(user.request("GET", path, route=route or side.route).status_code)
     except requests.RequestException as exc:
         return type(exc).__name__
 
@@ -190,15 +204,19 @@ def asset_report(sides: list[Side], assets: dict[str, Any]) -> dict[str, Any]:
         referenced[side.label] = paths
         unread += problems
     every = sorted(set().union(*referenced.values())) if referenced else []
+    routes = {side.label: asset_route(side) for side in sides} if every else {}
     missing: dict[str, dict[str, str]] = {}
     for path in every:
         for side in sides:
-            status = asset_status(side, path)
+            status = asset_status(side, path, routes[side.label])
             if status != "200":
                 missing.setdefault(path, {})[side.label] = status
     return {
         "referenced": {k: sorted(v) for k, v in referenced.items()},
         "assets": every,
+        "fetched": {
+            label: "directly" if r.direct else "through the balancer" for label, r in routes.items()
+        },
         "missing": missing,
         "unread": unread,
         "skewed": len({frozenset(v) for v in referenced.values()}) > 1,

@@ -33,9 +33,16 @@ class DjangoStack:
     password: str = ""
 
     def profile(
-        self, path: Path, *, key: str | None = None, extra: str = "", balancer: str = "haproxy"
+        self,
+        path: Path,
+        *,
+        key: str | None = None,
+        extra: str = "",
+        balancer: str = "haproxy",
+        expect: str = "",
     ) -> Path:
-        """A static profile for the stack as its team would write it; `key` the redis.key."""
+        """A static profile for the stack as its team would write it; `key` the redis.key,
+        `expect` more lines of its `expect:` section (each indented two spaces)."""
         listed = "\n".join(f'    - {{id: {t}, url: "{u}"}}' for t, u in self.targets.items())
         store = f"  key: {key!r}\n" if key else ""
         path.write_text(
@@ -43,6 +50,7 @@ class DjangoStack:
             "identity: {header: X-Instance-Id}\n"
             f"expect:\n  targets: {len(self.targets)}\n  balancer: {balancer}\n"
             "  cookie: {name: SERVERID}\n  health_check: {path: /healthz, matcher: '200-299'}\n"
+            f"{expect}"
             "session:\n  cookie: sessionid\n"
             f"  credentials: {{username: {USERNAME}, password: '${{{PASSWORD_VARIABLE}}}'}}\n"
             "  login: {method: POST, path: /api/login, "
@@ -59,17 +67,22 @@ class DjangoStack:
         return {PASSWORD_VARIABLE: self.password}
 
 
-def _haproxy_config(port: int, targets: dict[str, str], cookie_attr: str = "") -> str:
+def _haproxy_config(
+    port: int, targets: dict[str, str], cookie_attr: str = "", cdn: int | None = None
+) -> str:
+    """The balancer; with a `cdn` port, `/static/` goes there and never to an instance."""
     servers = "\n".join(
         f"  server {t} {u.removeprefix('http://')} check cookie {t} inter 500ms"
         for t, u in targets.items()
     )
+    to_cdn = "  use_backend cdn if { path_beg /static/ }\n" if cdn else ""
+    cdn_backend = f"backend cdn\n  server cdn 127.0.0.1:{cdn}\n" if cdn else ""
     return (
         "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
-        f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n  default_backend app\n"
-        "backend app\n  balance roundrobin\n"
+        f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n{to_cdn}"
+        "  default_backend app\nbackend app\n  balance roundrobin\n"
         f"  cookie SERVERID insert indirect nocache{cookie_attr}\n"
-        f"  option httpchk GET /healthz\n{servers}\n"
+        f"  option httpchk GET /healthz\n{servers}\n{cdn_backend}"
     )
 
 
@@ -95,10 +108,13 @@ def django_stack(
     ages: dict[int, int] | None = None,
     cookie_attr: str = "",
     engine: str = "django.contrib.sessions.backends.cache",
+    cdn: bool = False,
 ) -> Iterator[DjangoStack]:
     """The stack, up; `ages` gives instance i (1-based) its own SESSION_COOKIE_AGE;
     `cookie_attr` is added to HAProxy's `cookie` line (` attr "Max-Age=3600"`); `engine` is
-    Django's SESSION_ENGINE (`...signed_cookies`: sessions carried by the cookie)."""
+    Django's SESSION_ENGINE (`...signed_cookies`: sessions carried by the cookie); with `cdn`
+    the static files are collected (hashed names) into a folder a static server (the "CDN")
+    serves, HAProxy sends `/static/` there, and the instances serve none (DEBUG off)."""
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         redis_port = free_port()
@@ -118,6 +134,7 @@ def django_stack(
             "DJANGO_DB": str(work / "db.sqlite3"),
             "DJANGO_REDIS_URL": redis_url,
             "DJANGO_SESSION_ENGINE": engine,
+            **({"DJANGO_STATIC_ROOT": str(work / "cdn" / "static")} if cdn else {}),
         }
         setup = (
             "import django; django.setup()\n"
@@ -125,6 +142,7 @@ def django_stack(
             "from django.contrib.auth.models import User\n"
             "call_command('migrate', verbosity=0)\n"
             f"User.objects.create_user({USERNAME!r}, password={password!r})\n"
+            + ("call_command('collectstatic', interactive=False, verbosity=0)\n" if cdn else "")
         )
         subprocess.run([sys.executable, "-c", setup], env=base, check=True, timeout=120)
         targets = {}
@@ -142,9 +160,18 @@ def django_stack(
             targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
         for target, url in targets.items():
             wait_until(lambda u=url: _answers(u + "/healthz"), 30, f"django {target}")
+        cdn_port = free_port() if cdn else None
+        if cdn_port:
+            _spawn(
+                stack,
+                [sys.executable, "-m", "http.server", str(cdn_port), "--bind", "127.0.0.1",
+                 "--directory", str(work / "cdn")],
+                work / "cdn.log", dict(os.environ),
+            )  # fmt: skip
+            wait_until(lambda: _answers(f"http://127.0.0.1:{cdn_port}/"), 15, "the static server")
         entry = free_port()
         config = work / "haproxy.cfg"
-        config.write_text(_haproxy_config(entry, targets, cookie_attr))
+        config.write_text(_haproxy_config(entry, targets, cookie_attr, cdn_port))
         _spawn(stack, ["haproxy", "-db", "-f", str(config)], work / "haproxy.log", dict(os.environ))
         url = f"http://127.0.0.1:{entry}"
         wait_until(lambda: _answers(url + "/healthz"), 15, "haproxy in front of django")

@@ -10,6 +10,8 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "parity_django",  # its static/ folder
 ]
 MIDDLEWARE = [
     "parity_django.views.InstanceHeader",
@@ -27,3 +29,12 @@ SESSION_ENGINE = os.environ.get("DJANGO_SESSION_ENGINE", "django.contrib.session
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_AGE", "1209600"))  # Django's 2 weeks
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: fast logins
 USE_TZ = True
+STATIC_URL = "/static/"
+if os.environ.get("DJANGO_STATIC_ROOT"):  # collected with hashed names, served by the "CDN"
+    STATIC_ROOT = os.environ["DJANGO_STATIC_ROOT"]
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        },
+    }

@@ -3,6 +3,7 @@ from parity_django import views
 
 urlpatterns = [
     path("", views.home),
+    path("app", views.app_page),
     path("healthz", views.healthz),
     path("api/login", views.api_login),
     path("api/session/<str:key>", views.api_write),

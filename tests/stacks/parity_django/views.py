@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
@@ -25,6 +26,11 @@ class InstanceHeader:
 @ensure_csrf_cookie  # as a Django single-page app does: its JavaScript reads csrftoken
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
+
+
+def app_page(request: HttpRequest) -> HttpResponse:
+    """A page loading its script by the hashed name collectstatic gave it (from the CDN)."""
+    return HttpResponse(f'<html><script src="{static("parity/app.js")}"></script></html>')
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
