@@ -51,6 +51,9 @@ MATRIX: dict[str, dict[str, tuple[str, str] | None]] = {
         "caddy": ("sticky", "test_sticky_cookie_has_the_documented_attributes"),
         "nginx": ("failover", "test_drain_moves_pinned_clients_with_their_sessions"),
     },
+    "ignored-drain": dict.fromkeys(
+        FRONTS, ("failover", "test_drain_moves_pinned_clients_with_their_sessions")
+    ),
     "uneven": {
         "alb": ("distribution", "test_fresh_clients_spread_evenly"),
         "caddy": None,  # Caddy 2.6 has no weighted policy

@@ -73,6 +73,10 @@ PROOF = {
         "test_failover::test_drain_moves_pinned_clients_with_their_sessions",
         TOPOLOGY + STICKY + SHARING + SPREAD,
     ),
+    "ignored-drain": (
+        "test_failover::test_drain_moves_pinned_clients_with_their_sessions",
+        TOPOLOGY + STICKY + SHARING + SPREAD,
+    ),
     "slow-target": (
         "test_distribution::test_no_target_is_much_slower",
         TOPOLOGY + STICKY + SHARING + SPREAD + FAILOVER,

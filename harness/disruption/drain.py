@@ -52,6 +52,17 @@ class Transition:
         return seen
 
 
+def observe(provider: Provider, record: Transition, progress: Progress | None = None) -> str:
+    """The target's state now, kept in `record` when it changed."""
+    state, reason = provider.target_states().get(record.target, ("gone", ""))
+    at = time.time() - record.started_at
+    if not record.observations or record.observations[-1].state != state:
+        record.observations.append(Observation(round(at, 3), state, reason))
+        if progress:
+            progress(f"{record.target}: {state} after {at:.1f} s")
+    return state
+
+
 def wait_for(
     provider: Provider,
     record: Transition,
@@ -61,12 +72,8 @@ def wait_for(
 ) -> None:
     began = time.monotonic()
     while True:
-        state, reason = provider.target_states().get(record.target, ("gone", ""))
+        state = observe(provider, record, progress)
         at = time.time() - record.started_at
-        if not record.observations or record.observations[-1].state != state:
-            record.observations.append(Observation(round(at, 3), state, reason))
-            if progress:
-                progress(f"{record.target}: {state} after {at:.1f} s")
         if done(state):
             record.completed_after = round(at, 3)
             return

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from harness.disruption.drain import Transition, wait_drained
+from harness.disruption.drain import Transition, observe, wait_drained
 from harness.disruption.guard import Guard
 from harness.errors import DeploymentFinding
 from harness.findings import message
@@ -265,6 +265,7 @@ def drain_scenario(
     with guard.disrupt("deregister", target, restore_after=restore_timeout) as record:
         started.append(record.started_at)
         evidence.transition = record
+        observe(guard.provider, record, guard.progress)  # draining from the start, or not
         with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
             for client in evidence.clients:
                 _read_after_drain(driver, client, target, record.started_at, evidence.keeps_pinned)

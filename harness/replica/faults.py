@@ -16,6 +16,7 @@ FAULTS: dict[str, str] = {
     "abrupt-drain": "deregistration cuts in-flight requests at once and ignores the delay",
     "cookie-secret-mismatch": "sessions in signed cookies; the faulty instance has another key",
     "early-exit": "instances exit at once on SIGTERM, cutting the requests they have in flight",
+    "ignored-drain": "a drain never reaches the front end: the target keeps taking new clients",
     "ignored-weights": "the weighted forward (--groups) splits fresh clients evenly",
     "ignores-forwarded-proto": "the app ignores X-Forwarded-Proto: redirects to https behind TLS",
     "insecure-cookie": "the app sets its session cookie without Secure, also over https",

@@ -89,6 +89,12 @@ def variant_profile(replica: Replica) -> dict[str, Any]:
     return dict(profile)
 
 
+def _drain(adapter: dict[str, str], faults: tuple[str, ...]) -> dict[str, str]:
+    """The front end's drain adapter; with `ignored-drain` its drain succeeds and does nothing
+    (a deploy script that drains another server, say)."""
+    return {**adapter, "drain": "true"} if "ignored-drain" in faults else adapter
+
+
 def front_profile(replica: Replica) -> dict[str, Any]:
     """A static profile of the replica's Caddy or nginx front end."""
     front = replica.other_front
@@ -105,7 +111,7 @@ def front_profile(replica: Replica) -> dict[str, Any]:
         "topology": {
             "provider": "static",
             "targets": [{"id": t.id, "url": t.url} for t in replica.targets()],
-            "drain": front.profile_drain(),
+            "drain": _drain(front.profile_drain(), cfg.faults),
         },
         "identity": base["identity"],
         "expect": {

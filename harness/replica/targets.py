@@ -44,6 +44,7 @@ class Instance:
     backend: str = alb_config.BACKEND  # its target group's backend in the front end
     previous_build: str = ""  # the build it served before its last rollout
     relay_port: int | None = None  # the late-FIN relay the front end reaches it through
+    ignored: bool = False  # deregistered while the ignored-drain fault left it in rotation
 
     @property
     def balancer_port(self) -> int:
@@ -139,7 +140,7 @@ class TargetOperations:
                             self.front.set_maint(inst.backend, server)
                         inst.maint_at = None
                     if inst.drain_deadline is not None and now >= inst.drain_deadline:
-                        for server in self._servers_of(inst):
+                        for server in self._servers_of(inst) if not inst.ignored else []:
                             self.front.shutdown_sessions(inst.backend, server)
                         inst.drain_deadline = None
 
@@ -150,6 +151,11 @@ class TargetOperations:
         with self._lock:
             inst = self._instance(target_id)
             if not inst.registered:
+                return
+            if "ignored-drain" in self.config.faults:  # registration changes, routing does not
+                inst.registered = False
+                inst.drain_deadline = time.monotonic() + self.config.deregistration_delay
+                inst.ignored = True
                 return
             if self.config.deregistration_lag > 0:
                 inst.maint_at = time.monotonic() + self.config.deregistration_lag
@@ -171,7 +177,7 @@ class TargetOperations:
             if inst.registered:
                 return
             inst.registered, inst.seen_up, inst.drain_deadline = True, False, None
-            inst.maint_at = None
+            inst.maint_at, inst.ignored = None, False
             self.front.set_ready(inst.backend, inst.id, recheck=True)
             for twin in self._servers_of(inst)[1:]:
                 self.front.set_ready(inst.backend, twin, recheck=False)
