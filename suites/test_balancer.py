@@ -36,12 +36,13 @@ PACE_SPREAD = 1.0  # ... and up to this much later (gunicorn's gthread worker, s
 # idle connections once a second, so it closes them up to a second after its keep-alive)
 
 
-def _idle_timeout(environment: Environment, topology: Topology) -> float:
-    """The balancer's idle timeout (`balancer_idle_timeout`), or not applicable saying why."""
+def _idle_timeout(environment: Environment, topology: Topology) -> tuple[float, str]:
+    """The balancer's idle timeout and where it came from (`balancer_idle_timeout`), or not
+    applicable saying why."""
     idle, why = balancer_idle_timeout(environment.expect, topology.load_balancer.attributes)
     if idle is None:
         pytest.skip(f"not applicable: {why} ({topology.provider})")
-    return idle
+    return idle, why
 
 
 def _https_entry(environment: Environment, topology: Topology) -> str:
@@ -87,12 +88,13 @@ def _sticky_to(site: Site, target: str) -> dict[str, str]:
 def test_targets_outlast_the_balancer_idle_timeout(
     environment: Environment, topology: Topology, site: Site, evidence: dict[str, Any]
 ) -> None:
-    idle = _idle_timeout(environment, topology)
+    idle, source = _idle_timeout(environment, topology)
     path = (environment.expect.get("health_check") or {}).get("path", "/")
     bound = min(idle + MEASURE_MARGIN, float(os.environ.get(WAIT_VARIABLE) or WAIT_LIMIT))
     measured = _measure(topology, path, bound)
     evidence["keepalive"] = {
         "idle_timeout_seconds": idle,
+        "idle_timeout_from": source,
         "waited_seconds": bound,
         "targets": {tid: ka.seconds for tid, ka in measured},
     }
@@ -231,12 +233,17 @@ def test_longest_request_within_idle_timeout(
     spec = environment.expect.get("longest_request")
     if not spec:
         pytest.skip("not applicable: the profile names no longest request (expect.longest_request)")
-    idle = _idle_timeout(environment, topology)
+    idle, source = _idle_timeout(environment, topology)
     url = f"{topology.entry_url.rstrip('/')}{spec['path']}"
     started = time.monotonic()
     status = requests.get(url, timeout=idle + 30, verify=verify_of(environment, topology))
     took = time.monotonic() - started
-    evidence["longest_request"] = {"status": status.status_code, "seconds": round(took, 2)}
+    evidence["longest_request"] = {
+        "status": status.status_code,
+        "seconds": round(took, 2),
+        "idle_timeout_seconds": idle,
+        "idle_timeout_from": source,
+    }
     declared = float(spec.get("seconds") or 0)
     if status.status_code == 504 or max(took, declared) >= idle:
         fail(
