@@ -83,6 +83,10 @@ class LocustTransport:
         for cookie in [c for c in self.client.cookiejar if c.name == name]:
             self.client.cookiejar.clear(cookie.domain, cookie.path, cookie.name)
 
+    def cookie(self, name: str) -> str | None:
+        values = [c.value for c in self.client.cookiejar if c.name == name and c.value]
+        return values[-1] if values else None
+
 
 def report_check(name: str, detail: str) -> None:
     """A check failure as a Locust failure with its own name and counter."""

@@ -19,6 +19,7 @@ import yaml
 
 from harness.errors import ProfileError, UsageError
 from harness.findings import FIELD_FAULTS
+from harness.profile.recipe_rules import check_recipe
 from harness.profile.schema import PROFILE, TARGET_COUNT
 from harness.profile.target_count import FIELD as TARGETS_FIELD
 from harness.profile.target_count import TargetCount
@@ -205,6 +206,7 @@ def parse_profile(text: str, source: str) -> Environment:
         raise ctx.fail((), "a profile is a mapping (name:, topology:, ...)")
     data = PROFILE.check(_interpolate(loaded, (), ctx), (), ctx)
     _provider_rules(data, ctx)
+    check_recipe(data.get("session"), ctx)
     return Environment(
         name=data["name"],
         source=source,

@@ -12,6 +12,7 @@ from harness.profile.validation import (
     Free,
     ListOf,
     MapOf,
+    OneOf,
     Path_,
     Scalar,
     ScalarOrSection,
@@ -19,6 +20,7 @@ from harness.profile.validation import (
     Url,
 )
 from harness.spread import ALGORITHM_SPREAD
+from harness.statuses import STATUS_MATCHER
 from harness.traffic.balancers import BALANCERS
 
 STR = Scalar((str,))
@@ -32,20 +34,39 @@ BOOL = Scalar((bool,))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ALGORITHMS = tuple(ALGORITHM_SPREAD)  # each with the spread it promises (harness.spread)
 
-EXTRACT = Section({"json": STR, "regex": STR, "header": STR, "cookie": STR})
-STEP = Section(
+EXTRACT = Section(
+    {
+        "json": STR,
+        "regex": STR,
+        "header": STR,
+        "cookie": STR,
+        "form_field": STR,  # the value of an HTML <input name=...> (a CSRF token, say)
+        "meta": STR,  # the content of an HTML <meta name=...> (Rails' csrf-token, say)
+    }
+)
+STATUS = Scalar((int,), minimum=100, maximum=599)
+EXPECT_STATUS = OneOf(
+    (
+        STATUS,
+        ListOf(STATUS),
+        Scalar((str,), pattern=STATUS_MATCHER, pattern_text='codes as "200,302" or "200-299"'),
+    )
+)
+REQUEST = Section(
     {
         "method": Scalar((str,), choices=METHODS),
         "path": STR,
         "headers": MapOf(STR),
         "json": Free(),
         "form": MapOf(Scalar((str, int, float))),
-        "expect_status": Scalar((int,), minimum=100, maximum=599),
+        "expect_status": EXPECT_STATUS,
+        "follow_redirects": BOOL,
         "extract": MapOf(EXTRACT),
     },
     required=("method", "path"),
-    defaults={"expect_status": 200, "headers": {}, "extract": {}},
+    defaults={"expect_status": 200, "headers": {}, "extract": {}, "follow_redirects": True},
 )
+STEP = OneOf((REQUEST, ListOf(REQUEST)))  # one request, or several in turn (a form, then post)
 SESSION = Section(
     {
         "cookie": STR,
@@ -81,7 +102,7 @@ HEALTH = Section(
         "unhealthy_threshold": Scalar((int,), minimum=2, maximum=10),
         "matcher": Scalar(
             (str,),
-            pattern=r"[1-5][0-9]{2}(-[1-5][0-9]{2})?(,[1-5][0-9]{2}(-[1-5][0-9]{2})?)*",
+            pattern=STATUS_MATCHER,
             pattern_text='HTTP codes as the ALB writes them: "200", "200,204" or "200-299"',
         ),
     }

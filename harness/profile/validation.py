@@ -324,3 +324,33 @@ class ScalarOrSection(Node):
             return self.scalar.check(value, path, ctx)
         except ProfileError:
             raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}") from None
+
+
+@dataclass
+class OneOf(Node):
+    """The first of several shapes that fits (`expect_status: 302`, `[200, 302]`, `"200-299"`;
+    a step as one request or a list of them). A mapping goes to the first node that takes one,
+    so its own errors name the field that is wrong."""
+
+    nodes: tuple[Node, ...]
+
+    def describe(self) -> str:
+        return ", or ".join(n.describe() for n in self.nodes)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [n.json_schema() for n in self.nodes], "description": self.describe()}
+
+    def check(self, value: Any, path: Path_, ctx: Context) -> Any:
+        for node in self.nodes:
+            takes_mapping = isinstance(node, Section | MapOf)
+            takes_list = isinstance(node, ListOf)
+            if isinstance(value, dict) and takes_mapping:
+                return node.check(value, path, ctx)
+            if isinstance(value, list) and takes_list:
+                return node.check(value, path, ctx)
+            if not isinstance(value, dict | list) and not (takes_mapping or takes_list):
+                try:
+                    return node.check(value, path, ctx)
+                except ProfileError:
+                    continue
+        raise ctx.fail(path, f"got {value!r}; allowed: {self.describe()}")

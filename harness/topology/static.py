@@ -22,6 +22,7 @@ import requests
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.haproxy_admin import HaproxyAdmin, ServerStat
 from harness.profile.environment import Environment
+from harness.statuses import status_matches
 from harness.topology import TargetStates
 from harness.topology.model import (
     HealthCheckSettings,
@@ -56,15 +57,6 @@ def haproxy_state(stat: ServerStat) -> tuple[str, str]:
     if status.startswith("UP") or status == "no check":
         return "healthy", ""
     return "unhealthy", f"HAProxy {status} ({stat.check_status or 'no check'})"
-
-
-def status_matches(code: int, matcher: str) -> bool:
-    """Whether `code` matches an ALB-style matcher: "200", "200,204" or "200-299"."""
-    for part in matcher.split(","):
-        low, _, high = part.strip().partition("-")
-        if low.isdigit() and int(low) <= code <= int(high if high.isdigit() else low):
-            return True
-    return False
 
 
 class StaticProvider:

@@ -1,22 +1,27 @@
 """The session contract: how to log in, write, read and log out, as a YAML recipe or in Python.
 
-A recipe step is an HTTP request with `{placeholders}` (username, password, key, value, n, and
-whatever earlier steps extracted), an expected status and what to extract (JSON pointer, regex,
-header or cookie). Apps with CSRF tokens or other flows implement `SessionDriver` in Python and
-name it in the profile (`session.driver: "package.module:Class"`) or override the `session_driver`
-fixture in their conftest.
+A recipe step is one HTTP request or a list of them sent in turn (GET the login form, then POST
+it), each with `{placeholders}` (username, password, key, value, n, whatever earlier requests
+extracted, and `{cookie:NAME}`, the client's current cookie), a form or JSON body, an expected
+status (a code, a list, or a range as "200-299"), redirects followed or not, and what to extract
+(JSON pointer, regex, header, cookie, an HTML form field or <meta> by name). Other flows
+implement `SessionDriver` in Python and name it in the profile (`session.driver:
+"package.module:Class"`) or override the `session_driver` fixture in their conftest.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+from html.parser import HTMLParser
 from typing import Any, Protocol
 
 from harness.errors import UsageError
+from harness.statuses import matcher_of, status_matches
 from harness.traffic.client import Route, json_pointer
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\{(cookie:[A-Za-z0-9_.-]+|[A-Za-z_][A-Za-z0-9_]*)\}")
+COOKIE_PREFIX = "cookie:"  # {cookie:csrftoken}: the value of the client's cookie, when sent
 
 
 class StepFailed(Exception):
@@ -26,7 +31,7 @@ class StepFailed(Exception):
         self,
         step: str,
         status: int,
-        expected: int,
+        expected: int | str,
         target: str | None,
         request: str | None = None,
     ) -> None:
@@ -53,6 +58,8 @@ class Transport(Protocol):
 
     def forget_cookie(self, name: str) -> None: ...
 
+    def cookie(self, name: str) -> str | None: ...
+
 
 class SessionDriver(Protocol):
     """Drives one app's session. `route` picks the target; None goes through the balancer.
@@ -69,6 +76,31 @@ class SessionDriver(Protocol):
     def logout(self, user: Transport, route: Route | None = None) -> None: ...
 
 
+class _Context(dict[str, str]):
+    """Placeholder values, and `cookie:NAME` read from the client's jar when asked."""
+
+    def __init__(self, values: dict[str, str], user: Transport) -> None:
+        super().__init__(values)
+        self.user = user
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key.startswith(COOKIE_PREFIX) and key not in self:
+            found = self.user.cookie(key.removeprefix(COOKIE_PREFIX))
+            return default if found is None else found
+        return super().get(key, default)
+
+
+def placeholders(template: Any) -> list[str]:
+    """Every `{name}` in strings, lists and mappings, in order."""
+    if isinstance(template, str):
+        return _PLACEHOLDER.findall(template)
+    if isinstance(template, list):
+        return [p for item in template for p in placeholders(item)]
+    if isinstance(template, dict):
+        return [p for v in template.values() for p in placeholders(v)]
+    return []
+
+
 def fill(template: Any, values: dict[str, str]) -> Any:
     """Replace `{name}` placeholders in strings, lists and mappings; unknown names stay."""
     if isinstance(template, str):
@@ -80,8 +112,41 @@ def fill(template: Any, values: dict[str, str]) -> Any:
     return template
 
 
+class _HtmlFields(HTMLParser):
+    """The first value of each named <input> and the content of each named <meta>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.inputs: dict[str, str] = {}
+        self.metas: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "input" and found.get("name"):
+            self.inputs.setdefault(found["name"], found.get("value", ""))
+        elif tag == "meta" and found.get("name"):
+            self.metas.setdefault(found["name"], found.get("content", ""))
+
+
+def html_fields(text: str) -> _HtmlFields:
+    fields = _HtmlFields()
+    fields.feed(text)
+    fields.close()
+    return fields
+
+
+def _set_cookie(response: Any, name: str) -> str | None:
+    """The value `response` (or a redirect before it) set for cookie `name`."""
+    for hop in [*(getattr(response, "history", None) or []), response]:
+        jar = getattr(hop, "cookies", None)
+        if jar is not None and jar.get(name) is not None:
+            return str(jar.get(name))
+    return None
+
+
 def extract(response: Any, spec: dict[str, str]) -> str | None:
-    """One value from a response by JSON pointer, regex (group 1), header or cookie."""
+    """One value from a response by JSON pointer, regex (group 1), header, cookie, or the
+    HTML form field or <meta> of that name."""
     found: Any = None
     if spec.get("json") is not None:
         try:
@@ -94,8 +159,17 @@ def extract(response: Any, spec: dict[str, str]) -> str | None:
     elif spec.get("header"):
         found = response.headers.get(spec["header"])
     elif spec.get("cookie"):
-        found = (getattr(response, "cookies", None) or {}).get(spec["cookie"])
+        found = _set_cookie(response, spec["cookie"])
+    elif spec.get("form_field"):
+        found = html_fields(response.text).inputs.get(spec["form_field"])
+    elif spec.get("meta"):
+        found = html_fields(response.text).metas.get(spec["meta"])
     return None if found is None else str(found)
+
+
+def requests_of(step: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A recipe step's requests: one, or several sent in turn."""
+    return step if isinstance(step, list) else [step]
 
 
 class RecipeDriver:
@@ -119,27 +193,37 @@ class RecipeDriver:
         values: dict[str, str] | None = None,
         route: Route | None = None,
     ) -> Any:
-        """Run any step of the recipe (login, write, read, logout, or an extra one: cart)."""
-        step = self.recipe[name]
-        context = {**self.secrets, **user.vars, **(values or {})}
-        kwargs: dict[str, Any] = {"headers": fill(step.get("headers", {}), context)}
+        """Run any step of the recipe (login, write, read, logout, or an extra one: cart): its
+        requests in turn, each filled with what the ones before extracted; the last response."""
+        response = None
+        for request in requests_of(self.recipe[name]):
+            response = self._send(name, request, user, values or {}, route)
+        return response
+
+    def _send(
+        self,
+        name: str,
+        request: dict[str, Any],
+        user: Transport,
+        values: dict[str, str],
+        route: Route | None,
+    ) -> Any:
+        context = _Context({**self.secrets, **user.vars, **values}, user)
+        kwargs: dict[str, Any] = {"headers": fill(request.get("headers", {}), context)}
         if self.recipe.get("auth_cookies"):  # an ALB's authenticate-oidc/cognito session, say
             kwargs["cookies"] = fill(self.recipe["auth_cookies"], context)
-        if step.get("json") is not None:
-            kwargs["json"] = fill(step["json"], context)
-        if step.get("form") is not None:
-            kwargs["data"] = fill(step["form"], context)
-        path = fill(step["path"], context)
-        response = user.request(step["method"], path, route=route, step=name, **kwargs)
-        if response.status_code != step["expect_status"]:
-            raise StepFailed(
-                name,
-                response.status_code,
-                step["expect_status"],
-                user.last_target,
-                f"{step['method']} {path}",
-            )
-        for var, spec in (step.get("extract") or {}).items():
+        if request.get("json") is not None:
+            kwargs["json"] = fill(request["json"], context)
+        if request.get("form") is not None:
+            kwargs["data"] = fill(request["form"], context)
+        kwargs["allow_redirects"] = request.get("follow_redirects", True)
+        path = fill(request["path"], context)
+        response = user.request(request["method"], path, route=route, step=name, **kwargs)
+        expected = request.get("expect_status", 200)
+        if not status_matches(response.status_code, matcher_of(expected)):
+            sent = f"{request['method']} {path}"
+            raise StepFailed(name, response.status_code, expected, user.last_target, sent)
+        for var, spec in (request.get("extract") or {}).items():
             got = extract(response, fill(spec, context))
             if got is not None:
                 user.vars[var] = got
