@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.helpers import parity
-from tests.stacks.django_stack import DJANGO_KEY, DjangoStack, django_stack
+from tests.stacks.django_stack import DJANGO_KEY, FORMS_RECIPE, DjangoStack, django_stack
 
 pytestmark = pytest.mark.slow
 SUITES = ("sharing", "sticky", "topology")
@@ -134,7 +134,7 @@ def test_init_on_django_proposes_its_store_key_layout(tmp_path: Path) -> None:
     assert "#   session_id: '^([^.]+)'" in text
 
 
-ASSETS = "  assets: {pages: [/app], pattern: '<script src=\"(/static/[^\"]+)\"'}\n"
+ASSETS = '  assets: {pages: [/app], pattern: \'<script src="(/static/[^"]+)"\'}\n'
 ASSET_CHECK = "test_every_asset_is_served_by_every_target"
 
 
@@ -169,3 +169,26 @@ def test_assets_the_balancer_serves_from_a_cdn_path_are_asked_through_it(tmp_pat
             hashed.unlink()
         code, check = _asset_check(tmp_path / "run2", stack)
     assert code == 1 and str(check["message"]).startswith("[missing-asset]"), check["message"]
+
+
+def test_djangos_own_login_form_passes_with_a_recipe_and_no_python(tmp_path: Path) -> None:
+    """Django's LoginView (a CSRF form: GET it, post its csrfmiddlewaretoken), writes with the
+    X-CSRFToken header from the csrftoken cookie, LogoutView by POST: a recipe of multi-request
+    steps is enough, where an 89-line SessionDriver was needed (issue 24)."""
+    with django_stack(tmp_path / "stack") as stack:
+        profile = stack.profile(
+            tmp_path / "django.yaml", key=DJANGO_KEY, extra=ACCEPT, recipe=FORMS_RECIPE
+        )
+        code, output, checks = _check(tmp_path, stack, profile, *SUITES)
+        literal = requests.get(stack.url + "/accounts/login/", timeout=5).text
+    failed = {n: m[:300] for n, (o, m) in checks.items() if o in ("failed", "error")}
+    assert code == 0 and not failed, failed or output[-2000:]
+    for name in (
+        "test_session_made_on_one_target_works_on_every_other",
+        "test_logout_on_one_target_ends_the_session_on_every_other",
+        "test_session_is_in_the_store_with_a_ttl",
+        "test_session_lifetimes_are_consistent",
+    ):
+        assert checks[name][0] == "passed", (name, checks[name][1][:300])
+    assert 'name="csrfmiddlewaretoken"' in literal  # what the recipe reads is Django's own form
+    assert stack.password not in output

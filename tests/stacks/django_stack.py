@@ -23,6 +23,46 @@ USERNAME = "alice"
 DJANGO_KEY = ":1:django.contrib.sessions.cache{session_id}"
 
 
+API_RECIPE = (
+    "  login: {method: POST, path: /api/login, "
+    'json: {username: "{username}", password: "{password}"}}\n'
+    '  write: {method: PUT, path: "/api/session/{key}", json: {value: "{value}"}}\n'
+    "  read: {method: GET, path: /api/session, extract: {value: {json: "
+    '"/data/{key}"}, user: {json: /user}}}\n'
+    "  logout: {method: POST, path: /api/logout}\n"
+)
+# Django's own LoginView (a CSRF-protected form), a login_required JSON view, a write with the
+# CSRF header, LogoutView by POST: the recipe the docs show, with no Python
+FORMS_RECIPE = """\
+  login:
+    - method: GET
+      path: /accounts/login/
+      extract: {csrf: {form_field: csrfmiddlewaretoken}}
+    - method: POST
+      path: /accounts/login/
+      form: {username: "{username}", password: "{password}", csrfmiddlewaretoken: "{csrf}"}
+      follow_redirects: false
+      expect_status: 302
+  write:
+    method: PUT
+    path: "/notes/{key}"
+    headers: {X-CSRFToken: "{cookie:csrftoken}"}
+    json: {value: "{value}"}
+    follow_redirects: false
+  read:
+    method: GET
+    path: /notes
+    follow_redirects: false
+    extract: {value: {json: "/data/{key}"}, user: {json: /user}}
+  logout:
+    method: POST
+    path: /accounts/logout/
+    headers: {X-CSRFToken: "{cookie:csrftoken}"}
+    follow_redirects: false
+    expect_status: 302
+"""
+
+
 @dataclass
 class DjangoStack:
     """The running stack: its entry URL, the instances' URLs and the store's."""
@@ -40,9 +80,12 @@ class DjangoStack:
         extra: str = "",
         balancer: str = "haproxy",
         expect: str = "",
+        recipe: str = "",
     ) -> Path:
         """A static profile for the stack as its team would write it; `key` the redis.key,
-        `expect` more lines of its `expect:` section (each indented two spaces)."""
+        `expect` more lines of its `expect:` section (each indented two spaces), `recipe` the
+        session steps (default: the JSON API's; FORMS_RECIPE: Django's own login form)."""
+        recipe = recipe or API_RECIPE
         listed = "\n".join(f'    - {{id: {t}, url: "{u}"}}' for t, u in self.targets.items())
         store = f"  key: {key!r}\n" if key else ""
         path.write_text(
@@ -53,12 +96,7 @@ class DjangoStack:
             f"{expect}"
             "session:\n  cookie: sessionid\n"
             f"  credentials: {{username: {USERNAME}, password: '${{{PASSWORD_VARIABLE}}}'}}\n"
-            "  login: {method: POST, path: /api/login, "
-            'json: {username: "{username}", password: "{password}"}}\n'
-            '  write: {method: PUT, path: "/api/session/{key}", json: {value: "{value}"}}\n'
-            "  read: {method: GET, path: /api/session, extract: {value: {json: "
-            '"/data/{key}"}, user: {json: /user}}}\n'
-            "  logout: {method: POST, path: /api/logout}\n"
+            f"{recipe}"
             f"redis:\n  url: {self.redis_url}\n{store}{extra}"
         )
         return path

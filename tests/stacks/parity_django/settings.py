@@ -16,8 +16,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "parity_django.views.InstanceHeader",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/notes"
+LOGOUT_REDIRECT_URL = "/"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["DJANGO_DB"]}}
 CACHES = {
     "default": {
@@ -34,7 +45,5 @@ if os.environ.get("DJANGO_STATIC_ROOT"):  # collected with hashed names, served 
     STATIC_ROOT = os.environ["DJANGO_STATIC_ROOT"]
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
-        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
     }

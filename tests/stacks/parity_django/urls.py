@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from parity_django import views
 
 urlpatterns = [
@@ -9,4 +9,7 @@ urlpatterns = [
     path("api/session/<str:key>", views.api_write),
     path("api/session", views.api_read),
     path("api/logout", views.api_logout),
+    path("accounts/", include("django.contrib.auth.urls")),  # Django's own LoginView, LogoutView
+    path("notes/<str:key>", views.note_write),
+    path("notes", views.notes),
 ]

@@ -5,6 +5,7 @@ import os
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
@@ -72,3 +73,20 @@ def api_read(request: HttpRequest) -> HttpResponse:
 def api_logout(request: HttpRequest) -> HttpResponse:
     logout(request)
     return JsonResponse({"ok": True})
+
+
+@login_required
+@require_http_methods(["PUT"])
+def note_write(request: HttpRequest, key: str) -> HttpResponse:
+    """A write a browser makes with Django's CSRF header (no csrf_exempt)."""
+    data = request.session.get("data", {})
+    data[key] = json.loads(request.body)["value"]
+    request.session["data"] = data
+    return JsonResponse({"ok": True})
+
+
+@login_required
+def notes(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(
+        {"user": request.user.get_username(), "data": request.session.get("data", {})}
+    )
