@@ -71,8 +71,9 @@ def test_a_store_that_dies_under_the_app_fails_the_run_as_server_errors(tmp_path
 
 
 def test_a_bug_in_the_users_driver_is_named_with_its_file_and_method(tmp_path: Path) -> None:
-    """A SessionDriver whose logout raises KeyError: the logout check fails naming the
-    exception, the file and the method in one line (exit 1); the other checks still run."""
+    """A SessionDriver whose logout raises KeyError is the user's bug (issue 24): the check that
+    called it cannot run, and says so in one line naming the driver, its method, the exception
+    and its line (exit 2, never "internal error"); the other checks still run."""
     (tmp_path / "buggy_driver.py").write_text(
         "from harness.traffic.contract import RecipeDriver\n\n\n"
         "class BuggyLogout(RecipeDriver):\n"
@@ -91,12 +92,32 @@ def test_a_bug_in_the_users_driver_is_named_with_its_file_and_method(tmp_path: P
         tmp_path / "home", "check", "--env-file", str(profile), "--suite", "sharing",
         "--report-dir", str(reports), env={"PYTHONPATH": str(tmp_path)},
     )  # fmt: skip
-    assert done.returncode == 1, done.stdout[-2000:] + done.stderr
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr
     outcomes = _outcomes(reports)
     outcome, message = outcomes["test_logout_on_one_target_ends_the_session_on_every_other"]
-    assert outcome == "failed"
-    assert message == (
-        "test_logout_on_one_target_ends_the_session_on_every_other stopped: KeyError: 'vals' "
+    assert outcome == "error"
+    assert message.endswith(
+        "session driver buggy_driver:BuggyLogout.logout raised KeyError: 'vals' "
         "(at buggy_driver.py:6 in logout)"
     ), message
+    assert "internal error" not in done.stdout + done.stderr
     assert outcomes["test_session_made_on_one_target_works_on_every_other"][0] == "passed"
+
+
+def test_profile_check_imports_the_named_driver_from_the_project(tmp_path: Path) -> None:
+    """`parity profile check` loads `session.driver` as every command does, from the project
+    directory (the working directory) without PYTHONPATH; a class that is not there is one
+    line, exit 2."""
+    (tmp_path / "shop_driver.py").write_text(
+        "from harness.traffic.contract import RecipeDriver\n\n\nclass Shop(RecipeDriver):\n"
+        "    pass\n"
+    )
+    text = REPLICA_PROFILE.read_text().replace("name: replica", "name: shop")
+    for cls, code in (("Shop", 0), ("Nope", 2)):
+        profile = tmp_path / f"{cls}.yaml"
+        driver = f"  cookie: session\n  driver: shop_driver:{cls}\n"
+        profile.write_text(text.replace("  cookie: session\n", driver))
+        done = parity(tmp_path / "home", "profile", "check", str(profile), cwd=tmp_path)
+        assert done.returncode == code, done.stderr
+    assert "session.driver 'shop_driver:Nope' cannot be loaded" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -12,13 +12,18 @@ implement `SessionDriver` in Python and name it in the profile (`session.driver:
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import sys
 from html.parser import HTMLParser
 from typing import Any, Protocol
 
-from harness.errors import UsageError
+import requests
+
+from harness.errors import ParityError, UsageError
 from harness.statuses import matcher_of, status_matches
 from harness.traffic.client import Route, json_pointer
+from harness.where import raised_where
 
 _PLACEHOLDER = re.compile(r"\{(cookie:[A-Za-z0-9_.-]+|[A-Za-z_][A-Za-z0-9_]*)\}")
 COOKIE_PREFIX = "cookie:"  # {cookie:csrftoken}: the value of the client's cookie, when sent
@@ -256,6 +261,51 @@ class RecipeDriver:
             user.forget_cookie(self.cookie_name)
 
 
+class DriverError(UsageError):
+    """A session driver of the user's raised: their code, named with its method and line."""
+
+
+class _UsersDriver:
+    """A `package.module:Class` driver whose own exceptions are named as the user's (exit 2)
+    in every command; a step that failed, a request without an answer and Parity's own errors
+    pass as they are."""
+
+    PASSED = (StepFailed, ParityError, requests.RequestException)
+
+    def __init__(self, driver: Any, name: str) -> None:
+        self._driver, self._name = driver, name
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._driver, attr)
+        if attr.startswith("_") or not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except self.PASSED:
+                raise
+            except Exception as exc:
+                raise DriverError(
+                    f"session driver {self._name}.{attr} raised {raised_where(exc)}"
+                ) from exc
+
+        return call
+
+
+def _import_class(module: str, cls: str) -> Any:
+    """`module.cls`, from the installed packages or the project directory (the working
+    directory, as `parity check` imports it through pytest)."""
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ModuleNotFoundError as exc:
+        here = os.getcwd()
+        if here in sys.path or exc.name != module.split(".")[0]:
+            raise
+        sys.path.append(here)
+        return getattr(importlib.import_module(module), cls)
+
+
 def load_driver(recipe: dict[str, Any] | None, secrets: dict[str, str]) -> SessionDriver:
     """The driver a profile names: the YAML recipe, or `package.module:Class`."""
     if recipe is None:
@@ -264,8 +314,15 @@ def load_driver(recipe: dict[str, Any] | None, secrets: dict[str, str]) -> Sessi
     if name == "recipe":
         return RecipeDriver(recipe, secrets)
     module, _, cls = name.partition(":")
+    if not module or not cls:
+        raise UsageError(f"session.driver {name!r}: write package.module:Class")
     try:
-        driver: SessionDriver = getattr(importlib.import_module(module), cls)(recipe, secrets)
+        found = _import_class(module, cls)
     except (ImportError, AttributeError, ValueError) as exc:
         raise UsageError(f"session.driver {name!r} cannot be loaded: {exc}") from exc
+    try:
+        made = found(recipe, secrets)
+    except Exception as exc:
+        raise DriverError(f"session driver {name}.__init__ raised {raised_where(exc)}") from exc
+    driver: SessionDriver = _UsersDriver(made, name)
     return driver
