@@ -103,6 +103,24 @@ def test_a_passing_check_exits_0_and_writes_every_artifact(healthy: tuple) -> No
 
 
 @pytest.mark.slow
+def test_sign_off_names_the_build_under_test_and_what_was_not_covered(healthy: tuple) -> None:
+    """The build(s) the targets named, in the console, the JSON and the report's header; every
+    skipped check in a "not covered" list with its reason (issue 24)."""
+    result, folder = healthy
+    results = json.loads((folder / "results.json").read_text())
+    assert results["builds"] == {"build-1": ["app-1", "app-2"]}
+    assert "build under test: build-1 on app-1, app-2" in result.stdout
+    skipped = [c for c in results["checks"] if c["outcome"] == "skipped"]
+    assert skipped and len(results["not_covered"]) == len(skipped)
+    lapse = next(u for u in results["not_covered"] if u["check"].startswith("Stickiness lapses"))
+    assert lapse["suite"] == "sticky" and "too long to wait for" in lapse["reason"], lapse
+    assert f"not covered ({len(skipped)} checks skipped; they prove nothing):" in result.stdout
+    html = (folder / "index.html").read_text()
+    assert 'id="builds">Build under test: build-1 on app-1, app-2' in html
+    assert f'id="not-covered">Not covered ({len(skipped)} checks skipped' in html
+
+
+@pytest.mark.slow
 def test_a_finding_exits_1_with_its_evidence_in_junit_and_html(skewed: tuple) -> None:
     result, folder, _ = skewed
     assert result.returncode == 1

@@ -16,6 +16,7 @@ from harness.loadgen.runner import PROFILES, parse_duration
 from harness.printable import printable
 from harness.profile.environment import load_environment
 from harness.report import html
+from harness.report.coverage import builds_line, not_covered
 from harness.report.model import Results, gate_status
 from harness.report.reading import read_results
 
@@ -31,6 +32,12 @@ def _summary(results: Results) -> None:
             print(f"{'':<13} -> {printable(first)[:150]}")
     for warning in results.get("warnings", []):
         print(f"warning: {printable(warning)}")
+    print(f"build under test: {builds_line(checks)}")
+    uncovered = not_covered(checks)
+    if uncovered:
+        print(f"not covered ({len(uncovered)} checks skipped; they prove nothing):")
+        for u in uncovered:
+            print(f"  {u['check'][:62]:<62} {u['reason'][:120]}")
     load = results["load"]
     if load:
         for gate in load["gates"]:

@@ -29,6 +29,7 @@ from harness.printable import printable
 from harness.profile.environment import Environment
 from harness.report import html, junit
 from harness.report.acceptance import acceptance_section
+from harness.report.coverage import builds_under_test, not_covered
 from harness.report.model import CheckRecord, LoadSection, Results, Verdict
 from harness.report.redact import redact
 from harness.signals import die_with_parent, stop_child
@@ -285,6 +286,8 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
         "diff": diff,
     }
     results["acceptances"], results["warnings"] = acceptance_section(env.accept, checks)
+    results["builds"] = builds_under_test(checks)
+    results["not_covered"] = not_covered(checks)
     results = redact(results, tuple(topology.secrets.values()))
     write_reports(results, folder)
     _point_latest(opts.report_dir, stamp)

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from harness.report import charts
+from harness.report.coverage import builds_line, not_covered
 from harness.report.model import CheckRecord, LoadSection, Results
 from harness.topology.model import SETTINGS_SOURCES
 
@@ -197,6 +198,8 @@ def render(results: Results) -> str:
         warnings=results.get("warnings", []),
         load=load,
         settings_sources=SETTINGS_SOURCES,
+        builds=builds_line(checks),
+        uncovered=not_covered(checks),
         load_gates_passed=sum(1 for g in (load["gates"] if load else []) if g["passed"]),
         failover=failover,
         store=store,

@@ -74,6 +74,14 @@ class AcceptanceRecord(TypedDict):
     matched: list[str]
 
 
+class Uncovered(TypedDict):
+    """A check the run did not cover: skipped, with why."""
+
+    check: str  # its title
+    suite: str
+    reason: str  # the first line of why it was skipped
+
+
 class Results(TypedDict):
     parity_version: str
     verdict: Verdict
@@ -87,6 +95,8 @@ class Results(TypedDict):
     diff: DiffSection | None
     acceptances: NotRequired[list[AcceptanceRecord]]
     warnings: NotRequired[list[str]]
+    builds: NotRequired[dict[str, list[str]]]  # build -> the targets that named it
+    not_covered: NotRequired[list[Uncovered]]  # skipped checks and why (report.coverage)
 
 
 def evidence_of(checks: list[CheckRecord], key: str) -> Any:
