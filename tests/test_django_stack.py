@@ -132,6 +132,33 @@ def test_init_on_django_proposes_its_store_key_layout(tmp_path: Path) -> None:
         f"#   key: {DJANGO_KEY!r}  # Django (cache or cached_db on RedisCache), from the " in text
     )
     assert "#   session_id: '^([^.]+)'" in text
+    # Django answers / with 200 here, but /healthz (204) comes first: the health check found it
+    assert (
+        '  health_check: {"path": "/healthz", "matcher": "200-299"}  # observed: every target '
+        "answered GET /healthz with 204" in text
+    ), text
+    assert "  targets: 2  # observed: 2 healthy targets" in text, text
+
+
+def test_init_with_a_health_path_only_the_app_answers(tmp_path: Path) -> None:
+    """A regression: static targets were health-checked on `/` only, which many apps answer
+    404 or with a redirect to their login, so the profile init wrote was refused
+    (`expect.targets: got 0`). `--health-path` names the app's own path (here /app); the
+    written profile checks."""
+    with django_stack(tmp_path / "stack") as stack:
+        targets = [a for t, u in stack.targets.items() for a in ("--target", f"{t}={u}")]
+        home = tmp_path / "home"
+        done = parity(home, "init", "dj", "--static", stack.url, *targets,
+                      "--health-path", "/app", cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        text = (tmp_path / "environments" / "dj.yaml").read_text()
+        checked = parity(home, "profile", "check", "dj", cwd=tmp_path)
+        bad = parity(home, "init", "dj2", "--static", stack.url, *targets,
+                     "--health-path", "app", cwd=tmp_path)  # fmt: skip
+    assert '"path": "/app"' in text and "# from --health-path" in text, text
+    assert "  targets: 2  # observed: 2 healthy targets" in text, text
+    assert checked.returncode == 0, checked.stderr
+    assert bad.returncode == 2 and "--health-path 'app': a path starting with /" in bad.stderr
 
 
 ASSETS = '  assets: {pages: [/app], pattern: \'<script src="(/static/[^"]+)"\'}\n'

@@ -20,6 +20,10 @@ def _source(args: argparse.Namespace) -> Source:
         )
     if args.target and not args.static:
         raise UsageError("--target goes with --static URL")
+    if args.health_path and not args.static:
+        raise UsageError(
+            "--health-path goes with --static URL (an ALB's own health check is read from it)"
+        )
     if args.static:
         if not args.target:
             raise UsageError("--static URL needs at least one --target ID=URL")
@@ -29,7 +33,9 @@ def _source(args: argparse.Namespace) -> Source:
             if not sep or not target_id or not url.startswith(("http://", "https://")):
                 raise UsageError(f"--target {spec!r}: use ID=http://host:port")
             targets.append((target_id, url))
-        return Source("static", url=args.static, targets=targets)
+        if args.health_path is not None and not args.health_path.startswith("/"):
+            raise UsageError(f"--health-path {args.health_path!r}: a path starting with /")
+        return Source("static", url=args.static, targets=targets, health_path=args.health_path)
     if args.aws:
         return Source("aws", args.aws, args.region, args.profile)
     return Source("replica")
@@ -72,6 +78,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     init.add_argument("--static", metavar="URL", help="any balancer's entry URL")
     init.add_argument(
         "--target", action="append", default=[], metavar="ID=URL", help="with --static; repeat"
+    )
+    init.add_argument(
+        "--health-path",
+        metavar="PATH",
+        help="with --static: the path every target answers 2xx when healthy (default: probe "
+        "/healthz, /health, /up, /actuator/health, /status, /ping, /)",
     )
     init.add_argument("--from-replica", action="store_true", help="the embedded replica")
     init.add_argument("--force", action="store_true", help="overwrite an existing profile")

@@ -32,6 +32,10 @@ VERSION_PATHS = ("/version", "/api/version", "/build", "/healthz")
 SESSION_PATHS = ("/login", "/api/login", "/session", "/api/session", "/logout", "/api/logout")
 BALANCER_COOKIES = {"AWSALB": "alb", "lb": "caddy", "SERVERID": "haproxy"}
 PROBE_TIMEOUT = 5.0
+# where apps answer health checks: the usual names, Rails 7.1's /up, Spring Boot's actuator,
+# then the root (which a framework's app often answers 404, or a redirect to its login)
+HEALTH_PATHS = ("/healthz", "/health", "/up", "/actuator/health", "/status", "/ping", "/")
+HEALTH_MATCHER = "200-299"
 
 
 @dataclass
@@ -44,6 +48,8 @@ class Source:
     aws_profile: str | None = None
     url: str | None = None
     targets: list[tuple[str, str]] = field(default_factory=list)
+    health_path: str | None = None  # --health-path; else found by probing HEALTH_PATHS
+    health_note: str = ""  # how the health path was chosen, for the profile's comment
 
 
 @dataclass
@@ -79,10 +85,33 @@ def _probe_profile(source: Source, name: str) -> Environment:
             "name": name,
             "url": source.url,
             "topology": {"provider": "static", "targets": targets},
+            "expect": {"health_check": {"path": _health_path(source), "matcher": HEALTH_MATCHER}},
         }
     else:
         doc = {"name": name, "topology": _aws_topology(source)}
     return parse_profile(yaml.safe_dump(doc), f"<parity init {name}>")
+
+
+def _health_path(source: Source) -> str:
+    """The static targets' health path: --health-path, else the first of HEALTH_PATHS that
+    every target answers 2xx directly (kept in `source.health_note`)."""
+    if source.health_path:
+        source.health_note = "from --health-path"
+        return source.health_path
+    for path in HEALTH_PATHS:
+        answers = [_get(url.rstrip("/") + path, True) for _, url in source.targets]
+        if all(a is not None and 200 <= a.status_code < 300 for a in answers):
+            codes = sorted({a.status_code for a in answers if a is not None})
+            source.health_note = (
+                f"observed: every target answered GET {path} with "
+                f"{', '.join(map(str, codes))}"
+            )
+            return path
+    source.health_note = (
+        f"no target answered 2xx at any of {', '.join(HEALTH_PATHS)}: set the app's health "
+        "path (parity init --health-path PATH)"
+    )
+    return "/"
 
 
 def _aws_topology(source: Source) -> dict[str, Any]:
@@ -171,6 +200,11 @@ def _expect(source: Source, topology: Topology, http: dict[str, Any]) -> list[Li
     lines.append(Line(1, "balancer", kind, why))
     if cookie:
         lines.append(Line(1, "cookie", {"name": cookie}, "observed on the entry's answer"))
+    if source.kind == "static" and group is not None:
+        hc = group.health_check
+        lines.append(
+            Line(1, "health_check", {"path": hc.path, "matcher": hc.matcher}, source.health_note)
+        )
     if group is not None and source.kind != "static":
         s, hc = group.stickiness, group.health_check
         lines += [
