@@ -105,7 +105,7 @@ class DjangoStack:
         return {PASSWORD_VARIABLE: self.password}
 
 
-def _haproxy_config(
+def haproxy_config(
     port: int, targets: dict[str, str], cookie_attr: str = "", cdn: int | None = None
 ) -> str:
     """The balancer; with a `cdn` port, `/static/` goes there and never to an instance."""
@@ -124,7 +124,7 @@ def _haproxy_config(
     )
 
 
-def _spawn(stack: ExitStack, argv: list[str], log: Path, env: dict[str, str]) -> None:
+def spawn(stack: ExitStack, argv: list[str], log: Path, env: dict[str, str]) -> None:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -132,7 +132,7 @@ def _spawn(stack: ExitStack, argv: list[str], log: Path, env: dict[str, str]) ->
     stack.callback(stop_pid, proc.pid, proc=proc)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code < 500
     except requests.RequestException:
@@ -156,7 +156,7 @@ def django_stack(
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         redis_port = free_port()
-        _spawn(
+        spawn(
             stack,
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(work)],
@@ -189,7 +189,7 @@ def django_stack(
             env = {**base, "INSTANCE_ID": f"app-{i}"}
             if ages and i in ages:
                 env["DJANGO_SESSION_AGE"] = str(ages[i])
-            _spawn(
+            spawn(
                 stack,
                 [sys.executable, "-m", "gunicorn", "parity_django.wsgi", "--bind",
                  f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
@@ -197,20 +197,20 @@ def django_stack(
             )  # fmt: skip
             targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
         for target, url in targets.items():
-            wait_until(lambda u=url: _answers(u + "/healthz"), 30, f"django {target}")
+            wait_until(lambda u=url: answers(u + "/healthz"), 30, f"django {target}")
         cdn_port = free_port() if cdn else None
         if cdn_port:
-            _spawn(
+            spawn(
                 stack,
                 [sys.executable, "-m", "http.server", str(cdn_port), "--bind", "127.0.0.1",
                  "--directory", str(work / "cdn")],
                 work / "cdn.log", dict(os.environ),
             )  # fmt: skip
-            wait_until(lambda: _answers(f"http://127.0.0.1:{cdn_port}/"), 15, "the static server")
+            wait_until(lambda: answers(f"http://127.0.0.1:{cdn_port}/"), 15, "the static server")
         entry = free_port()
         config = work / "haproxy.cfg"
-        config.write_text(_haproxy_config(entry, targets, cookie_attr, cdn_port))
-        _spawn(stack, ["haproxy", "-db", "-f", str(config)], work / "haproxy.log", dict(os.environ))
+        config.write_text(haproxy_config(entry, targets, cookie_attr, cdn_port))
+        spawn(stack, ["haproxy", "-db", "-f", str(config)], work / "haproxy.log", dict(os.environ))
         url = f"http://127.0.0.1:{entry}"
-        wait_until(lambda: _answers(url + "/healthz"), 15, "haproxy in front of django")
+        wait_until(lambda: answers(url + "/healthz"), 15, "haproxy in front of django")
         yield DjangoStack(url, redis_url, targets, password)
