@@ -6,6 +6,7 @@ for read-only views (topology, site, store), function scoped for disruptive ones
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from harness.store.connection import open_store, settings_of
 from harness.topology import Provider
 from harness.topology.model import Target, Topology
 from harness.topology.opening import open_environment
+from harness.traffic.cleanup import CleaningDriver
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver, load_driver
 from harness.traffic.site import Site
@@ -147,13 +149,21 @@ def pinned_client(site: Site) -> Callable[[str], VirtualUser]:
 
 
 @pytest.fixture(scope="module")
-def session_driver(environment: Environment, topology: Topology) -> SessionDriver:
-    """The app's session contract; override this fixture for a Python SessionDriver."""
+def session_driver(environment: Environment, topology: Topology) -> Iterator[SessionDriver]:
+    """The app's session contract; override this fixture for a Python SessionDriver. Every
+    session it logs in that is still open when the module ends is logged out, and its store
+    key deleted (`harness.traffic.cleanup`)."""
     if environment.session is None:
         pytest.skip(
             f"not applicable: {environment.source} has no session: section (login, write, read)"
         )
-    return load_driver(environment.session, topology.secrets)  # a ParityError: one-line error
+    driver = CleaningDriver(load_driver(environment.session, topology.secrets))
+    yield driver
+    store = None
+    with contextlib.suppress(Exception):  # no store, or one that does not answer: logouts only
+        if topology.redis_url and environment.redis.get("reachable") is not False:
+            store = open_store(settings_of(environment.redis, topology.redis_url))
+    driver.finish(store, environment.redis)
 
 
 @pytest.fixture(scope="module")

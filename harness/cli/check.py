@@ -16,7 +16,7 @@ from harness.loadgen.runner import PROFILES, parse_duration
 from harness.printable import printable
 from harness.profile.environment import load_environment
 from harness.report import html
-from harness.report.coverage import builds_line, not_covered
+from harness.report.coverage import builds_line, not_covered, sessions_line
 from harness.report.model import Results, gate_status
 from harness.report.reading import read_results
 
@@ -33,6 +33,8 @@ def _summary(results: Results) -> None:
     for warning in results.get("warnings", []):
         print(f"warning: {printable(warning)}")
     print(f"build under test: {builds_line(checks)}")
+    if results.get("sessions"):
+        print(f"test sessions: {sessions_line(results['sessions'])}")
     uncovered = not_covered(checks)
     if uncovered:
         print(f"not covered ({len(uncovered)} checks skipped; they prove nothing):")

@@ -235,15 +235,16 @@ def _run_info(stamp: str, started: float, opts: CheckOptions) -> dict[str, Any]:
     }
 
 
-def _read_checks(path: Path, code: int) -> list[CheckRecord]:
+def _read_checks(path: Path, code: int) -> tuple[list[CheckRecord], dict[str, int]]:
+    """The checks' records, and what the run did with the sessions it made."""
     if not path.exists():
         raise EnvironmentUnavailable(
             f"the suites did not run (pytest exit {code}); run "
             "`pytest --pyargs harness.suites` to see why"
         )
-    checks: list[CheckRecord] = json.loads(path.read_text())["checks"]
+    body = json.loads(path.read_text())
     path.unlink()
-    return checks
+    return body["checks"], body.get("sessions") or {}
 
 
 def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
@@ -256,7 +257,7 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
     with open_environment(env, for_children=True) as provider:
         topology = provider.resolve()
         code = run_suites(env, provider, opts, folder / "checks.json")
-        checks = _read_checks(folder / "checks.json", code)
+        checks, sessions = _read_checks(folder / "checks.json", code)
         load = _load(env, provider, opts, load_opts)
         after = provider.resolve()
         diff = None
@@ -287,6 +288,7 @@ def run_check(env: Environment, opts: CheckOptions) -> tuple[Results, Path]:
     }
     results["acceptances"], results["warnings"] = acceptance_section(env.accept, checks)
     results["builds"] = builds_under_test(checks)
+    results["sessions"] = sessions
     results["not_covered"] = not_covered(checks)
     results = redact(results, tuple(topology.secrets.values()))
     write_reports(results, folder)

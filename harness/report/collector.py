@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from harness.report.acceptance import ACCEPTED_PROPERTY
+from harness.traffic.cleanup import LEDGER
 
 EVIDENCE_PROPERTY = "parity_evidence"
 ERROR_EXIT_PROPERTY = "parity_error_exit"  # a ParityError stopped the check: its exit code
@@ -81,6 +82,7 @@ class ResultsCollector:
                     "finished": time.time(),
                     "exit_status": int(exitstatus),
                     "checks": list(self.checks.values()),
+                    "sessions": LEDGER.as_dict(),
                 },
                 indent=1,
             )

@@ -40,3 +40,12 @@ def not_covered(checks: list[CheckRecord]) -> list[Uncovered]:
         for c in checks
         if c["outcome"] == "skipped"
     ]
+
+
+def sessions_line(sessions: dict[str, int]) -> str:
+    """`41 made by this run: 41 logged out, 3 store keys deleted, 0 left`."""
+    return (
+        f"{sessions.get('made', 0)} made by this run: {sessions.get('logged_out', 0)} logged "
+        f"out, {sessions.get('keys_deleted', 0)} store keys deleted, {sessions.get('left', 0)} "
+        "left"
+    )

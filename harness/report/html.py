@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from harness.report import charts
-from harness.report.coverage import builds_line, not_covered
+from harness.report.coverage import builds_line, not_covered, sessions_line
 from harness.report.model import CheckRecord, LoadSection, Results
 from harness.topology.model import SETTINGS_SOURCES
 
@@ -199,6 +199,7 @@ def render(results: Results) -> str:
         load=load,
         settings_sources=SETTINGS_SOURCES,
         builds=builds_line(checks),
+        sessions=sessions_line(results["sessions"]) if results.get("sessions") else "",
         uncovered=not_covered(checks),
         load_gates_passed=sum(1 for g in (load["gates"] if load else []) if g["passed"]),
         failover=failover,

@@ -97,6 +97,7 @@ class Results(TypedDict):
     warnings: NotRequired[list[str]]
     builds: NotRequired[dict[str, list[str]]]  # build -> the targets that named it
     not_covered: NotRequired[list[Uncovered]]  # skipped checks and why (report.coverage)
+    sessions: NotRequired[dict[str, int]]  # made, logged_out, keys_deleted, left (cleanup)
 
 
 def evidence_of(checks: list[CheckRecord], key: str) -> Any:
