@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from harness.errors import NotApplicable
+from harness.errors import DeploymentFinding, NotApplicable
 from harness.findings import fail
 from harness.profile.environment import Environment
 from harness.topology.model import Topology
@@ -76,7 +76,7 @@ def _sticky_to(site: Site, target: str) -> dict[str, str]:
     ones reused just past its keep-alive (none where the balancer pins no fresh client)."""
     try:
         return site.pin(target).cookies
-    except NotApplicable:
+    except (NotApplicable, DeploymentFinding):  # stickiness is its own check's finding
         return {}
 
 

@@ -10,7 +10,7 @@ import pytest
 from harness.errors import ProfileError
 from harness.profile.environment import parse_profile
 from harness.statuses import matcher_of, status_matches
-from harness.traffic.contract import fill, html_fields, placeholders
+from harness.traffic.contract import _Context, fill, html_fields, placeholders
 
 BASE = "name: r\ntopology: {provider: replica}\nsession:\n  cookie: sessionid\n"
 READ = '  read: {method: GET, path: /notes, extract: {value: {json: "/data/{key}"}}}\n'
@@ -39,12 +39,24 @@ def test_expect_status_is_a_code_a_list_or_a_range() -> None:
 
 
 def test_cookie_placeholders_read_the_clients_jar_when_sent() -> None:
-    class Jar(dict[str, str]):
-        def get(self, key: str, default: object = None) -> object:
-            return "from-the-jar" if key == "cookie:XSRF-TOKEN" else super().get(key, default)
+    class Client:  # the part of a Transport a placeholder reads: its cookie jar
+        def cookie(self, name: str) -> str | None:
+            return {"XSRF-TOKEN": "from-the-jar"}.get(name)
 
-    assert fill({"X-XSRF-TOKEN": "{cookie:XSRF-TOKEN}"}, Jar()) == {"X-XSRF-TOKEN": "from-the-jar"}
+    values = _Context({"csrf": "extracted"}, Client())  # type: ignore[arg-type]
+    sent = fill({"X-XSRF-TOKEN": "{cookie:XSRF-TOKEN}", "X-CSRF": "{csrf}"}, values)
+    assert sent == {"X-XSRF-TOKEN": "from-the-jar", "X-CSRF": "extracted"}
+    assert fill("{cookie:absent}", values) == "{cookie:absent}"  # refused when sent (below)
     assert placeholders({"a": ["{x}", "{cookie:csrftoken} {1,3}"]}) == ["x", "cookie:csrftoken"]
+
+
+def test_what_any_step_extracts_serves_the_later_ones_and_graphql_goes_as_it_is() -> None:
+    """Regressions the rule must not bring: a value a write extracts used by the read (it stays
+    with the client, as before), and a GraphQL query whose braces are no placeholders."""
+    login = '  login: {method: POST, path: /graphql, json: {query: "{me{id}}"}}\n'
+    write = '  write: {method: POST, path: /notes, extract: {note: {json: /id}}}\n'
+    read = '  read: {method: GET, path: "/notes/{note}", extract: {value: {json: /v}}}\n'
+    parse_profile(_profile(login, write + read), "graphql.yaml")
 
 
 def test_a_multi_request_login_with_a_form_token_is_a_valid_profile() -> None:

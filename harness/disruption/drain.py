@@ -52,11 +52,17 @@ class Transition:
         return seen
 
 
-def observe(provider: Provider, record: Transition, progress: Progress | None = None) -> str:
-    """The target's state now, kept in `record` when it changed."""
+def observe(
+    provider: Provider,
+    record: Transition,
+    progress: Progress | None = None,
+    keep: Callable[[str], bool] = lambda state: True,
+) -> str:
+    """The target's state now, kept in `record` when it changed (and `keep` takes it)."""
     state, reason = provider.target_states().get(record.target, ("gone", ""))
     at = time.time() - record.started_at
-    if not record.observations or record.observations[-1].state != state:
+    changed = not record.observations or record.observations[-1].state != state
+    if changed and keep(state):
         record.observations.append(Observation(round(at, 3), state, reason))
         if progress:
             progress(f"{record.target}: {state} after {at:.1f} s")

@@ -196,12 +196,21 @@ def fresh_clients_needed(share: float) -> int:
     return min(FRESH_MAX, math.ceil(math.log(FRESH_MISS) / math.log(1 - share)))
 
 
-def _fresh_landings(site: Site, count: int) -> list[str | None]:
-    """Where `count` new clients (no cookie) land: the target each first request names."""
-    landed = []
+def _fresh_landings(site: Site, count: int, drained: str, since: float) -> list[str | None]:
+    """Where `count` new clients (no cookie) land: the target each first request names (None
+    for no answer). One that lands on the drained target within PROPAGATION_SECONDS of the
+    drain is sent again (a real ALB keeps routing there for a few seconds); after it, it counts."""
+    landed: list[str | None] = []
     for i in range(count):
-        user = site.user(f"fresh-{i + 1}")
-        landed.append(served_by(user, None))
+        while True:
+            try:
+                target = served_by(site.user(f"fresh-{i + 1}"), None)
+            except requests.RequestException:
+                target = None
+            if target != drained or time.time() >= since + PROPAGATION_SECONDS:
+                break
+            time.sleep(PROPAGATION_POLL)
+        landed.append(target)
     return landed
 
 
@@ -265,14 +274,17 @@ def drain_scenario(
     with guard.disrupt("deregister", target, restore_after=restore_timeout) as record:
         started.append(record.started_at)
         evidence.transition = record
-        observe(guard.provider, record, guard.progress)  # draining from the start, or not
+        # draining from the start is seen now (reads may outlast the delay); an early "unused"
+        # is not kept: HAProxy reports a drained server with no sessions so at once
+        observe(guard.provider, record, guard.progress, keep=lambda state: state == "draining")
         with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
             for client in evidence.clients:
                 _read_after_drain(driver, client, target, record.started_at, evidence.keeps_pinned)
                 client.new_cookie = name is not None and (
                     client.user.cookie(name) not in (None, client.cookie_before)
                 )
-            evidence.fresh = _fresh_landings(site, fresh_clients_needed(share))
+            needed = fresh_clients_needed(share)
+            evidence.fresh = _fresh_landings(site, needed, target, record.started_at)
             if flight_thread is not None:
                 flight_thread.join(timeout=delay + 60)
             if evidence.keeps_pinned:  # pinned clients keep it busy until they stop

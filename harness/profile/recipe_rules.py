@@ -1,7 +1,9 @@
 """The session recipe's placeholders, checked before anything is sent: a `{name}` that no step
 gives or extracts would go out literally (a CSRF token sent as "{csrf}"), so it is refused,
-naming the step, the request and the placeholder. A request may use what Parity gives its step,
-what earlier requests of the step extracted, and what the login extracted (it runs first)."""
+naming the step, the request and the placeholder. The login (it runs first) may use what Parity
+gives it and what its earlier requests extracted; every other step, also what any step extracts
+(it stays with the client). In a JSON body only strings that are a placeholder alone are held to
+it: text with braces of its own (a GraphQL query) is sent as it is, as before."""
 
 from __future__ import annotations
 
@@ -24,6 +26,21 @@ STEPS = tuple(GIVEN)
 FILLED = ("path", "headers", "json", "form", "extract")  # the fields a request fills
 
 
+def _whole_placeholders(value: Any) -> list[str]:
+    """The strings of a JSON body that are one placeholder and nothing else ("{csrf}")."""
+    if isinstance(value, str):
+        return (
+            [value]
+            if len(placeholders(value)) == 1 and value == f"{{{placeholders(value)[0]}}}"
+            else []
+        )
+    if isinstance(value, list):
+        return [s for v in value for s in _whole_placeholders(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _whole_placeholders(v)]
+    return []
+
+
 def _extracted(step: Any) -> set[str]:
     return {var for request in requests_of(step) for var in request.get("extract") or {}}
 
@@ -35,15 +52,19 @@ def check_recipe(session: dict[str, Any] | None, ctx: Context) -> None:
     steps = {name: session[name] for name in STEPS if session.get(name)}
     for key, value in (session.get("credentials") or {}).items():
         _refuse_unknown(value, CREDENTIALS, ("session", "credentials", key), ctx, "credentials")
-    from_login = _extracted(steps["login"]) if "login" in steps else set()
+    # login runs first; after it, what any step extracted stays with the client (user.vars)
+    later = set().union(*(_extracted(s) for s in steps.values())) if steps else set()
     for name, step in steps.items():
         before: set[str] = set()  # what this step's earlier requests extracted
         for i, request in enumerate(requests_of(step)):
             where = ("session", name, *((i,) if isinstance(step, list) else ()))
-            known = GIVEN[name] | SECRETS | before | (from_login if name != "login" else set())
+            known = GIVEN[name] | SECRETS | before | (later if name != "login" else set())
             for field in FILLED:
                 if request.get(field) is not None:
-                    _refuse_unknown(request[field], known, (*where, field), ctx, name)
+                    value = request[field]
+                    if field == "json":  # text with braces of its own (GraphQL) goes as it is
+                        value = _whole_placeholders(value)
+                    _refuse_unknown(value, known, (*where, field), ctx, name)
             before |= set(request.get("extract") or {})
 
 

@@ -48,6 +48,7 @@ async def _relay(
             while data := await client_r.read(CHUNK):
                 if closed.is_set():  # sent after the instance closed: the reset of the race
                     _reset(client_w)
+                    server_w.close()
                     return
                 server_w.write(data)
                 await server_w.drain()

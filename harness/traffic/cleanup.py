@@ -40,17 +40,20 @@ class CleaningDriver:
         self._driver, self._ledger = driver, ledger
         self._open: dict[int, tuple[Transport, str | None]] = {}  # user -> session cookie
         self._lock = threading.Lock()
-        self.cookie_name = driver.cookie_name
+        self.cookie_name = getattr(driver, "cookie_name", "")
+        has_step = getattr(driver, "has_step", None)  # a recipe without a logout step only
+        self._logs_out = not callable(has_step) or bool(has_step("logout"))  # forgets the cookie
 
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._driver, attr)
 
     def login(self, user: Transport, n: int, route: Route | None = None) -> None:
         self._driver.login(user, n, route)
+        cookie = user.cookie(self.cookie_name) if self.cookie_name else None
         with self._lock:
             if id(user) not in self._open:
                 self._ledger.made += 1
-            self._open[id(user)] = (user, user.cookie(self.cookie_name))
+            self._open[id(user)] = (user, cookie)
 
     def write(self, user: Transport, key: str, value: str, route: Route | None = None) -> None:
         self._driver.write(user, key, value, route)
@@ -60,6 +63,8 @@ class CleaningDriver:
 
     def logout(self, user: Transport, route: Route | None = None) -> None:
         self._driver.logout(user, route)
+        if not self._logs_out:  # the session lives on in the app: ended at the end, by its key
+            return
         with self._lock:
             if self._open.pop(id(user), None) is not None:
                 self._ledger.logged_out += 1
@@ -70,9 +75,10 @@ class CleaningDriver:
             left, self._open = list(self._open.values()), {}
         for user, cookie in left:
             logged_out = False
-            with contextlib.suppress(Exception):  # best effort: a session may be gone already
-                self._driver.logout(user, None)
-                logged_out = True
+            if self._logs_out:
+                with contextlib.suppress(Exception):  # best effort: it may be gone already
+                    self._driver.logout(user, None)
+                    logged_out = True
             deleted = cookie is not None and _delete_key(store, redis_section, cookie)
             self._ledger.logged_out += logged_out
             self._ledger.keys_deleted += deleted

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from harness.errors import NotApplicable
+from harness.errors import DeploymentFinding, NotApplicable
 from harness.traffic.builds import serving_builds
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
@@ -181,7 +181,7 @@ def asset_route(side: Side) -> Route:
         return side.route
     try:
         pinned = side.site.pin(side.target)
-    except NotApplicable:
+    except (NotApplicable, DeploymentFinding):  # no client lands there: stickiness's finding
         return side.route
     return pinned if pinned.cookies else side.route
 

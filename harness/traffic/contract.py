@@ -142,7 +142,7 @@ def html_fields(text: str) -> _HtmlFields:
 
 def _set_cookie(response: Any, name: str) -> str | None:
     """The value `response` (or a redirect before it) set for cookie `name`."""
-    for hop in [*(getattr(response, "history", None) or []), response]:
+    for hop in reversed([*(getattr(response, "history", None) or []), response]):  # newest
         jar = getattr(hop, "cookies", None)
         if jar is not None and jar.get(name) is not None:
             return str(jar.get(name))
@@ -223,6 +223,12 @@ class RecipeDriver:
             kwargs["data"] = fill(request["form"], context)
         kwargs["allow_redirects"] = request.get("follow_redirects", True)
         path = fill(request["path"], context)
+        missing = [p for p in placeholders([path, kwargs]) if p.startswith(COOKIE_PREFIX)]
+        if missing:
+            raise UsageError(
+                f"session.{name}: the client holds no {missing[0].removeprefix(COOKIE_PREFIX)} "
+                f"cookie for {{{missing[0]}}} (no earlier answer set it)"
+            )
         response = user.request(request["method"], path, route=route, step=name, **kwargs)
         expected = request.get("expect_status", 200)
         if not status_matches(response.status_code, matcher_of(expected)):
@@ -283,6 +289,11 @@ class _UsersDriver:
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 return value(*args, **kwargs)
+            except requests.HTTPError as exc:  # raise_for_status(): an answer, not none
+                if exc.response is None:
+                    raise
+                status = exc.response.status_code
+                raise StepFailed(attr, status, "2xx", None, f"{self._name}.{attr}") from exc
             except self.PASSED:
                 raise
             except Exception as exc:
