@@ -198,19 +198,24 @@ def fresh_clients_needed(share: float) -> int:
 
 def _fresh_landings(site: Site, count: int, drained: str, since: float) -> list[str | None]:
     """Where `count` new clients (no cookie) land: the target each first request names (None
-    for no answer). One that lands on the drained target within PROPAGATION_SECONDS of the
-    drain is sent again (a real ALB keeps routing there for a few seconds); after it, it counts."""
+    for no answer). If one lands on the drained target within PROPAGATION_SECONDS of the drain
+    (a real ALB keeps routing there for a few seconds), the window is waited out and all
+    `count` are sent again: only that second sample counts."""
+    landed = _sample(site, count)
+    left = since + PROPAGATION_SECONDS - time.time()
+    if drained in landed and left > 0:
+        time.sleep(left)
+        landed = _sample(site, count)
+    return landed
+
+
+def _sample(site: Site, count: int) -> list[str | None]:
     landed: list[str | None] = []
     for i in range(count):
-        while True:
-            try:
-                target = served_by(site.user(f"fresh-{i + 1}"), None)
-            except requests.RequestException:
-                target = None
-            if target != drained or time.time() >= since + PROPAGATION_SECONDS:
-                break
-            time.sleep(PROPAGATION_POLL)
-        landed.append(target)
+        try:
+            landed.append(served_by(site.user(f"fresh-{i + 1}"), None))
+        except requests.RequestException:
+            landed.append(None)
     return landed
 
 
