@@ -71,3 +71,27 @@ def test_a_killed_check_undoes_its_drain(tmp_path: Path, sig: signal.Signals, co
         assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
     finally:
         parity(tmp_path, "down")
+
+
+def test_sigint_interrupts_parity_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """A regression: a process that ignores SIGINT (a CI runner, a background job, a test
+    worker that ran Locust) passes SIG_IGN on to parity, which then ran its drain to the end on
+    Ctrl-C. parity installs its handler itself: the run stops with 130 and the drain is undone."""
+    assert parity(tmp_path, "up", "--deregistration-delay", "30").returncode == 0
+    try:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "check", "--suite", "failover",
+             "--report-dir", str(tmp_path / "reports")],
+            env={**os.environ, "PARITY_HOME": str(tmp_path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )  # fmt: skip
+        _wait_for_drain(tmp_path, run)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 130, stderr
+        assert Journal(tmp_path / "journal.jsonl").outstanding() == []
+    finally:
+        parity(tmp_path, "down")
