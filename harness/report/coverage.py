@@ -25,7 +25,8 @@ def builds_line(checks: list[CheckRecord]) -> str:
     builds = builds_under_test(checks)
     if not builds:
         return NOT_READ
-    return "; ".join(f"{b} on {', '.join(sorted(t))}" for b, t in sorted(builds.items()))
+    listed = "; ".join(f"{b} on {', '.join(sorted(t))}" for b, t in sorted(builds.items()))
+    return printable(listed)  # a build name is the server's text: escapes shown, never sent
 
 
 def not_covered(checks: list[CheckRecord]) -> list[Uncovered]:
