@@ -49,7 +49,12 @@ def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
         "    print(json.dumps(list(r.child_pids().values())), flush=True)\n"
         "    time.sleep(60)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(  # Ctrl-C as a terminal sends it, whatever this worker ignores
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert proc.stdout is not None
     pids = json.loads(proc.stdout.readline())
     proc.send_signal(signal.SIGINT)
