@@ -16,7 +16,7 @@ from harness.profile.environment import Environment
 from harness.store.keys import Lookup, check_layout, find_key
 from harness.topology.model import Target, Topology
 from harness.traffic.balancers import BALANCERS_WITH_DURATION, CookieRule, cookie_rule
-from harness.traffic.client import REMOVED, VirtualUser
+from harness.traffic.client import REMOVED, Route, VirtualUser
 from harness.traffic.contract import SessionDriver
 from harness.traffic.cookies import SetCookie, response_date, set_cookies
 from harness.traffic.lifetimes import Seen, cookie_outlives_store, short_lives, ttl_of
@@ -232,7 +232,7 @@ def test_pinned_clients_stay_on_their_target(
     site: Site, rule: CookieRule, healthy_targets: list[Target], evidence: dict[str, Any]
 ) -> None:
     _cookie_applies(rule)
-    unreached = []
+    unreached, transient = [], []
     for target in healthy_targets:
         user = site.user(f"pinned-{target.id}")
         try:
@@ -240,19 +240,29 @@ def test_pinned_clients_stay_on_their_target(
         except NotApplicable as why:  # no fresh client goes there: say so, check the others
             unreached.append(str(why))
             continue
-        seen = [served_by(user, route) for _ in range(PINNED_REQUESTS)]
-        moved = [(i, t) for i, t in enumerate(seen) if t != target.id]
-        if moved:
-            fail(
-                "no-stickiness",
-                f"a client pinned to {target.id} was served by another target "
-                f"in {len(moved)} of {PINNED_REQUESTS} requests (first: request {moved[0][0]} "
-                f"on {moved[0][1]})",
-                site.trace_text(),
-            )
+        moved = _moves(user, route, target.id)
+        if moved:  # a second draw: a target missing one health check moves a request, too
+            again = _moves(site.user(f"pinned-{target.id}-again"), route, target.id)
+            if not again:
+                transient.append(f"{target.id}: {len(moved)} of {PINNED_REQUESTS} moved, then none")
+            else:
+                fail(
+                    "no-stickiness",
+                    f"a client pinned to {target.id} was served by another target in "
+                    f"{len(moved)} of {PINNED_REQUESTS} requests (first: request {moved[0][0]} "
+                    f"on {moved[0][1]}), and again in {len(again)} of {PINNED_REQUESTS}",
+                    site.trace_text(),
+                )
     evidence["not_reached"] = unreached
+    evidence["moved_once"] = transient
     if len(unreached) == len(healthy_targets):
         raise NotApplicable("; ".join(unreached))
+
+
+def _moves(user: VirtualUser, route: Route, target: str) -> list[tuple[int, str | None]]:
+    """The requests of PINNED_REQUESTS on `route` that another target answered."""
+    seen = [served_by(user, route) for _ in range(PINNED_REQUESTS)]
+    return [(i, t) for i, t in enumerate(seen) if t != target]
 
 
 @pytest.mark.parity(
