@@ -241,7 +241,7 @@ def test_pinned_clients_stay_on_their_target(
             unreached.append(str(why))
             continue
         moved = _moves(user, route, target.id)
-        if moved:  # a second draw: a target missing one health check moves a request, too
+        if moved:  # a second draw: one request of 30 once moved on a healthy stack under load
             again = _moves(site.user(f"pinned-{target.id}-again"), route, target.id)
             if not again:
                 transient.append(f"{target.id}: {len(moved)} of {PINNED_REQUESTS} moved, then none")
