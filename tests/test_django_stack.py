@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.helpers import parity
+from tests.stacks.common import check
 from tests.stacks.django_stack import DJANGO_KEY, FORMS_RECIPE, DjangoStack, django_stack
 
 pytestmark = pytest.mark.slow
@@ -30,15 +31,7 @@ ACCEPT = (
 def _check(
     tmp_path: Path, stack: DjangoStack, profile: Path, *suites: str
 ) -> tuple[int, str, dict[str, tuple[str, str]]]:
-    reports = tmp_path / "reports"
-    flags = [a for s in suites for a in ("--suite", s)]
-    done = parity(
-        tmp_path / "home", "check", "--env-file", str(profile), *flags,
-        "--report-dir", str(reports), env=stack.env(),
-    )  # fmt: skip
-    results = json.loads((reports / "latest" / "results.json").read_text())
-    checks = {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]}
-    return done.returncode, done.stdout + done.stderr, checks
+    return check(tmp_path, profile, stack.env(), *[a for s in suites for a in ("--suite", s)])
 
 
 def test_the_default_store_key_on_django_is_told_which_key_to_write(tmp_path: Path) -> None:

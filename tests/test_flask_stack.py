@@ -5,12 +5,11 @@ Python; a SECRET_KEY that differs on one instance is caught."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import parity
+from tests.stacks.common import check
 from tests.stacks.flask_stack import FlaskStack, flask_stack
 
 pytestmark = pytest.mark.slow
@@ -25,15 +24,7 @@ def _check(
     tmp_path: Path, stack: FlaskStack, *suites: str
 ) -> tuple[int, str, dict[str, tuple[str, str]]]:
     profile = stack.profile(tmp_path / "flask.yaml", extra=ACCEPT)
-    reports = tmp_path / "reports"
-    flags = [a for s in suites for a in ("--suite", s)]
-    done = parity(
-        tmp_path / "home", "check", "--env-file", str(profile), *flags,
-        "--report-dir", str(reports), env=stack.env(),
-    )  # fmt: skip
-    results = json.loads((reports / "latest" / "results.json").read_text())
-    checks = {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]}
-    return done.returncode, done.stdout + done.stderr, checks
+    return check(tmp_path, profile, stack.env(), *[a for s in suites for a in ("--suite", s)])
 
 
 def test_a_healthy_flask_app_passes_with_its_csrf_form_recipe(tmp_path: Path) -> None:

@@ -13,9 +13,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
-from harness.replica.processes import free_port, stop_pid, wait_until
+from harness.replica.processes import free_port, wait_until
+from tests.stacks.common import answers, spawn, start_haproxy, start_instances, start_redis
 
 HERE = Path(__file__).resolve().parent
 PASSWORD_VARIABLE = "PARITY_DJANGO_PASSWORD"
@@ -105,40 +104,6 @@ class DjangoStack:
         return {PASSWORD_VARIABLE: self.password}
 
 
-def haproxy_config(
-    port: int, targets: dict[str, str], cookie_attr: str = "", cdn: int | None = None
-) -> str:
-    """The balancer; with a `cdn` port, `/static/` goes there and never to an instance."""
-    servers = "\n".join(
-        f"  server {t} {u.removeprefix('http://')} check cookie {t} inter 500ms"
-        for t, u in targets.items()
-    )
-    to_cdn = "  use_backend cdn if { path_beg /static/ }\n" if cdn else ""
-    cdn_backend = f"backend cdn\n  server cdn 127.0.0.1:{cdn}\n" if cdn else ""
-    return (
-        "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
-        f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n{to_cdn}"
-        "  default_backend app\nbackend app\n  balance roundrobin\n"
-        f"  cookie SERVERID insert indirect nocache{cookie_attr}\n"
-        f"  option httpchk GET /healthz\n{servers}\n{cdn_backend}"
-    )
-
-
-def spawn(stack: ExitStack, argv: list[str], log: Path, env: dict[str, str]) -> None:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    stack.callback(stop_pid, proc.pid, proc=proc)
-
-
-def answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code < 500
-    except requests.RequestException:
-        return False
-
-
 @contextmanager
 def django_stack(
     work: Path,
@@ -155,14 +120,7 @@ def django_stack(
     serves, HAProxy sends `/static/` there, and the instances serve none (DEBUG off)."""
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        redis_port = free_port()
-        spawn(
-            stack,
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(work)],
-            work / "redis.log", dict(os.environ),
-        )  # fmt: skip
-        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        redis_url = start_redis(stack, work)
         password = secrets.token_urlsafe(12)
         base = {
             **os.environ,
@@ -183,21 +141,11 @@ def django_stack(
             + ("call_command('collectstatic', interactive=False, verbosity=0)\n" if cdn else "")
         )
         subprocess.run([sys.executable, "-c", setup], env=base, check=True, timeout=120)
-        targets = {}
-        for i in range(1, instances + 1):
-            port = free_port()
-            env = {**base, "INSTANCE_ID": f"app-{i}"}
-            if ages and i in ages:
-                env["DJANGO_SESSION_AGE"] = str(ages[i])
-            spawn(
-                stack,
-                [sys.executable, "-m", "gunicorn", "parity_django.wsgi", "--bind",
-                 f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
-                work / f"app-{i}.log", env,
-            )  # fmt: skip
-            targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
-        for target, url in targets.items():
-            wait_until(lambda u=url: answers(u + "/healthz"), 30, f"django {target}")
+        envs = [
+            {**base, **({"DJANGO_SESSION_AGE": str(ages[i])} if ages and i in ages else {})}
+            for i in range(1, instances + 1)
+        ]
+        targets = start_instances(stack, work, "parity_django.wsgi", envs)
         cdn_port = free_port() if cdn else None
         if cdn_port:
             spawn(
@@ -207,10 +155,5 @@ def django_stack(
                 work / "cdn.log", dict(os.environ),
             )  # fmt: skip
             wait_until(lambda: answers(f"http://127.0.0.1:{cdn_port}/"), 15, "the static server")
-        entry = free_port()
-        config = work / "haproxy.cfg"
-        config.write_text(haproxy_config(entry, targets, cookie_attr, cdn_port))
-        spawn(stack, ["haproxy", "-db", "-f", str(config)], work / "haproxy.log", dict(os.environ))
-        url = f"http://127.0.0.1:{entry}"
-        wait_until(lambda: answers(url + "/healthz"), 15, "haproxy in front of django")
+        url = start_haproxy(stack, work, targets, cookie_attr=cookie_attr, cdn=cdn_port)
         yield DjangoStack(url, redis_url, targets, password)

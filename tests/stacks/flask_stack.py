@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.replica.processes import free_port, wait_until
-from tests.stacks.django_stack import answers, haproxy_config, spawn
+from tests.stacks.common import start_haproxy, start_instances, start_redis
 
 HERE = Path(__file__).resolve().parent
 PASSWORD_VARIABLE = "PARITY_FLASK_PASSWORD"
@@ -79,40 +77,19 @@ def flask_stack(
     """The stack, up; `odd_secret` gives instance i (1-based) a SECRET_KEY of its own."""
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        redis_port = free_port()
-        spawn(
-            stack,
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(work)],
-            work / "redis.log", dict(os.environ),
-        )  # fmt: skip
-        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        redis_url = start_redis(stack, work)
         password, key = secrets.token_urlsafe(12), secrets.token_hex(32)
-        targets = {}
-        for i in range(1, instances + 1):
-            port = free_port()
-            env = {
+        envs = [
+            {
                 **os.environ,
                 "PYTHONPATH": str(HERE),
-                "INSTANCE_ID": f"app-{i}",
                 "FLASK_SECRET_KEY": secrets.token_hex(32) if i == odd_secret else key,
                 "FLASK_REDIS_URL": redis_url,
                 "FLASK_USERNAME": USERNAME,
                 "FLASK_PASSWORD": password,
             }
-            spawn(
-                stack,
-                [sys.executable, "-m", "gunicorn", "parity_flask:create_app()", "--bind",
-                 f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
-                work / f"app-{i}.log", env,
-            )  # fmt: skip
-            targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
-        for target, url in targets.items():
-            wait_until(lambda u=url: answers(u + "/healthz"), 30, f"flask {target}")
-        entry = free_port()
-        config = work / "haproxy.cfg"
-        config.write_text(haproxy_config(entry, targets))
-        spawn(stack, ["haproxy", "-db", "-f", str(config)], work / "haproxy.log", dict(os.environ))
-        url = f"http://127.0.0.1:{entry}"
-        wait_until(lambda: answers(url + "/healthz"), 15, "haproxy in front of flask")
+            for i in range(1, instances + 1)
+        ]
+        targets = start_instances(stack, work, "parity_flask:create_app()", envs)
+        url = start_haproxy(stack, work, targets)
         yield FlaskStack(url, redis_url, targets, password)

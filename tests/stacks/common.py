@@ -1,0 +1,107 @@
+"""What every test stack starts the same way: a redis-server, gunicorn instances, HAProxy with
+cookie stickiness in front; each process stopped by its PID when the stack's ExitStack closes.
+And `check`, `parity check` over a stack's profile as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import requests
+
+from harness.replica.processes import free_port, stop_pid, wait_until
+from tests.helpers import parity
+
+
+def haproxy_config(
+    port: int, targets: dict[str, str], cookie_attr: str = "", cdn: int | None = None
+) -> str:
+    """The balancer; with a `cdn` port, `/static/` goes there and never to an instance."""
+    servers = "\n".join(
+        f"  server {t} {u.removeprefix('http://')} check cookie {t} inter 500ms"
+        for t, u in targets.items()
+    )
+    to_cdn = "  use_backend cdn if { path_beg /static/ }\n" if cdn else ""
+    cdn_backend = f"backend cdn\n  server cdn 127.0.0.1:{cdn}\n" if cdn else ""
+    return (
+        "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
+        f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n{to_cdn}"
+        "  default_backend app\nbackend app\n  balance roundrobin\n"
+        f"  cookie SERVERID insert indirect nocache{cookie_attr}\n"
+        f"  option httpchk GET /healthz\n{servers}\n{cdn_backend}"
+    )
+
+
+def spawn(stack: ExitStack, argv: list[str], log: Path, env: dict[str, str]) -> None:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    stack.callback(stop_pid, proc.pid, proc=proc)
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def start_redis(stack: ExitStack, work: Path) -> str:
+    """A redis-server of the stack's own; its URL."""
+    port = free_port()
+    spawn(
+        stack,
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(work)],
+        work / "redis.log", dict(os.environ),
+    )  # fmt: skip
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def start_instances(
+    stack: ExitStack, work: Path, app: str, envs: list[dict[str, str]]
+) -> dict[str, str]:
+    """One gunicorn of `app` per environment (app-1, app-2, ...), each answering /healthz."""
+    targets = {}
+    for i, env in enumerate(envs, start=1):
+        port = free_port()
+        spawn(
+            stack,
+            [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--threads", "4"],
+            work / f"app-{i}.log", {**env, "INSTANCE_ID": f"app-{i}"},
+        )  # fmt: skip
+        targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
+    for target, url in targets.items():
+        wait_until(lambda u=url: answers(u + "/healthz"), 30, f"{app} {target}")
+    return targets
+
+
+def start_haproxy(stack: ExitStack, work: Path, targets: dict[str, str], **config: object) -> str:
+    """HAProxy in front of `targets` (haproxy_config's options); its entry URL."""
+    entry = free_port()
+    path = work / "haproxy.cfg"
+    path.write_text(haproxy_config(entry, targets, **config))  # type: ignore[arg-type]
+    spawn(stack, ["haproxy", "-db", "-f", str(path)], work / "haproxy.log", dict(os.environ))
+    url = f"http://127.0.0.1:{entry}"
+    wait_until(lambda: answers(url + "/healthz"), 15, "haproxy in front of the stack")
+    return url
+
+
+def check(
+    tmp_path: Path, profile: Path, env: dict[str, str], *args: str
+) -> tuple[int, str, dict[str, tuple[str, str]]]:
+    """`parity check --env-file profile ARGS`: exit code, output, outcome and message by check."""
+    reports = tmp_path / "reports"
+    done = parity(
+        tmp_path / "home", "check", "--env-file", str(profile), *args,
+        "--report-dir", str(reports), env=env,
+    )  # fmt: skip
+    results = json.loads((reports / "latest" / "results.json").read_text())
+    checks = {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]}
+    return done.returncode, done.stdout + done.stderr, checks
