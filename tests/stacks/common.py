@@ -36,6 +36,18 @@ def haproxy_config(
     )
 
 
+def static_head(name: str, url: str, targets: dict[str, str], balancer: str = "haproxy") -> str:
+    """A static profile's first sections for a stack behind HAProxy's SERVERID cookie: the
+    targets, the instance header, `expect:` up to its health check (more lines may follow)."""
+    listed = "\n".join(f'    - {{id: {t}, url: "{u}"}}' for t, u in targets.items())
+    return (
+        f"name: {name}\nurl: {url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
+        "identity: {header: X-Instance-Id}\n"
+        f"expect:\n  targets: {len(targets)}\n  balancer: {balancer}\n"
+        "  cookie: {name: SERVERID}\n  health_check: {path: /healthz, matcher: '200-299'}\n"
+    )
+
+
 def spawn(stack: ExitStack, argv: list[str], log: Path, env: dict[str, str]) -> None:
     with log.open("wb") as out:
         proc = subprocess.Popen(

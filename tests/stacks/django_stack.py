@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.replica.processes import free_port, wait_until
-from tests.stacks.common import answers, spawn, start_haproxy, start_instances, start_redis
+from tests.stacks.common import (
+    answers,
+    spawn,
+    start_haproxy,
+    start_instances,
+    start_redis,
+    static_head,
+)
 
 HERE = Path(__file__).resolve().parent
 PASSWORD_VARIABLE = "PARITY_DJANGO_PASSWORD"
@@ -85,15 +92,11 @@ class DjangoStack:
         `expect` more lines of its `expect:` section (each indented two spaces), `recipe` the
         session steps (default: the JSON API's; FORMS_RECIPE: Django's own login form)."""
         recipe = recipe or API_RECIPE
-        listed = "\n".join(f'    - {{id: {t}, url: "{u}"}}' for t, u in self.targets.items())
         store = f"  key: {key!r}\n" if key else ""
         path.write_text(
-            f"name: django\nurl: {self.url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
-            "identity: {header: X-Instance-Id}\n"
-            f"expect:\n  targets: {len(self.targets)}\n  balancer: {balancer}\n"
-            "  cookie: {name: SERVERID}\n  health_check: {path: /healthz, matcher: '200-299'}\n"
-            f"{expect}"
-            "session:\n  cookie: sessionid\n"
+            static_head("django", self.url, self.targets, balancer)
+            + expect
+            + "session:\n  cookie: sessionid\n"
             f"  credentials: {{username: {USERNAME}, password: '${{{PASSWORD_VARIABLE}}}'}}\n"
             f"{recipe}"
             f"redis:\n  url: {self.redis_url}\n{store}{extra}"

@@ -11,7 +11,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.stacks.common import start_haproxy, start_instances, start_redis
+from tests.stacks.common import start_haproxy, start_instances, start_redis, static_head
 
 HERE = Path(__file__).resolve().parent
 PASSWORD_VARIABLE = "PARITY_FLASK_PASSWORD"
@@ -54,13 +54,8 @@ class FlaskStack:
     password: str = ""
 
     def profile(self, path: Path, extra: str = "") -> Path:
-        listed = "\n".join(f'    - {{id: {t}, url: "{u}"}}' for t, u in self.targets.items())
         path.write_text(
-            f"name: flask\nurl: {self.url}\ntopology:\n  provider: static\n  targets:\n{listed}\n"
-            "identity: {header: X-Instance-Id}\n"
-            f"expect:\n  targets: {len(self.targets)}\n  balancer: haproxy\n"
-            "  cookie: {name: SERVERID}\n  health_check: {path: /healthz, matcher: '200-299'}\n"
-            "session:\n  cookie: session\n"
+            static_head("flask", self.url, self.targets) + "session:\n  cookie: session\n"
             f"  credentials: {{username: {USERNAME}, password: '${{{PASSWORD_VARIABLE}}}'}}\n"
             f"{FORMS_RECIPE}redis:\n  url: {self.redis_url}\n{extra}"
         )
