@@ -13,15 +13,15 @@ from harness.profile.environment import load_environment
 from harness.profile.schema import profile_json_schema
 from harness.topology.opening import open_environment
 from harness.topology.render import render
-from harness.traffic.contract import load_driver
+from harness.traffic.contract import driver_class
 
 
 def cmd_profile_check(args: argparse.Namespace) -> int:
     target: str = args.profile
     as_file = os.sep in target or target.endswith((".yaml", ".yml")) or Path(target).is_file()
     env = load_environment(None if as_file else target, target if as_file else None)
-    if env.session is not None and env.session.get("driver", "recipe") != "recipe":
-        load_driver(env.session, {})  # a driver named but not importable is refused here
+    if env.session is not None:
+        driver_class(env.session)  # a driver named but not importable is refused here
     print(f"{env.source}: valid ({env.name}, provider {env.provider})")
     if args.resolve:
         with open_environment(env) as provider:

@@ -27,7 +27,7 @@ from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import Topology
 from harness.topology.shares import spread_semantics, target_weights
-from harness.traffic.contract import load_driver
+from harness.traffic.contract import driver_class
 from harness.traffic.site import verify_of
 
 PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
@@ -103,8 +103,8 @@ def check_caps(
             f"--profile {opts.profile}: {env.source} has no session: section "
             "(login, write, read); fresh_visitors needs none"
         )
-    if opts.profile != "fresh_visitors":
-        load_driver(env.session, {})  # the Locust users load the same driver: fail here, once
+    if opts.profile != "fresh_visitors" and env.session:
+        driver_class(env.session)  # the Locust users import the same driver: fail here, once
     if opts.users < 1:
         raise UsageError(f"{users} {opts.users}: must be 1 or more")
     if opts.spawn_rate <= 0:

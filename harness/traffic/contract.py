@@ -22,6 +22,7 @@ import requests
 
 from harness.errors import ParityError, UsageError
 from harness.statuses import matcher_of, status_matches
+from harness.traffic.answer import AnswerTransport, answer_of, ask, is_transport
 from harness.traffic.client import Route, json_pointer
 from harness.where import raised_where
 
@@ -140,19 +141,11 @@ def html_fields(text: str) -> _HtmlFields:
     return fields
 
 
-def _set_cookie(response: Any, name: str) -> str | None:
-    """The value `response` (or a redirect before it) set for cookie `name`."""
-    for hop in reversed([*(getattr(response, "history", None) or []), response]):  # newest
-        jar = getattr(hop, "cookies", None)
-        if jar is not None and jar.get(name) is not None:
-            return str(jar.get(name))
-    return None
-
-
-def extract(response: Any, spec: dict[str, str]) -> str | None:
-    """One value from a response by JSON pointer, regex (group 1), header, cookie, or the
-    HTML form field or <meta> of that name."""
-    found: Any = None
+def extract(raw: Any, spec: dict[str, str]) -> str | None:
+    """One value from a response (requests', Locust's, an Answer) by JSON pointer, regex (group
+    1), header, cookie (set by it or a redirect before it), or the HTML form field or <meta> of
+    that name."""
+    response, found = answer_of(raw), None
     if spec.get("json") is not None:
         try:
             found = json_pointer(response.json(), spec["json"])
@@ -164,7 +157,7 @@ def extract(response: Any, spec: dict[str, str]) -> str | None:
     elif spec.get("header"):
         found = response.headers.get(spec["header"])
     elif spec.get("cookie"):
-        found = _set_cookie(response, spec["cookie"])
+        found = response.cookies.get(spec["cookie"])
     elif spec.get("form_field"):
         found = html_fields(response.text).inputs.get(spec["form_field"])
     elif spec.get("meta"):
@@ -229,7 +222,7 @@ class RecipeDriver:
                 f"session.{name}: the client holds no {missing[0].removeprefix(COOKIE_PREFIX)} "
                 f"cookie for {{{missing[0]}}} (no earlier answer set it)"
             )
-        response = user.request(request["method"], path, route=route, step=name, **kwargs)
+        response = ask(user, request["method"], path, route=route, step=name, **kwargs)
         expected = request.get("expect_status", 200)
         if not status_matches(response.status_code, matcher_of(expected)):
             sent = f"{request['method']} {path}"
@@ -287,6 +280,8 @@ class _UsersDriver:
             return value
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(AnswerTransport(a) if is_transport(a) else a for a in args)
+            kwargs = {k: AnswerTransport(v) if is_transport(v) else v for k, v in kwargs.items()}
             try:
                 return value(*args, **kwargs)
             except requests.HTTPError as exc:  # raise_for_status(): an answer, not none
@@ -317,20 +312,29 @@ def _import_class(module: str, cls: str) -> Any:
         return getattr(importlib.import_module(module), cls)
 
 
-def load_driver(recipe: dict[str, Any] | None, secrets: dict[str, str]) -> SessionDriver:
-    """The driver a profile names: the YAML recipe, or `package.module:Class`."""
-    if recipe is None:
-        raise UsageError("the profile has no session: section; describe login, write and read")
+def driver_class(recipe: dict[str, Any]) -> Any:
+    """The class a profile's `session.driver: package.module:Class` names, imported (not
+    made: its `__init__` may need the environment's secrets); None for the YAML recipe."""
     name = str(recipe.get("driver", "recipe"))
     if name == "recipe":
-        return RecipeDriver(recipe, secrets)
+        return None
     module, _, cls = name.partition(":")
     if not module or not cls:
         raise UsageError(f"session.driver {name!r}: write package.module:Class")
     try:
-        found = _import_class(module, cls)
+        return _import_class(module, cls)
     except (ImportError, AttributeError, ValueError) as exc:
         raise UsageError(f"session.driver {name!r} cannot be loaded: {exc}") from exc
+
+
+def load_driver(recipe: dict[str, Any] | None, secrets: dict[str, str]) -> SessionDriver:
+    """The driver a profile names: the YAML recipe, or `package.module:Class`."""
+    if recipe is None:
+        raise UsageError("the profile has no session: section; describe login, write and read")
+    found = driver_class(recipe)
+    if found is None:
+        return RecipeDriver(recipe, secrets)
+    name = str(recipe["driver"])
     try:
         made = found(recipe, secrets)
     except Exception as exc:
