@@ -17,8 +17,15 @@ import pytest
 import requests
 
 from tests.helpers import parity
+from tests.installed import installed_venv, run
 from tests.stacks.common import check
-from tests.stacks.django_stack import DJANGO_KEY, FORMS_RECIPE, DjangoStack, django_stack
+from tests.stacks.django_stack import (
+    DJANGO_KEY,
+    FORMS_RECIPE,
+    USERNAME,
+    DjangoStack,
+    django_stack,
+)
 
 pytestmark = pytest.mark.slow
 SUITES = ("sharing", "sticky", "topology")
@@ -212,3 +219,85 @@ def test_djangos_own_login_form_passes_with_a_recipe_and_no_python(tmp_path: Pat
         assert checks[name][0] == "passed", (name, checks[name][1][:300])
     assert 'name="csrfmiddlewaretoken"' in literal  # what the recipe reads is Django's own form
     assert stack.password not in output
+
+
+def _init(bin_dir: Path, project: Path, stack: DjangoStack, *flags: str) -> str:
+    """`parity init django-stg --static ...` from the installed wheel; the profile's text."""
+    targets = [a for t, u in stack.targets.items() for a in ("--target", f"{t}={u}")]
+    done = run(bin_dir, project, "parity", "init", "django-stg", "--static", stack.url, *targets,
+               "--not-production", *flags)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "set APP_TEST_PASSWORD, APP_TEST_USER before a check" in done.stdout, done.stdout
+    return (project / "environments" / "django-stg.yaml").read_text()
+
+
+def test_init_recognises_django_and_with_credentials_its_profile_passes_every_command(
+    tmp_path: Path,
+) -> None:
+    """From the installed wheel, as a new user: `parity init` on a Django stack recognises
+    Django by its login form and cookie and writes its login recipe and store key; with the
+    test user's credentials set, `parity check` passes (once the team accepts Django's
+    whole-session saves, which the check names first), and so do `parity canary` and `parity
+    watch` (issue 24)."""
+    bin_dir = installed_venv(tmp_path / "installed")
+    project = tmp_path / "project"
+    project.mkdir()
+    with django_stack(tmp_path / "stack") as stack:
+        text = _init(bin_dir, project, stack, "--session-path", "/notes",
+                     "--redis-url", stack.redis_url)  # fmt: skip
+        credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
+        first = run(bin_dir, project, "parity", "check", "--env", "django-stg", "--suite",
+                    "sharing", "--report-dir", "reports", env=credentials)  # fmt: skip
+        first_results = json.loads((project / "reports/latest/results.json").read_text())
+        profile = project / "environments" / "django-stg.yaml"
+        profile.write_text(text + ACCEPT)
+        checked = run(bin_dir, project, "parity", "check", "--env", "django-stg",
+                      "--report-dir", "reports", env=credentials)  # fmt: skip
+        results = json.loads((project / "reports/latest/results.json").read_text())
+        canary = run(bin_dir, project, "parity", "canary", "--env", "django-stg", "--json",
+                     env=credentials)  # fmt: skip
+        watched = run(bin_dir, project, "parity", "watch", "--env", "django-stg", "--settle", "1",
+                      "--report-dir", "watch", "--", "sleep", "3", env=credentials)  # fmt: skip
+    said = " ".join(line.strip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert "(observed: GET /accounts/login/ answered a form with a csrfmiddlewaretoken" in said
+    assert "key: :1:django.contrib.sessions.cache{session_id}" in text, text
+    failed = {c["name"]: c["message"] for c in first_results["checks"] if c["outcome"] == "failed"}
+    assert first.returncode == 1 and list(failed) == [
+        "test_concurrent_writes_on_two_targets_both_survive"
+    ], failed
+    assert failed["test_concurrent_writes_on_two_targets_both_survive"].startswith("[lost-update]")
+    outcomes = {c["name"]: c["outcome"] for c in results["checks"]}
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-2000:]
+    for name in (
+        "test_session_made_on_one_target_works_on_every_other",
+        "test_logout_on_one_target_ends_the_session_on_every_other",
+        "test_session_is_in_the_store_with_a_ttl",
+        "test_random_session_sequences_match_the_model",
+    ):
+        assert outcomes[name] == "passed", (name, outcomes[name])
+    assert canary.returncode == 0, canary.stdout[-2000:] + canary.stderr[-2000:]
+    steps = [json.loads(line) for line in canary.stdout.strip().splitlines()[:-1]]
+    assert all(s["ok"] is not False for s in steps) and steps[0]["step"] == "login", steps
+    assert watched.returncode == 0, watched.stdout[-2000:] + watched.stderr[-2000:]
+    doc = json.loads(next((project / "watch").glob("watch-*/watch.json")).read_text())
+    assert doc["load"]["requests"] > 0 and doc["load"]["session_losses"] == 0, doc["load"]
+    for output in (first, checked, canary, watched):
+        assert stack.password not in output.stdout + output.stderr
+
+
+def test_a_secret_key_that_differs_on_one_django_instance_is_caught(tmp_path: Path) -> None:
+    """Django ties a login to SECRET_KEY (the session's auth hash): an instance with its own
+    key logs every session out. The profile `parity init` wrote catches it, naming app-2."""
+    bin_dir = installed_venv(tmp_path / "installed")
+    project = tmp_path / "project"
+    project.mkdir()
+    with django_stack(tmp_path / "stack", odd_secret=2) as stack:
+        _init(bin_dir, project, stack, "--session-path", "/notes")
+        credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
+        done = run(bin_dir, project, "parity", "check", "--env", "django-stg", "--suite",
+                   "sharing", "--report-dir", "reports", env=credentials)  # fmt: skip
+    results = json.loads((project / "reports/latest/results.json").read_text())
+    failed = {c["name"]: c["message"] for c in results["checks"] if c["outcome"] == "failed"}
+    assert done.returncode == 1, done.stdout[-2000:]
+    seen = failed["test_session_made_on_one_target_works_on_every_other"]
+    assert seen.startswith("[session-not-shared]") and "app-2" in seen, seen[:500]

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 # Only what the reference page documents: status_code, set_cookies, cookies, json(), text,
 # elapsed, headers; a response of any other shape fails these asserts (a DriverError, exit 2).
-DRIVER = '''
+DRIVER = """
 from datetime import timedelta
 
 
@@ -54,7 +54,7 @@ class ShopSession:
 
     def logout(self, user, route=None):
         self._ok(user.request("POST", "/logout", route=route, step="logout"), "logout")
-'''
+"""
 
 
 @pytest.fixture(scope="module")

@@ -8,66 +8,23 @@ of the checkout is importable there (the editable install's finder is not proces
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import shutil
-import subprocess
-import sys
-import sysconfig
-import tempfile
 import tomllib
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PIP = (sys.executable, "-m", "pip")
+from tests.installed import ROOT, installed_venv, run
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the wheel installed; its bin/ folder."""
-    base = tmp_path_factory.mktemp("installed")
-    wheels = base / "wheels"
-    # the build writes build/ and *.egg-info into the checkout: one xdist worker at a time
-    with open(Path(tempfile.gettempdir()) / "parity-wheel-build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        build = ("wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT))
-        subprocess.run(
-            [*PIP, *build],
-            check=True,
-            capture_output=True,
-        )
-    fresh = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True)
-    python = fresh / "bin" / "python"
-    wheel = next(wheels.glob("parity-*.whl"))
-    subprocess.run(
-        [*PIP, "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
-        check=True,
-        capture_output=True,
-    )
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    Path(purelib, "zz_parity_dependencies.pth").write_text(sysconfig.get_paths()["purelib"])
-    return fresh / "bin"
-
-
-def _run(
-    bin_dir: Path, cwd: Path, *argv: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PARITY_"))}
-    env.update(PARITY_HOME=str(cwd / ".parity-home"), PATH=f"{bin_dir}:{env.get('PATH', '')}")
-    return subprocess.run(
-        list(argv), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return installed_venv(tmp_path_factory.mktemp("installed"))
 
 
 def _results(folder: Path) -> dict[str, object]:
@@ -83,7 +40,7 @@ def test_the_wheel_carries_suites_and_load_profiles_and_imports_nothing_from_the
         "import harness, harness.suites, harness.load, harness.profile;"
         "print(harness.__file__, harness.suites.__file__, harness.load.__file__)"
     )
-    done = _run(venv, tmp_path, "python", "-c", code)
+    done = run(venv, tmp_path, "python", "-c", code)
     assert done.returncode == 0, done.stderr
     for path in done.stdout.split():
         assert Path(path).is_relative_to(venv.parent), path
@@ -93,13 +50,13 @@ def test_the_wheel_carries_suites_and_load_profiles_and_imports_nothing_from_the
 def test_parity_check_from_the_wheel_runs_every_check_and_passes(
     venv: Path, tmp_path: Path
 ) -> None:
-    collected = _run(
+    collected = run(
         venv, tmp_path, "python", "-m", "pytest", "--pyargs", "harness.suites", "--co", "-q"
     )
     ids = [line for line in collected.stdout.splitlines() if "::" in line]
     assert len(ids) >= 20, collected.stdout + collected.stderr
 
-    done = _run(venv, tmp_path, "parity", "check", "--report-dir", "reports")
+    done = run(venv, tmp_path, "parity", "check", "--report-dir", "reports")
     assert done.returncode == 0, done.stdout + done.stderr
     results = _results(tmp_path / "reports")
     checks = results["checks"]
@@ -112,20 +69,20 @@ def test_parity_check_from_the_wheel_runs_every_check_and_passes(
 
 
 def test_a_selection_that_matches_nothing_never_passes(venv: Path, tmp_path: Path) -> None:
-    done = _run(venv, tmp_path, "parity", "check", "--suite", "topology", "-k", "no_such_check")
+    done = run(venv, tmp_path, "parity", "check", "--suite", "topology", "-k", "no_such_check")
     assert done.returncode == 3, done.stdout + done.stderr
     assert "no check ran: the selection (topology, -k 'no_such_check') matched no check" in (
         done.stderr
     )
-    skipped_only = _run(venv, tmp_path, "parity", "check", "--suite", "topology", "-k", "aws")
+    skipped_only = run(venv, tmp_path, "parity", "check", "--suite", "topology", "-k", "aws")
     assert skipped_only.returncode == 3
     assert "no check ran: all 1 selected checks (topology, -k 'aws') were skipped" in (
         skipped_only.stderr
     )
-    pytest_form = _run(
+    pytest_form = run(
         venv, tmp_path, "python", "-m", "pytest", "--pyargs", "harness.suites.test_topology"
     )
-    pytest_form_skipped = _run(
+    pytest_form_skipped = run(
         venv, tmp_path, "python", "-m", "pytest", "--pyargs", "harness.suites", "-k", "aws"
     )
     assert pytest_form.returncode == 0, pytest_form.stdout
@@ -137,13 +94,13 @@ def test_the_example_app_repo_uses_its_own_conftest_driver(venv: Path, tmp_path:
     repo = tmp_path / "app-repo"
     shutil.copytree(ROOT / "examples" / "app-repo", repo)
     argv = ("parity", "check", "--env", "local", "--suite", "sharing", "--suite", "topology")
-    done = _run(venv, repo, *argv)
+    done = run(venv, repo, *argv)
     assert done.returncode == 0, done.stdout + done.stderr
     results = _results(repo / "reports")
     sharing = [c for c in results["checks"] if c["suite"] == "sharing"]  # type: ignore[union-attr]
     assert len(sharing) >= 5 and all(c["outcome"] == "passed" for c in sharing), sharing
 
-    pytest_form = _run(
+    pytest_form = run(
         venv, repo, "python", "-m", "pytest", "--pyargs", "harness.suites.test_sharing",
         "--env", "local", "-p", "no:cacheprovider",
     )  # fmt: skip
@@ -151,13 +108,13 @@ def test_the_example_app_repo_uses_its_own_conftest_driver(venv: Path, tmp_path:
 
     # Without its conftest the profile has no login steps: the sharing checks cannot run.
     (repo / "conftest.py").unlink()
-    broken = _run(venv, repo, *argv)
+    broken = run(venv, repo, *argv)
     assert broken.returncode == 2, broken.stdout + broken.stderr  # the contract is misconfigured
     assert "session.login: the recipe needs login, write and read steps" in broken.stdout
 
 
 def test_parity_load_from_the_wheel_finds_its_profiles(venv: Path, tmp_path: Path) -> None:
-    done = _run(
+    done = run(
         venv, tmp_path, "parity", "load", "--profile", "sticky_users", "--users", "2",
         "--spawn-rate", "2", "--run-time", "3s", "--report-dir", "reports",
     )  # fmt: skip
@@ -168,7 +125,7 @@ def test_parity_load_from_the_wheel_finds_its_profiles(venv: Path, tmp_path: Pat
 
 def test_parity_canary_from_the_wheel(venv: Path, tmp_path: Path) -> None:
     """With no replica running, the canary starts one for its run (as every command does)."""
-    done = _run(venv, tmp_path, "parity", "canary", "--json")
+    done = run(venv, tmp_path, "parity", "canary", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["success"] and summary["environment"] == "replica"

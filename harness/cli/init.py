@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from urllib.parse import urlsplit
 
-from harness.commands.init import Source, init_profile
+from harness.commands.frameworks import FRAMEWORKS
+from harness.commands.init import Source, init_profile, session_note
 from harness.errors import UsageError
 from harness.profile.environment import environment_dir
 from harness.profile.schema import NAME
@@ -24,6 +26,7 @@ def _source(args: argparse.Namespace) -> Source:
         raise UsageError(
             "--health-path goes with --static URL (an ALB's own health check is read from it)"
         )
+    app = _app_flags(args)
     if args.static:
         if not args.target:
             raise UsageError("--static URL needs at least one --target ID=URL")
@@ -35,10 +38,38 @@ def _source(args: argparse.Namespace) -> Source:
             targets.append((target_id, url))
         if args.health_path is not None and not args.health_path.startswith("/"):
             raise UsageError(f"--health-path {args.health_path!r}: a path starting with /")
-        return Source("static", url=args.static, targets=targets, health_path=args.health_path)
+        found = Source("static", url=args.static, targets=targets, health_path=args.health_path)
+        return _with_app(found, app)
     if args.aws:
-        return Source("aws", args.aws, args.region, args.profile)
+        return _with_app(Source("aws", args.aws, args.region, args.profile), app)
+    if any(app):
+        raise UsageError(
+            "--framework, --session-path and --redis-url describe your app: not with "
+            "--from-replica (the reference app's contract is known)"
+        )
     return Source("replica")
+
+
+def _with_app(source: Source, app: tuple[str | None, str | None, str | None]) -> Source:
+    source.framework, source.session_path, source.redis_url = app
+    return source
+
+
+def _app_flags(args: argparse.Namespace) -> tuple[str | None, str | None, str | None]:
+    """--framework, --session-path and --redis-url, checked."""
+    path, url = args.session_path, args.redis_url
+    if path is not None and not path.startswith("/"):
+        raise UsageError(f"--session-path {path!r}: a path starting with /")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise UsageError("--redis-url: give redis://[:${PASSWORD}@]HOST:PORT/DB (or rediss://)")
+        if parts.password and not parts.password.startswith("${"):
+            raise UsageError(
+                "--redis-url: write the password as ${VARIABLE}, in single quotes "
+                "(a profile holds no secret)"
+            )
+    return args.framework, path, url
 
 
 def _production(args: argparse.Namespace) -> bool:
@@ -58,7 +89,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = init_profile(environment_dir(), args.name, source, _production(args), args.force)
     print(f"wrote {path} (and {path.parent / 'parity-profile.schema.json'} for editors)")
     if source.kind != "replica":
-        print("  complete its session: section (a skeleton, commented) to check sessions")
+        print(f"  {session_note(path.read_text())}")
     print(f"next: parity profile check {args.name} && parity check --env {args.name}")
     return 0
 
@@ -84,6 +115,23 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="PATH",
         help="with --static: the path every target answers 2xx when healthy (default: probe "
         "/healthz, /health, /up, /actuator/health, /status, /ping, /)",
+    )
+    init.add_argument(
+        "--framework",
+        choices=sorted(FRAMEWORKS),
+        help="the app's framework, whose login recipe and store key layout to write (default: "
+        "recognised from its cookies and login page)",
+    )
+    init.add_argument(
+        "--session-path",
+        metavar="PATH",
+        help="the app's session endpoint: PUT PATH/KEY {value} stores, GET PATH answers "
+        "{data: {KEY: value}} (default /parity/session)",
+    )
+    init.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="the session store, its password as ${VAR}: 'redis://:${REDIS_PASSWORD}@host:6379/0'",
     )
     init.add_argument("--from-replica", action="store_true", help="the embedded replica")
     init.add_argument("--force", action="store_true", help="overwrite an existing profile")

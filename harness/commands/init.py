@@ -9,6 +9,9 @@ marked as a guess; every secret is a `${VAR}`; safety is conservative.
 from __future__ import annotations
 
 import json
+import os
+import re
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,12 +22,23 @@ from typing import Any
 import requests
 import yaml
 
+from harness.commands.frameworks import (
+    FRAMEWORKS,
+    LOGIN_PATHS,
+    SESSION_PATH,
+    LoginPage,
+    Recognition,
+    recipe,
+    recognise,
+    store_layout,
+)
 from harness.errors import UsageError
 from harness.profile.environment import Environment, parse_profile, replica_profile
 from harness.profile.schema import profile_json_schema
 from harness.store.keys import LAYOUTS
 from harness.topology.model import Topology
 from harness.topology.opening import open_environment
+from harness.traffic.contract import html_fields
 
 SCHEMA_FILE = "parity-profile.schema.json"
 IDENTITY_HEADERS = ("X-Instance-Id", "X-Served-By", "X-Backend-Server", "X-Upstream", "X-Server")
@@ -50,6 +64,16 @@ class Source:
     targets: list[tuple[str, str]] = field(default_factory=list)
     health_path: str | None = None  # --health-path; else found by probing HEALTH_PATHS
     health_note: str = ""  # how the health path was chosen, for the profile's comment
+    framework: str | None = None  # --framework; else recognised from what the app answers
+    session_path: str | None = None  # --session-path: the app's session endpoint
+    redis_url: str | None = None  # --redis-url, secrets as ${VAR}
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors and aliases (`&id001`, `*id001`): each value written out."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 @dataclass
@@ -68,7 +92,9 @@ class Line:
         note = f"  # {self.comment}" if self.comment else ""
         flow = json.dumps(self.value)
         if isinstance(self.value, dict) and len(flow) > 80:  # nested: as block YAML
-            block = yaml.safe_dump(self.value, sort_keys=False, default_flow_style=False)
+            block = yaml.dump(
+                self.value, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False
+            )
             body = "\n".join(f"{pad}  {line}" for line in block.rstrip().splitlines())
             return f"{pad}{self.key}:{note}\n{body}"
         value = "" if self.value is None else " " + flow
@@ -103,8 +129,7 @@ def _health_path(source: Source) -> str:
         if all(a is not None and 200 <= a.status_code < 300 for a in answers):
             codes = sorted({a.status_code for a in answers if a is not None})
             source.health_note = (
-                f"observed: every target answered GET {path} with "
-                f"{', '.join(map(str, codes))}"
+                f"observed: every target answered GET {path} with {', '.join(map(str, codes))}"
             )
             return path
     source.health_note = (
@@ -156,6 +181,12 @@ def observe_http(entry: str, verify: bool | str) -> dict[str, Any]:
         if answer is not None and answer.status_code != 404:
             found["session"].append((path, answer.status_code))
             found["cookies"] += [c for c in answer.cookies.get_dict() if c not in found["cookies"]]
+    found["login_pages"] = [
+        LoginPage(path, answer.status_code, frozenset(html_fields(answer.text).inputs),
+                  frozenset(answer.cookies.keys()))
+        for path in LOGIN_PATHS
+        if (answer := _get(entry.rstrip("/") + path, verify)) is not None
+    ]  # fmt: skip
     return found
 
 
@@ -247,6 +278,56 @@ def _expect(source: Source, topology: Topology, http: dict[str, Any]) -> list[Li
     return lines
 
 
+def recognition_of(source: Source, http: dict[str, Any]) -> Recognition:
+    """The framework to write a recipe for: --framework, else what the app's answers show."""
+    if source.framework:
+        named = FRAMEWORKS[source.framework]
+        observed = recognise(http["cookies"], http.get("login_pages", []))
+        cookie = observed.cookie if observed.framework == named else None
+        return Recognition(named, f"from --framework {source.framework}", cookie)
+    return recognise(http["cookies"], http.get("login_pages", []))
+
+
+def _framework_session(source: Source, found: Recognition) -> list[Line]:
+    """A recipe for the framework's own login, and its store key layout."""
+    framework = found.framework
+    assert framework is not None
+    path = source.session_path or SESSION_PATH
+    what, key, session_id = store_layout(framework)
+    store: dict[str, Any] = {"url": source.redis_url} if source.redis_url else {}
+    if key is not None:
+        store.update(key=key, session_id=session_id)
+    endpoint = "--session-path" if source.session_path else (
+        'a guess: give --session-path; README "A session endpoint"'
+    )
+    said = (
+        f"session: {framework.title}'s own login ({found.evidence}), as ${{APP_TEST_USER}} with "
+        f"${{APP_TEST_PASSWORD}}; the write and read go to the app's session endpoint at {path} "
+        f"({endpoint})"
+    )
+    lines = [
+        *(Line(0, None, comment=c) for c in textwrap.wrap(said, 96, subsequent_indent="  ")),
+        Line(0, "session", recipe(framework, path, found.cookie)),
+    ]
+    layout = (
+        f"{what}: key {key}"
+        if key
+        else f"{what}: no key derives from the cookie; give the session driver a store_key(user)"
+    )
+    if source.redis_url:
+        return [*lines, Line(0, "redis", store, layout)]
+    return [
+        *lines,
+        Line(0, None, comment="redis: (the session store: parity init --redis-url URL, or:)"),
+        Line(0, None, comment='  url: "redis://:${REDIS_PASSWORD}@HOST:6379/0"'),
+        *(
+            [Line(0, None, comment=f"  key: {key!r}  # {what}"),
+             Line(0, None, comment=f"  session_id: {session_id!r}")]
+            if key else [Line(0, None, comment=f"  ({layout})")]
+        ),
+    ]  # fmt: skip
+
+
 def _session(source: Source, http: dict[str, Any]) -> list[Line]:
     if source.kind == "replica":  # the reference app: its contract is known, and it works
         base = yaml.safe_load(
@@ -256,8 +337,12 @@ def _session(source: Source, http: dict[str, Any]) -> list[Line]:
             Line(0, "session", base["session"], "the reference app's contract"),
             Line(0, "redis", base["redis"], "the reference app's session keys"),
         ]
+    found_framework = recognition_of(source, http)
+    if found_framework.framework is not None:
+        return _framework_session(source, found_framework)
     found = ", ".join(f"{p} ({s})" for p, s in http["session"]) or "none of the usual paths"
     return [
+        Line(0, None, comment=f"framework: {found_framework.evidence} (--framework NAME)"),
         Line(0, None, comment=f"session: a skeleton to complete. A probe found: {found}."),
         Line(0, None, comment="  (a guess: check each path, method and body against the app)"),
         Line(0, None, comment="session:"),
@@ -373,5 +458,28 @@ def init_profile(folder: Path, name: str, source: Source, production: bool, forc
 
         http = observe_http(topology.entry_url, verify_of(env, topology))
     text = render_profile(name, production, source, topology, http)
-    parse_profile(text, f"<parity init {name}>")  # what it writes, it can read
+    readable(text, f"<parity init {name}>")
     return write_profile(folder, name, text)
+
+
+def readable(text: str, source: str) -> Environment:
+    """What init writes, it can read, once its `${VAR}`s are set (the user sets them: the
+    credentials, the store's URL)."""
+    unset = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)) - set(os.environ)
+    try:
+        os.environ.update({n: "set-by-the-user" for n in unset})
+        return parse_profile(text, source)
+    finally:
+        for variable in unset:
+            os.environ.pop(variable, None)
+
+
+def session_note(text: str) -> str:
+    """What the user does next about sessions, from the profile init wrote."""
+    if "\nsession:" not in text:
+        return "complete its session: section (a skeleton, commented) to check sessions"
+    values = "\n".join(
+        line.split("  # ")[0] for line in text.splitlines() if not line.lstrip().startswith("#")
+    )
+    variables = sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", values)))
+    return f"set {', '.join(variables)} before a check (the session recipe and store need them)"

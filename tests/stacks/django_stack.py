@@ -115,12 +115,14 @@ def django_stack(
     cookie_attr: str = "",
     engine: str = "django.contrib.sessions.backends.cache",
     cdn: bool = False,
+    odd_secret: int | None = None,
 ) -> Iterator[DjangoStack]:
     """The stack, up; `ages` gives instance i (1-based) its own SESSION_COOKIE_AGE;
     `cookie_attr` is added to HAProxy's `cookie` line (` attr "Max-Age=3600"`); `engine` is
     Django's SESSION_ENGINE (`...signed_cookies`: sessions carried by the cookie); with `cdn`
     the static files are collected (hashed names) into a folder a static server (the "CDN")
-    serves, HAProxy sends `/static/` there, and the instances serve none (DEBUG off)."""
+    serves, HAProxy sends `/static/` there, and the instances serve none (DEBUG off);
+    `odd_secret` gives instance i (1-based) a SECRET_KEY of its own."""
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         redis_url = start_redis(stack, work)
@@ -145,7 +147,11 @@ def django_stack(
         )
         subprocess.run([sys.executable, "-c", setup], env=base, check=True, timeout=120)
         envs = [
-            {**base, **({"DJANGO_SESSION_AGE": str(ages[i])} if ages and i in ages else {})}
+            {
+                **base,
+                **({"DJANGO_SESSION_AGE": str(ages[i])} if ages and i in ages else {}),
+                **({"DJANGO_SECRET_KEY": secrets.token_hex(32)} if i == odd_secret else {}),
+            }
             for i in range(1, instances + 1)
         ]
         targets = start_instances(stack, work, "parity_django.wsgi", envs)
