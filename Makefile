@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+EXPRESS := tests/stacks/parity_express
+NODE_STAMP := $(EXPRESS)/node_modules/.installed
 
 .PHONY: setup system-deps demo test lint typecheck unit clean
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) $(NODE_STAMP)
 
 system-deps:
 	@scripts/install-system-deps chromium
@@ -16,6 +18,10 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
+
+$(NODE_STAMP): $(EXPRESS)/package-lock.json
+	@cd $(EXPRESS) && npm ci --no-audit --no-fund --loglevel error
+	@touch $(NODE_STAMP)
 
 demo: setup
 	@scripts/demo
@@ -32,4 +38,4 @@ unit: setup
 test: setup lint typecheck unit
 
 clean:
-	rm -rf $(VENV) reports/2* reports/latest
+	rm -rf $(VENV) $(EXPRESS)/node_modules reports/2* reports/latest

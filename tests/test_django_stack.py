@@ -18,7 +18,7 @@ import requests
 
 from tests.helpers import parity
 from tests.installed import installed_venv, run
-from tests.stacks.common import check
+from tests.stacks.common import check, comments, every_command, init_static
 from tests.stacks.django_stack import (
     DJANGO_KEY,
     FORMS_RECIPE,
@@ -221,16 +221,6 @@ def test_djangos_own_login_form_passes_with_a_recipe_and_no_python(tmp_path: Pat
     assert stack.password not in output
 
 
-def _init(bin_dir: Path, project: Path, stack: DjangoStack, *flags: str) -> str:
-    """`parity init django-stg --static ...` from the installed wheel; the profile's text."""
-    targets = [a for t, u in stack.targets.items() for a in ("--target", f"{t}={u}")]
-    done = run(bin_dir, project, "parity", "init", "django-stg", "--static", stack.url, *targets,
-               "--not-production", *flags)  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "set APP_TEST_PASSWORD, APP_TEST_USER before a check" in done.stdout, done.stdout
-    return (project / "environments" / "django-stg.yaml").read_text()
-
-
 def test_init_recognises_django_and_with_credentials_its_profile_passes_every_command(
     tmp_path: Path,
 ) -> None:
@@ -243,22 +233,15 @@ def test_init_recognises_django_and_with_credentials_its_profile_passes_every_co
     project = tmp_path / "project"
     project.mkdir()
     with django_stack(tmp_path / "stack") as stack:
-        text = _init(bin_dir, project, stack, "--session-path", "/notes",
-                     "--redis-url", stack.redis_url)  # fmt: skip
+        text = init_static(bin_dir, project, "django-stg", stack.url, stack.targets,
+                           "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
         first = run(bin_dir, project, "parity", "check", "--env", "django-stg", "--suite",
                     "sharing", "--report-dir", "reports", env=credentials)  # fmt: skip
         first_results = json.loads((project / "reports/latest/results.json").read_text())
-        profile = project / "environments" / "django-stg.yaml"
-        profile.write_text(text + ACCEPT)
-        checked = run(bin_dir, project, "parity", "check", "--env", "django-stg",
-                      "--report-dir", "reports", env=credentials)  # fmt: skip
-        results = json.loads((project / "reports/latest/results.json").read_text())
-        canary = run(bin_dir, project, "parity", "canary", "--env", "django-stg", "--json",
-                     env=credentials)  # fmt: skip
-        watched = run(bin_dir, project, "parity", "watch", "--env", "django-stg", "--settle", "1",
-                      "--report-dir", "watch", "--", "sleep", "3", env=credentials)  # fmt: skip
-    said = " ".join(line.strip("# ") for line in text.splitlines() if line.startswith("#"))
+        (project / "environments" / "django-stg.yaml").write_text(text + ACCEPT)
+        every = every_command(bin_dir, project, "django-stg", credentials)
+    said = comments(text)
     assert "(observed: GET /accounts/login/ answered a form with a csrfmiddlewaretoken" in said
     assert "key: :1:django.contrib.sessions.cache{session_id}" in text, text
     failed = {c["name"]: c["message"] for c in first_results["checks"] if c["outcome"] == "failed"}
@@ -266,23 +249,15 @@ def test_init_recognises_django_and_with_credentials_its_profile_passes_every_co
         "test_concurrent_writes_on_two_targets_both_survive"
     ], failed
     assert failed["test_concurrent_writes_on_two_targets_both_survive"].startswith("[lost-update]")
-    outcomes = {c["name"]: c["outcome"] for c in results["checks"]}
-    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-2000:]
+    assert not every.failures(), every.failures()
     for name in (
         "test_session_made_on_one_target_works_on_every_other",
         "test_logout_on_one_target_ends_the_session_on_every_other",
         "test_session_is_in_the_store_with_a_ttl",
         "test_random_session_sequences_match_the_model",
     ):
-        assert outcomes[name] == "passed", (name, outcomes[name])
-    assert canary.returncode == 0, canary.stdout[-2000:] + canary.stderr[-2000:]
-    steps = [json.loads(line) for line in canary.stdout.strip().splitlines()[:-1]]
-    assert all(s["ok"] is not False for s in steps) and steps[0]["step"] == "login", steps
-    assert watched.returncode == 0, watched.stdout[-2000:] + watched.stderr[-2000:]
-    doc = json.loads(next((project / "watch").glob("watch-*/watch.json")).read_text())
-    assert doc["load"]["requests"] > 0 and doc["load"]["session_losses"] == 0, doc["load"]
-    for output in (first, checked, canary, watched):
-        assert stack.password not in output.stdout + output.stderr
+        assert every.checks[name][0] == "passed", (name, every.checks[name])
+    assert stack.password not in every.output() + first.stdout + first.stderr
 
 
 def test_a_secret_key_that_differs_on_one_django_instance_is_caught(tmp_path: Path) -> None:
@@ -292,7 +267,8 @@ def test_a_secret_key_that_differs_on_one_django_instance_is_caught(tmp_path: Pa
     project = tmp_path / "project"
     project.mkdir()
     with django_stack(tmp_path / "stack", odd_secret=2) as stack:
-        _init(bin_dir, project, stack, "--session-path", "/notes")
+        init_static(bin_dir, project, "django-stg", stack.url, stack.targets,
+                    "--session-path", "/notes")  # fmt: skip
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
         done = run(bin_dir, project, "parity", "check", "--env", "django-stg", "--suite",
                    "sharing", "--report-dir", "reports", env=credentials)  # fmt: skip

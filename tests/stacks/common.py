@@ -9,12 +9,15 @@ import os
 import subprocess
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from harness.replica.processes import free_port, stop_pid, wait_until
 from tests.helpers import parity
+from tests.installed import run
 
 
 def haproxy_config(
@@ -117,3 +120,67 @@ def check(
     results = json.loads((reports / "latest" / "results.json").read_text())
     checks = {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]}
     return done.returncode, done.stdout + done.stderr, checks
+
+
+def init_static(
+    bin_dir: Path, project: Path, name: str, url: str, targets: dict[str, str], *flags: str
+) -> str:
+    """`parity init NAME --static URL --target ...` from the installed wheel, run in `project`;
+    the profile's text. It must say which variables to set."""
+    listed = [a for t, u in targets.items() for a in ("--target", f"{t}={u}")]
+    done = run(bin_dir, project, "parity", "init", name, "--static", url, *listed,
+               "--not-production", *flags)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "set APP_TEST_PASSWORD, APP_TEST_USER before a check" in done.stdout, done.stdout
+    return (project / "environments" / f"{name}.yaml").read_text()
+
+
+def comments(text: str) -> str:
+    """A profile's comment lines as one line of text (init wraps its long comments)."""
+    return " ".join(line.strip("# ") for line in text.splitlines() if line.startswith("#"))
+
+
+@dataclass
+class EveryCommand:
+    """`parity check`, `parity canary --json` and `parity watch -- sleep 3` on one profile."""
+
+    check: subprocess.CompletedProcess[str]
+    checks: dict[str, tuple[str, str]]
+    canary: subprocess.CompletedProcess[str]
+    watch: subprocess.CompletedProcess[str]
+    watched: dict[str, Any]
+
+    def failures(self) -> list[str]:
+        """What went wrong, as lines; none when every command passed."""
+        wrong = [f"{n}: {m[:300]}" for n, (o, m) in self.checks.items() if o in ("failed", "error")]
+        for command in (self.check, self.canary, self.watch):
+            if command.returncode != 0:
+                said = command.stdout[-500:] + command.stderr[-800:]
+                wrong.append(f"{command.args[:2]} exit {command.returncode}: {said}")
+        load = self.watched.get("load", {})
+        if not load.get("requests") or load.get("session_losses"):
+            wrong.append(f"watch load: {load}")
+        return wrong
+
+    def output(self) -> str:
+        return "".join(c.stdout + c.stderr for c in (self.check, self.canary, self.watch))
+
+
+def every_command(
+    bin_dir: Path, project: Path, name: str, credentials: dict[str, str]
+) -> EveryCommand:
+    """The three commands a team runs, from the installed wheel, with `credentials` set."""
+    checked = run(bin_dir, project, "parity", "check", "--env", name, "--report-dir", "reports",
+                  env=credentials)  # fmt: skip
+    results = json.loads((project / "reports" / "latest" / "results.json").read_text())
+    canary = run(bin_dir, project, "parity", "canary", "--env", name, "--json", env=credentials)
+    watch = run(bin_dir, project, "parity", "watch", "--env", name, "--settle", "1",
+                "--report-dir", "watch", "--", "sleep", "3", env=credentials)  # fmt: skip
+    docs = sorted((project / "watch").glob("watch-*/watch.json"))
+    return EveryCommand(
+        checked,
+        {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]},
+        canary,
+        watch,
+        json.loads(docs[-1].read_text()) if docs else {},
+    )

@@ -1,0 +1,81 @@
+// An Express app as its team writes it: express-session keeping sessions in Redis through
+// connect-redis, csrf-sync's synchronizer tokens on the login form, every write and the logout,
+// the session regenerated at login. Settings from the environment; one instance per process.
+"use strict";
+
+const express = require("express");
+const session = require("express-session");
+const { RedisStore } = require("connect-redis");
+const { createClient } = require("redis");
+const { csrfSync } = require("csrf-sync");
+
+const env = process.env;
+const redis = createClient({ url: env.REDIS_URL });
+redis.on("error", (err) => console.error("redis:", err.message));
+
+const { csrfSynchronisedProtection, generateToken } = csrfSync({
+  getTokenFromRequest: (req) => (req.body && req.body._csrf) || req.headers["x-csrf-token"],
+});
+
+const app = express();
+app.use((req, res, next) => {
+  res.set("X-Instance-Id", env.INSTANCE_ID);
+  next();
+});
+app.get("/healthz", (req, res) => res.status(204).end());
+app.use(express.urlencoded({ extended: false }));
+app.use(express.json());
+app.use(
+  session({
+    store: new RedisStore({ client: redis }),
+    secret: env.SESSION_SECRET,
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: "lax", maxAge: 14 * 24 * 3600 * 1000 },
+  }),
+);
+
+function loginRequired(req, res, next) {
+  if (!req.session.user) return res.status(401).json({ error: "login required" });
+  return next();
+}
+
+app.get("/login", (req, res) => {
+  res.type("html").send(`<!doctype html>
+<form method="post" action="/login">
+  <input type="hidden" name="_csrf" value="${generateToken(req)}">
+  <input name="username"> <input name="password" type="password"> <button>Log in</button>
+</form>`);
+});
+
+app.post("/login", csrfSynchronisedProtection, (req, res, next) => {
+  if (req.body.username !== env.APP_USERNAME || req.body.password !== env.APP_PASSWORD) {
+    return res.status(401).send("bad credentials");
+  }
+  return req.session.regenerate((err) => {
+    if (err) return next(err);
+    req.session.user = env.APP_USERNAME;
+    return res.redirect(302, "/notes");
+  });
+});
+
+app.put("/notes/:key", loginRequired, csrfSynchronisedProtection, (req, res) => {
+  req.session.data = { ...(req.session.data || {}), [req.params.key]: req.body.value };
+  res.json({ ok: true });
+});
+
+app.get("/notes", loginRequired, (req, res) => {
+  res.json({ user: req.session.user, data: req.session.data || {} });
+});
+
+app.post("/logout", loginRequired, csrfSynchronisedProtection, (req, res, next) => {
+  req.session.destroy((err) => {
+    if (err) return next(err);
+    res.clearCookie("connect.sid");
+    return res.redirect(302, "/login");
+  });
+});
+
+redis.connect().then(() => {
+  app.listen(Number(env.PORT), "127.0.0.1", () => console.log(`${env.INSTANCE_ID} on ${env.PORT}`));
+});
