@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.stacks.common import check
-from tests.stacks.flask_stack import FlaskStack, flask_stack
+from tests.installed import installed_venv
+from tests.stacks.common import check, comments, every_command, init_static
+from tests.stacks.flask_stack import USERNAME, FlaskStack, flask_stack
 
 pytestmark = pytest.mark.slow
 SUITES = ("sharing", "sticky", "topology")
@@ -52,3 +53,31 @@ def test_a_secret_key_that_differs_on_one_flask_instance_is_caught(tmp_path: Pat
     seen = failed["test_write_on_one_target_is_seen_on_the_other_at_once"]
     assert seen.startswith("[session-not-shared]") and "HTTP 400" in seen, seen[:400]
     assert "app-2" in seen and "no secret mismatch is shown" in seen, seen[:400]
+
+
+def test_init_recognises_flask_and_its_profile_passes_every_command(tmp_path: Path) -> None:
+    """From the installed wheel: `parity init` on the Flask stack recognises Flask-WTF's login
+    form and Flask-Session's cookie, and writes its recipe and key; with the credentials set
+    (and Flask-Session's whole-session saves accepted) check, canary and watch pass."""
+    bin_dir = installed_venv(tmp_path / "installed")
+    project = tmp_path / "project"
+    project.mkdir()
+    with flask_stack(tmp_path / "stack") as stack:
+        text = init_static(bin_dir, project, "flask-stg", stack.url, stack.targets,
+                           "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
+        (project / "environments" / "flask-stg.yaml").write_text(text + ACCEPT)
+        credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
+        every = every_command(bin_dir, project, "flask-stg", credentials)
+    said = comments(text)
+    assert "(observed: GET /login answered a form with a csrf_token field; a session cookie)" in (
+        said
+    )
+    assert "key: session:{session_id}" in text, text
+    assert not every.failures(), every.failures()
+    for name in (
+        "test_session_made_on_one_target_works_on_every_other",
+        "test_logout_on_one_target_ends_the_session_on_every_other",
+        "test_session_is_in_the_store_with_a_ttl",
+    ):
+        assert every.checks[name][0] == "passed", (name, every.checks[name])
+    assert stack.password not in every.output()
