@@ -32,7 +32,7 @@ from harness.traffic.contract import SessionDriver, load_driver
 from harness.traffic.site import Site
 from harness.traffic.verify_contract import verify_contract
 
-CONTRACT_VERIFIED = pytest.StashKey[dict[int, ContractError | DeploymentFinding | None]]()
+CONTRACT_VERIFIED = pytest.StashKey[dict[str, ContractError | DeploymentFinding | None]]()
 
 PARITY_FIXTURES = {
     "environment",
@@ -104,22 +104,22 @@ def _contract_verified(request: pytest.FixtureRequest, _parity_serialise: None) 
     if "session_driver" not in request.fixturenames:
         return
     driver: SessionDriver = request.getfixturevalue("session_driver")
+    env: Environment = request.getfixturevalue("environment")
     verified = request.config.stash.setdefault(CONTRACT_VERIFIED, {})
-    if id(driver) not in verified:
+    if env.source not in verified:  # one profile per run: its contract, once (not per module)
         site: Site = request.getfixturevalue("site")
         healthy: list[Target] = request.getfixturevalue("healthy_targets")
-        env: Environment = request.getfixturevalue("environment")
         try:
             verify_contract(site, driver, [t.id for t in healthy], env.source)
         except ContractError as exc:
-            verified[id(driver)] = exc
+            verified[env.source] = exc
         except DeploymentFinding as exc:  # every target's 5xx: every such check fails with it
             if not str(exc).startswith("[server-error]"):
                 raise  # a finding of one target (pinning it, say): this check's, tried again
-            verified[id(driver)] = exc
+            verified[env.source] = exc
         else:
-            verified[id(driver)] = None
-    refused = verified[id(driver)]
+            verified[env.source] = None
+    refused = verified[env.source]
     if refused is not None:
         raise refused
 

@@ -16,6 +16,7 @@ from harness.store.keys import Lookup, check_layout, elsewhere, find_key
 from harness.topology.model import Target
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
+from harness.traffic.login_pool import LoginPool
 from harness.traffic.session_location import locate
 from harness.traffic.sharing_cause import Placement, cause, signed_id
 from harness.traffic.site import Site, read_reached, read_value, rotation, run_together
@@ -32,18 +33,28 @@ def routes(site: Site, healthy_targets: list[Target]) -> dict[str, Route]:
 
 
 @pytest.fixture(scope="module")
+def pool(site: Site, routes: dict[str, Route], session_driver: SessionDriver) -> LoginPool:
+    """One session made on each target, shared by the checks that only need "a session made
+    there" (a check that ends its session logs in its own)."""
+    return LoginPool(site, session_driver, routes, "sharing")
+
+
+@pytest.fixture(scope="module")
 def stored(
-    site: Site, routes: dict[str, Route], session_driver: SessionDriver, session_store: Any
+    site: Site,
+    routes: dict[str, Route],
+    session_driver: SessionDriver,
+    session_store: Any,
+    pool: LoginPool,
 ) -> Placement:
     """Per target: where a session made there lives: the shared store (under the others' key
     or another), the cookie itself, or neither (None: cannot tell, as when no session made in
     the run is found in the store: its key layout is then unknown, not evidence)."""
     probes: dict[str, tuple[Lookup | None, str | None, str]] = {}
     for target, route in routes.items():
-        user = site.user(f"store-probe-{target}")
         marker = f"where-{target}-{secrets.token_hex(4)}"
         try:
-            session_driver.login(user, 9, route)
+            user = pool.take(target)
             session_driver.write(user, "where", marker, route)
         except StepFailed:
             continue
@@ -72,18 +83,14 @@ def _diagnose(
 
 
 def _across(
-    site: Site,
+    pool: LoginPool,
     routes: dict[str, Route],
-    driver: SessionDriver,
-    label: str,
-    n: int,
     then: Callable[[VirtualUser, str, Route], None] | None = None,
 ) -> Iterator[tuple[str, VirtualUser, str, Route]]:
-    """A user logged in on each target (and `then` done there), with every other target:
+    """A session made on each target (and `then` done there), with every other target:
     (made_on, user, read_on, route to read_on)."""
     for made_on, route in routes.items():
-        user = site.user(f"{label}-{made_on}")
-        driver.login(user, n, route)
+        user = pool.take(made_on)
         if then is not None:
             then(user, made_on, route)
         for read_on, other in routes.items():
@@ -100,14 +107,17 @@ def test_session_made_on_one_target_works_on_every_other(
     routes: dict[str, Route],
     session_driver: SessionDriver,
     stored: Placement,
+    pool: LoginPool,
 ) -> None:
+    run = secrets.token_hex(3)  # the session may be the pool's: a value no earlier check wrote
+
     def write(user: VirtualUser, made_on: str, route: Route) -> None:
-        session_driver.write(user, "colour", f"from-{made_on}", route)
+        session_driver.write(user, "colour", f"from-{made_on}-{run}", route)
 
     failures, statuses = [], []
-    for made_on, user, read_on, other in _across(site, routes, session_driver, "made-on", 1, write):
+    for made_on, user, read_on, other in _across(pool, routes, write):
         value, status = read_reached(session_driver, user, "colour", other, site)
-        if value != f"from-{made_on}":
+        if value != f"from-{made_on}-{run}":
             seen = f"HTTP {status}" if status else f"value {value!r}"
             failures.append(f"made on {made_on}, read on {read_on}: {seen}")
             statuses.append(status)
@@ -124,9 +134,10 @@ def test_cookie_signed_on_one_target_is_accepted_by_every_other(
     routes: dict[str, Route],
     session_driver: SessionDriver,
     stored: Placement,
+    pool: LoginPool,
 ) -> None:
     failures, statuses = [], []
-    for made_on, user, read_on, other in _across(site, routes, session_driver, "signed-on", 2):
+    for made_on, user, read_on, other in _across(pool, routes):
         _, status = read_reached(session_driver, user, "anything", other, site)
         if status is not None:
             failures.append(f"signed on {made_on}, rejected by {read_on} with HTTP {status}")
@@ -144,13 +155,13 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
     routes: dict[str, Route],
     session_driver: SessionDriver,
     stored: Placement,
+    pool: LoginPool,
 ) -> None:
     """For every ordered pair: read on A, write on B, read on A at once. A value A returned
     before, seen again after the write, is a per-instance cache in front of the store."""
     for a, b in permutations(routes, 2):
-        user = site.user(f"write-{b}-read-{a}")
-        session_driver.login(user, 3, routes[a])
-        session_driver.write(user, "step", "before", routes[a])
+        user = pool.take(a)
+        session_driver.write(user, "step", f"before-{b}", routes[a])
         before, _ = read_value(session_driver, user, "step", routes[a])  # A may memoise this
         status: int | None = None
         try:
@@ -178,14 +189,14 @@ def test_write_on_one_target_is_seen_on_the_other_at_once(
     why="A target that buffers writes answers old data to the user who just saved.",
 )
 def test_each_target_reads_its_own_writes(
-    site: Site, routes: dict[str, Route], session_driver: SessionDriver
+    site: Site, routes: dict[str, Route], session_driver: SessionDriver, pool: LoginPool
 ) -> None:
     """On one instance: read, write, read. A target that answers its old value keeps writes
     somewhere it does not read from (buffered writes)."""
+    run = secrets.token_hex(3)
     for target, route in routes.items():
-        user = site.user(f"own-writes-{target}")
-        session_driver.login(user, 6, route)
-        for value in ("first", "second"):
+        user = pool.take(target)
+        for value in (f"first-{run}", f"second-{run}"):
             session_driver.write(user, "own", value, route)
             got, status = read_value(session_driver, user, "own", route)
             if got != value:
@@ -205,33 +216,14 @@ def test_logout_on_one_target_ends_the_session_on_every_other(
     site: Site, routes: dict[str, Route], session_driver: SessionDriver, stored: Placement
 ) -> None:
     carried: list[str] = []
-    for a, b in permutations(routes, 2):
+    for a in routes:  # one session per target, logged out there, its cookie replayed on others
         user = site.user(f"logout-{a}")
         session_driver.login(user, 4, routes[a])
         session_driver.write(user, "secret", "kept", routes[a])
         cookie = user.cookie(session_driver.cookie_name)
         session_driver.logout(user, routes[a])
-        if cookie is not None:  # replay the old cookie, as a second tab would
-            user.adopt({session_driver.cookie_name: cookie})
-        value, status = read_reached(session_driver, user, "secret", routes[b], site)
-        if status is not None or value != "kept":
-            continue
-        again, _ = read_reached(session_driver, user, "secret", routes[a], site)
-        if again == "kept" and stored.where.get(a) == "cookie":
-            carried.append(f"{a}->{b}")  # the cookie carries it: no target can end it
-            continue
-        if again == "kept":
-            fail(
-                "logout-kept",
-                f"after logout on {a}, {a} itself and {b} still serve the session with the old "
-                "cookie, while sessions live in the shared store: the logout does not end them",
-                site.trace_text(),
-            )
-        fail(
-            "session-not-shared",
-            f"after logout on {a}, {b} still serves the session ({a} no longer does)",
-            site.trace_text(),
-        )
+        for b in [t for t in routes if t != a]:
+            carried += _after_logout(site, session_driver, stored, user, cookie, routes, (a, b))
     if carried and len(carried) == len(list(permutations(routes, 2))):
         raise NotApplicable(
             "after a logout, the target that logged out still accepts the old session cookie, "
@@ -239,6 +231,41 @@ def test_logout_on_one_target_ends_the_session_on_every_other(
             "logout cannot end it on any target; revoking such sessions is not a matter of "
             "sharing them"
         )
+
+
+def _after_logout(
+    site: Site,
+    session_driver: SessionDriver,
+    stored: Placement,
+    user: VirtualUser,
+    cookie: str | None,
+    routes: dict[str, Route],
+    pair: tuple[str, str],
+) -> list[str]:
+    """The old cookie of a session logged out on `a` replayed on `b` (as a second tab would):
+    ended there (nothing), carried by the cookie (["a->b"]), or a finding."""
+    __tracebackhide__ = True
+    a, b = pair
+    if cookie is not None:
+        user.adopt({session_driver.cookie_name: cookie})
+    value, status = read_reached(session_driver, user, "secret", routes[b], site)
+    if status is not None or value != "kept":
+        return []
+    again, _ = read_reached(session_driver, user, "secret", routes[a], site)
+    if again == "kept" and stored.where.get(a) == "cookie":
+        return [f"{a}->{b}"]  # the cookie carries it: no target can end it
+    if again == "kept":
+        fail(
+            "logout-kept",
+            f"after logout on {a}, {a} itself and {b} still serve the session with the old "
+            "cookie, while sessions live in the shared store: the logout does not end them",
+            site.trace_text(),
+        )
+    fail(
+        "session-not-shared",
+        f"after logout on {a}, {b} still serves the session ({a} no longer does)",
+        site.trace_text(),
+    )
 
 
 @pytest.mark.parity(
@@ -250,13 +277,16 @@ def test_concurrent_writes_on_two_targets_both_survive(
     routes: dict[str, Route],
     session_driver: SessionDriver,
     stored: Placement,
+    pool: LoginPool,
 ) -> None:
     """Two keys written at once on the pairs of the rotation in turn (every target on both
-    sides): CONCURRENT_TRIES tries in all, and at least one per pair; both keys must survive."""
+    sides): CONCURRENT_TRIES tries in all, and at least one per pair; both keys must survive.
+    Each try writes keys of its own (left1, right1, ...) in the session made on its first
+    target, so a lost write reads as nothing."""
     pairs = rotation(list(routes))
     for attempt in range(max(CONCURRENT_TRIES, len(pairs))):
         pair = pairs[attempt % len(pairs)]
-        _write_two_at_once(site, routes, session_driver, stored, pair, attempt)
+        _write_two_at_once(site, routes, session_driver, stored, pool, pair, attempt)
 
 
 def _write_two_at_once(
@@ -264,36 +294,37 @@ def _write_two_at_once(
     routes: dict[str, Route],
     driver: SessionDriver,
     stored: Placement,
+    pool: LoginPool,
     pair: tuple[str, str],
     attempt: int,
 ) -> None:
     __tracebackhide__ = True
     a, b = pair
-    user = site.user(f"concurrent-{a}-{b}-{attempt}")
-    driver.login(user, 5, routes[a])
+    user = pool.take(a)
+    keys = (f"left{attempt + 1}", f"right{attempt + 1}")
     errors = run_together(
         [
-            partial(driver.write, user, "left", f"l{attempt}", routes[a]),
-            partial(driver.write, user, "right", f"r{attempt}", routes[b]),
+            partial(driver.write, user, keys[0], f"l{attempt}", routes[a]),
+            partial(driver.write, user, keys[1], f"r{attempt}", routes[b]),
         ]
     )
     if any(errors):
         failed = "; ".join(str(e) for e in errors if e)
         _diagnose(site, [f"concurrent writes on {a} and {b} failed: {failed}"], stored)
     want = (f"l{attempt}", f"r{attempt}")
-    seen = {t: _left_and_right(driver, user, routes[t]) for t in pair}
+    seen = {t: _both(driver, user, keys, routes[t]) for t in pair}
     if all(got == want for got in seen.values()):
         return
     if want in seen.values():  # in the store: the other target answers from a view of its own
         stale = next(t for t, got in seen.items() if got != want)
         fail(
             "stale-cache",
-            f"two keys written at once on {a} and {b}: {stale} read (left, right)="
+            f"two keys written at once on {a} and {b}: {stale} read {keys}="
             f"{seen[stale]!r} while the other read both (try {attempt + 1}): {stale} serves "
             "session reads from a cache of its own, not from the shared store",
             site.trace_text(),
         )
-    lost = [k for k, v in zip(("left", "right"), seen[a], strict=True) if v is None]
+    lost = [k for k, v in zip(keys, seen[a], strict=True) if v is None]
     fail(
         "lost-update",
         f"two keys written at once on {a} and {b}: {', '.join(lost)} "
@@ -302,10 +333,10 @@ def _write_two_at_once(
     )
 
 
-def _left_and_right(
-    driver: SessionDriver, user: VirtualUser, route: Route
+def _both(
+    driver: SessionDriver, user: VirtualUser, keys: tuple[str, str], route: Route
 ) -> tuple[str | None, str | None]:
-    return read_value(driver, user, "left", route)[0], read_value(driver, user, "right", route)[0]
+    return read_value(driver, user, keys[0], route)[0], read_value(driver, user, keys[1], route)[0]
 
 
 @pytest.mark.parity(
@@ -313,12 +344,15 @@ def _left_and_right(
     why="A session without a TTL never ends; one outside the store is not shared.",
 )
 def test_session_is_in_the_store_with_a_ttl(
-    site: Site, routes: dict[str, Route], session_driver: SessionDriver, redis: Any
+    site: Site,
+    routes: dict[str, Route],
+    session_driver: SessionDriver,
+    redis: Any,
+    pool: LoginPool,
 ) -> None:
     lookups: dict[str, Lookup] = {}
-    for target, route in routes.items():
-        user = site.user(f"store-{target}")
-        session_driver.login(user, 6, route)
+    for target in routes:
+        user = pool.take(target)
         cookie = user.cookie(session_driver.cookie_name)
         if cookie is None:
             pytest.skip(f"login set no {session_driver.cookie_name} cookie")

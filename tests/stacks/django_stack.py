@@ -116,13 +116,16 @@ def django_stack(
     engine: str = "django.contrib.sessions.backends.cache",
     cdn: bool = False,
     odd_secret: int | None = None,
+    pbkdf2_iterations: int | None = None,
 ) -> Iterator[DjangoStack]:
     """The stack, up; `ages` gives instance i (1-based) its own SESSION_COOKIE_AGE;
     `cookie_attr` is added to HAProxy's `cookie` line (` attr "Max-Age=3600"`); `engine` is
     Django's SESSION_ENGINE (`...signed_cookies`: sessions carried by the cookie); with `cdn`
     the static files are collected (hashed names) into a folder a static server (the "CDN")
     serves, HAProxy sends `/static/` there, and the instances serve none (DEBUG off);
-    `odd_secret` gives instance i (1-based) a SECRET_KEY of its own."""
+    `odd_secret` gives instance i (1-based) a SECRET_KEY of its own; with
+    `pbkdf2_iterations` passwords are hashed with Django's PBKDF2 at that count (a login as
+    slow as production's)."""
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         redis_url = start_redis(stack, work)
@@ -135,6 +138,9 @@ def django_stack(
             "DJANGO_DB": str(work / "db.sqlite3"),
             "DJANGO_REDIS_URL": redis_url,
             "DJANGO_SESSION_ENGINE": engine,
+            **(
+                {"DJANGO_PBKDF2_ITERATIONS": str(pbkdf2_iterations)} if pbkdf2_iterations else {}
+            ),
             **({"DJANGO_STATIC_ROOT": str(work / "cdn" / "static")} if cdn else {}),
         }
         setup = (

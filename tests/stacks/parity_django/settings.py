@@ -38,7 +38,13 @@ CACHES = {
 }
 SESSION_ENGINE = os.environ.get("DJANGO_SESSION_ENGINE", "django.contrib.sessions.backends.cache")
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_AGE", "1209600"))  # Django's 2 weeks
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: fast logins
+# tests: fast logins, unless DJANGO_PBKDF2_ITERATIONS asks for Django's PBKDF2 (a login as
+# slow as production's)
+PASSWORD_HASHERS = (
+    ["parity_django.hashers.CalibratedPBKDF2PasswordHasher"]
+    if os.environ.get("DJANGO_PBKDF2_ITERATIONS")
+    else ["django.contrib.auth.hashers.MD5PasswordHasher"]
+)
 USE_TZ = True
 STATIC_URL = "/static/"
 if os.environ.get("DJANGO_STATIC_ROOT"):  # collected with hashed names, served by the "CDN"
