@@ -70,6 +70,8 @@ def test_the_healthy_replica_gives_every_metric_its_good_value(home: Path) -> No
     latency = {t: v for (name, t), v in metrics.items() if name == "LatencyP95"}
     assert set(latency) == {"app-1", "app-2"} and all(0 < v < 1000 for v in latency.values())
     assert metrics[("ProbeDuration", None)] < 3  # the run itself; the benchmark times the command
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["test_sessions"] == {"made": 1, "logged_out": 1, "keys_deleted": 0, "left": 0}
 
 
 # fault: (the metric it must drive to failure, that value's test, the step that names it)
@@ -95,6 +97,8 @@ def test_each_fault_drives_its_metric_to_failure(tmp_path: Path, fault: str) -> 
     assert metrics[("ProbeSuccess", None)] == 0
     assert failing(metrics[(metric, None)]), metrics
     assert steps_of(done.stdout)[step] is False
+    made = json.loads(done.stdout.strip().splitlines()[-1])["test_sessions"]
+    assert made["made"] == made["logged_out"] == 1 and made["left"] == 0, made  # none left
 
 
 def test_a_production_profile_needs_no_allow_production(home: Path, tmp_path: Path) -> None:

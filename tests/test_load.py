@@ -99,6 +99,9 @@ def test_sticky_users_run_writes_evidence_and_passes_its_gates(up: Path) -> None
     assert sum(t["requests"] for t in ev["targets"].values()) == ev["totals"]["requests"] > 100
     assert ev["targets"]["app-1"]["latency_ms"]["p95"] > 0
     assert ev["timeline"] and {"second", "targets"} <= set(ev["timeline"][0])
+    # every user logged out when the run ended: no test session is left in the store
+    assert ev["test_sessions"] == {"made": 8, "logged_out": 8, "left": 0}, ev["test_sessions"]
+    assert "test sessions: 8 made by this run: 8 logged out, 0 left" in result.stdout
 
 
 # Locust's master binds 127.0.0.1:5557: two distributed runs at once (two xdist workers) collide.
@@ -125,6 +128,8 @@ def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
     assert sum(t["requests"] for t in ev["targets"].values()) == ev["totals"]["requests"] > 100
     assert sum(t["sessions"] for t in ev["targets"].values()) == 8
     assert sum(t["latency_ms"]["count"] for t in ev["targets"].values()) == ev["totals"]["requests"]
+    sessions = ev["test_sessions"]
+    assert sessions["made"] == 8 and sessions["logged_out"] == 8, sessions  # the workers' too
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from harness.errors import DeploymentFinding
 from harness.profile.environment import Environment
 from harness.topology.model import Topology
 from harness.traffic.builds import serving_builds
+from harness.traffic.cleanup import CleaningDriver, Ledger
 from harness.traffic.client import Identity, Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed, load_driver
 from harness.traffic.site import Site, read_value, served_by
@@ -239,12 +240,14 @@ def run_canary(
     site.pacer = Pacer(float(env.safety.get("max_rps") or 0), site.identity)
     in_time = _deadline(budget_seconds)
     healthy = [t.id for t in topology.healthy_targets()]
+    ledger, driver = Ledger(), None
     try:
         if not healthy:
             states = ", ".join(f"{t.id}: {t.state}" for t in topology.targets) or "no target"
             raise OutOfTargets(f"no healthy target ({states})")
         routes = {t: site.route(t) for t in healthy}
-        driver = load_driver(env.session, topology.secrets) if env.session else None
+        made = load_driver(env.session, topology.secrets) if env.session else None
+        driver = CleaningDriver(made, ledger) if made is not None else None
         user = _login(site, driver, result) if driver else None
         if driver is None:
             result.steps += [
@@ -267,6 +270,10 @@ def run_canary(
         result.sticky_violations = result.sticky_violations or 1
     except requests.RequestException as exc:
         result.error = f"no response from {env.name}: {type(exc).__name__}"
+    finally:
+        if driver is not None:  # a session a failed step left open is logged out here
+            driver.finish(None, {})
+    result.test_sessions = ledger.as_dict()
     result.latency_ms = {t: v for t, v in site.pacer.latency_ms.items() if t in healthy}
     result.requests = site.pacer.responses
     result.duration_seconds = time.monotonic() - started

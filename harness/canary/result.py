@@ -51,6 +51,7 @@ class CanaryResult:
     latency_ms: dict[str, list[float]] = field(default_factory=dict)
     requests: int = 0  # responses received, every client of the run together
     error: str | None = None  # the run could not look at the environment at all
+    test_sessions: dict[str, int] = field(default_factory=dict)  # made, logged_out, left
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -113,6 +114,7 @@ class CanaryResult:
             "error": self.error,
             "steps": [s.as_dict() for s in self.steps],
             "builds": self.builds,
+            "test_sessions": self.test_sessions,
             "metrics": [
                 {"name": s.name, "value": s.value, "unit": s.unit, "target": s.target}
                 for s in self.samples()

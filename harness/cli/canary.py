@@ -29,6 +29,10 @@ def _print_text(result: CanaryResult) -> None:
         print(f"{step.name:<26} {mark:<7} {printable(step.detail)[:150]}")
     for target, ms in result.latency_p95_ms().items():
         print(f"{'latency p95 ' + target:<26} {ms:.1f} ms")
+    made = result.test_sessions
+    if made.get("made"):
+        print(f"test sessions: {made['made']} made: {made['logged_out']} logged out, "
+              f"{made['left']} left")  # fmt: skip
     if result.error:
         print(f"parity: error: {printable(result.error)}", file=sys.stderr)
     verdict = "PASSED" if result.success else "FAILED"

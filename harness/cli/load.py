@@ -69,6 +69,12 @@ def print_summary(result: LoadResult) -> None:
         f"sticky violations {ev['sticky_violations']}, session losses {ev['session_losses']}, "
         f"moves {ev['moves']}"
     )
+    made = ev.get("test_sessions") or {}
+    if made.get("made"):
+        print(
+            f"test sessions: {made['made']} made by this run: {made['logged_out']} logged out, "
+            f"{made['left']} left"
+        )
     for name, row in ev.get("phases", {}).items():
         if row["requests"]:
             print(

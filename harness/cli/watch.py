@@ -94,6 +94,12 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
         f"{load['errors']} errors, {load['session_losses']} session losses, "
         f"{load['moves']} moves, {load['sticky_violations']} sticky violations"
     )
+    made = load.get("test_sessions") or {}
+    if made.get("made"):
+        print(
+            f"test sessions: {made['made']} made by the load: {made['logged_out']} logged out, "
+            f"{made['left']} left"
+        )
     for t in document["transitions"]:
         print(f"  +{t['at']:6.1f} s  {t['label']}")
     _print_departures(document)

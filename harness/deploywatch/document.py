@@ -147,6 +147,7 @@ def document(w: Watched) -> dict[str, Any]:
             "session_losses": losses,
             "moves": ev.get("moves", 0) + w.moved,
             "sticky_violations": ev.get("sticky_violations", 0) - w.moved,
+            "test_sessions": ev.get("test_sessions", {}),
         },
         "transitions": [{**t.to_json(), "at": w.rel(t.at)} for t in w.poller.transitions],
         "timeline": spans(w.poller.samples, out.started, out.ended),

@@ -113,6 +113,10 @@ class Evidence:
     def record_session(self, target: str | None) -> None:
         self.sessions[target or "unknown"] += 1
 
+    def count(self, kind: str) -> None:
+        """A counter only (test sessions made and logged out), no example kept."""
+        self.counters[kind] += 1
+
     def record_event(self, kind: str, **details: Any) -> None:
         """A sticky violation, a session loss or a move: counted, the first kept as examples."""
         self.counters[kind] += 1
@@ -211,6 +215,11 @@ class Evidence:
             "sticky_violations": self.counters.get("sticky_violation", 0),
             "session_losses": self.counters.get("session_loss", 0),
             "moves": self.counters.get("move", 0),
+            "test_sessions": {
+                "made": self.counters.get("login", 0),
+                "logged_out": self.counters.get("logout", 0),
+                "left": self.counters.get("login", 0) - self.counters.get("logout", 0),
+            },
             "examples": list(self.examples),
             "failed": sorted(self.failed, key=lambda f: float(f["at"])),
             "timeline": [{"second": s, "targets": self.closed[s]} for s in sorted(self.closed)],

@@ -146,9 +146,26 @@ class StickyUser(ParityUser):
             self.driver.login(self.transport, self.number)
         except StepFailed:
             return
+        EVIDENCE.count("login")
+        self.logged_in = True
         self.target = self.transport.last_target
         EVIDENCE.record_session(self.target)
         self._write()
+
+    def on_stop(self) -> None:
+        """The run is over: log the session out (a test session left behind lives on in the
+        store for the app's whole session life)."""
+        self._log_out()
+
+    def _log_out(self) -> None:
+        if not getattr(self, "logged_in", False):
+            return
+        self.logged_in = False
+        try:
+            self.driver.logout(self.transport)
+        except Exception:
+            return
+        EVIDENCE.count("logout")
 
     def _write(self) -> None:
         value = f"u{self.number}-{time.time():.3f}"
@@ -186,6 +203,7 @@ class StickyUser(ParityUser):
                 "session_loss", user=self.number, target=self.target, seen=str(got)[:40]
             )
             report_check("session loss", f"user {self.number} on {self.target}: {got!r}")
+            self._log_out()  # the lost session may live on elsewhere: end it
             self.on_start()  # a real user logs in again
 
     @task(2)
