@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.commands.frameworks import FRAMEWORKS, LoginPage, recognise
+from harness.commands.frameworks import FRAMEWORKS, LoginPage, recognise, reference_table
 from harness.commands.init import Source, render_profile, write_profile
 from harness.topology.model import HealthCheckSettings, LoadBalancer, Target, TargetGroup, Topology
 from tests.helpers import parity
@@ -121,3 +121,8 @@ def test_app_flags_are_refused_with_the_replica(tmp_path: Path) -> None:
     done = parity(tmp_path / "home", "init", "r", "--from-replica", "--framework", "django",
                   cwd=tmp_path)  # fmt: skip
     assert done.returncode == 2 and "not with --from-replica" in done.stderr, done.stderr
+
+
+def test_the_readme_table_of_frameworks_is_what_init_writes() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert reference_table() in readme, "README: paste reference_table() again"

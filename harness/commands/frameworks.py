@@ -162,3 +162,24 @@ def recipe(framework: Framework, session_path: str, cookie: str | None = None) -
 def store_layout(framework: Framework) -> tuple[str, str | None, str | None]:
     """(what it is, the key, the session_id regex) of the framework's Redis sessions."""
     return LAYOUTS[framework.layout] if framework.layout else (framework.title, None, None)
+
+
+def reference_table() -> str:
+    """The frameworks as a Markdown table, for the README (a test keeps the two the same)."""
+    rows = [
+        "| `--framework` | what | session cookie | login form (token field, user field) "
+        "| token on writes and the logout | logout | store key |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in FRAMEWORKS.values():
+        token = f"`{f.token_field}`, " if f.token_field else "no token, "
+        header = (f"`{f.token_header}: {_token(f)}`" if f.token_header else "none") + (
+            f" (read again from `{f.token_again}` after the login)" if f.token_again else ""
+        )
+        _, key, _ = store_layout(f)
+        rows.append(
+            f"| {f.name} | {f.title} | `{f.cookie}` | `{f.login_path}` ({token}`{f.user_field}`) "
+            f"| {header} | {f.logout[0]} `{f.logout[1]}` "
+            f"| {f'`{key}`' if key else 'not derivable from the cookie'} |"
+        )
+    return "\n".join(rows)

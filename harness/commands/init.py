@@ -301,7 +301,7 @@ def _framework_session(source: Source, found: Recognition) -> list[Line]:
         'a guess: give --session-path; README "A session endpoint"'
     )
     said = (
-        f"session: {framework.title}'s own login ({found.evidence}), as ${{APP_TEST_USER}} with "
+        f"session: the login of {framework.title} ({found.evidence}), as ${{APP_TEST_USER}} with "
         f"${{APP_TEST_PASSWORD}}; the write and read go to the app's session endpoint at {path} "
         f"({endpoint})"
     )
