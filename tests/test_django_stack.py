@@ -242,7 +242,7 @@ def test_init_recognises_django_and_with_credentials_its_profile_passes_every_co
         (project / "environments" / "django-stg.yaml").write_text(text + ACCEPT)
         every = every_command(bin_dir, project, "django-stg", credentials)
     said = comments(text)
-    assert "(observed: GET /accounts/login/ answered a form with a csrfmiddlewaretoken" in said
+    assert "(observed: GET /accounts/login/ answered a form with the csrfmiddlewaretoken" in said
     assert "key: :1:django.contrib.sessions.cache{session_id}" in text, text
     failed = {c["name"]: c["message"] for c in first_results["checks"] if c["outcome"] == "failed"}
     assert first.returncode == 1 and list(failed) == [

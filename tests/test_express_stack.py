@@ -35,7 +35,8 @@ def test_init_recognises_express_and_its_profile_passes_every_command(tmp_path: 
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
         every = every_command(bin_dir, project, "express-stg", credentials)
     said = comments(text)
-    assert "(observed: GET /login answered a form with a _csrf field; a connect.sid cookie)" in said
+    evidence = "(observed: GET /login answered a form with the _csrf field; a connect.sid cookie)"
+    assert evidence in said, said
     assert "key: sess:{session_id}" in text, text
     assert not every.failures(), every.failures()
     for name in (

@@ -69,9 +69,8 @@ def test_init_recognises_flask_and_its_profile_passes_every_command(tmp_path: Pa
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
         every = every_command(bin_dir, project, "flask-stg", credentials)
     said = comments(text)
-    assert "(observed: GET /login answered a form with a csrf_token field; a session cookie)" in (
-        said
-    )
+    evidence = "(observed: GET /login answered a form with the csrf_token field; a session cookie)"
+    assert evidence in said, said
     assert "key: session:{session_id}" in text, text
     assert not every.failures(), every.failures()
     for name in (

@@ -79,7 +79,8 @@ def test_a_framework_is_recognised_by_its_login_form_and_cookies() -> None:
     django = LoginPage("/accounts/login/", 200, frozenset({"csrfmiddlewaretoken"}), frozenset())
     found = recognise(["csrftoken"], [django])
     assert found.framework is FRAMEWORKS["django"]
-    assert "GET /accounts/login/ answered a form with a csrfmiddlewaretoken field" in found.evidence
+    form = "GET /accounts/login/ answered a form with the csrfmiddlewaretoken field"
+    assert form in found.evidence, found.evidence
     assert "a csrftoken cookie" in found.evidence
     devise = LoginPage("/users/sign_in", 200, frozenset({"authenticity_token"}), frozenset())
     rails = recognise(["_shop_session"], [devise])

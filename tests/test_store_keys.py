@@ -5,6 +5,8 @@ elsewhere, "not applicable" when it cannot be known, and causes named from evide
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 import uuid
 from typing import Any
 
@@ -19,6 +21,8 @@ from tests.test_store import Servers, servers  # noqa: F401  (the fixture)
 DEFAULT = {"key": "session:{session_id}", "session_id": "^([^.]+)"}
 DJANGO_ID = "k3v9x0q2m1w8e7r6t5y4u3i2o1p0a9s8"
 EXPRESS_ID = "Zr8mQ2vX9kLp4sT7wYb1nC6dF3gH5jK0"
+RAILS_ID = "7748a0f9f24854454b43699a50890896"  # a _shop_session cookie: Rack's public id
+RAILS = {"key": "session:2::{session_id_sha256}", "session_id": "^([^.]+)"}
 
 
 class Hook:
@@ -48,6 +52,11 @@ class Hook:
             f"session:{EXPRESS_ID}",
             EXPRESS_ID,
             "redis: {key: 'session:{session_id}', session_id: '^([^.]+)'}",
+        ),
+        (  # Rails with redis-actionpack: Rack's secure id, 2:: and the SHA-256 of the cookie's
+            f"session:2::{hashlib.sha256(RAILS_ID.encode()).hexdigest()}",
+            RAILS_ID,
+            "redis: {key: 'session:2::{session_id_sha256}', session_id: '^([^.]+)'}",
         ),
     ],
 )
@@ -161,3 +170,28 @@ def test_signed_ids_are_told_from_plain_ones() -> None:
     assert signed_id(f"s%3A{EXPRESS_ID}.abcdefghijklmnopqrstuvwxyz01")
     assert not signed_id(DJANGO_ID)
     assert not signed_id(None)
+
+
+def test_a_key_of_the_ids_sha256_is_found_under_the_profiles_key(store: redis.Redis) -> None:
+    store.set(f"session:2::{hashlib.sha256(RAILS_ID.encode()).hexdigest()}", "x")
+    found = find_key(RAILS, store, RAILS_ID, None, None)
+    assert found.how == "profile" and "<session id>" in found.printable, found
+    scanned = find_key(DEFAULT, store, RAILS_ID, None, None)  # the default key: found by a scan
+    assert scanned.how == "scan" and "{session_id_sha256}" in scanned.hint, scanned
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("key: 'sess:{sid}'", "redis.key: {sid} is not a field; allowed: {session_id}"),
+        ("key: 'sess:{'", "redis.key: Single '{' encountered"),
+        ("session_id: '^[^.]+'", "redis.session_id: give a group, ( ), around the session id"),
+        ("session_id: '^(['", "redis.session_id: not a regular expression"),
+    ],
+)
+def test_a_redis_key_or_id_pattern_that_cannot_work_is_refused(line: str, said: str) -> None:
+    from harness.profile.environment import parse_profile
+
+    text = "name: x\ntopology: {provider: replica}\nredis:\n  " + line + "\n"
+    with pytest.raises(ProfileError, match=re.escape(said)):
+        parse_profile(text, "x.yaml")

@@ -46,7 +46,7 @@ FRAMEWORKS: dict[str, Framework] = {
                   layout="sessionid", signs=("csrftoken", "sessionid")),
         Framework("rails", "Rails with Devise", "_app_session", "/users/sign_in",
                   "authenticity_token", "user[email]", ("DELETE", "/users/sign_out"),
-                  "X-CSRF-Token", token_again="/", layout="_session_id",
+                  "X-CSRF-Token", token_again="/", layout="_app_session",
                   cookie_pattern=r"^_[A-Za-z0-9_]+_session$"),
         Framework("laravel", "Laravel (Breeze or Fortify)", "laravel_session", "/login",
                   "_token", "email", ("POST", "/logout"), "X-CSRF-TOKEN",
@@ -106,7 +106,7 @@ def recognise(cookies: list[str], pages: list[LoginPage]) -> Recognition:
         score = len(seen)
         for page in pages:
             if page.path == f.login_path and page.status == 200 and f.token_field in page.fields:
-                seen.insert(0, f"GET {page.path} answered a form with a {f.token_field} field")
+                seen.insert(0, f"GET {page.path} answered a form with the {f.token_field} field")
                 score += 2
         if score:
             scores[f.name] = (score, seen)

@@ -24,6 +24,7 @@ from harness.profile.schema import PROFILE, TARGET_COUNT
 from harness.profile.target_count import FIELD as TARGETS_FIELD
 from harness.profile.target_count import TargetCount
 from harness.profile.validation import Context, line_map
+from harness.store.keys import key_problem
 
 ENV_DIR_VARIABLE = "PARITY_ENV_DIR"
 DEFAULT_ENV_DIR = "environments"
@@ -127,6 +128,20 @@ def _asset_rules(assets: dict[str, Any] | None, ctx: Context) -> None:
         raise ctx.fail(("expect", "assets", "pattern"), f"not a regular expression: {exc}") from exc
 
 
+def _redis_rules(redis: dict[str, Any], ctx: Context) -> None:
+    """redis.key names only {session_id} and {session_id_sha256}; redis.session_id is a
+    regular expression with a group (the id)."""
+    problem = key_problem(str(redis.get("key", "")))
+    if problem:
+        raise ctx.fail(("redis", "key"), problem)
+    try:
+        groups = re.compile(str(redis.get("session_id", "(.+)"))).groups
+    except re.error as exc:
+        raise ctx.fail(("redis", "session_id"), f"not a regular expression: {exc}") from exc
+    if groups < 1:
+        raise ctx.fail(("redis", "session_id"), "give a group, ( ), around the session id")
+
+
 def _target_rules(data: dict[str, Any], ctx: Context) -> None:
     """expect.targets: a range names a bound, and min <= max."""
     value = data["expect"].get("targets")
@@ -181,6 +196,7 @@ def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
             raise ctx.fail(("accept", i, "check"), "a check id is suite::test_name")
     expect = data["expect"]
     _asset_rules(expect.get("assets"), ctx)
+    _redis_rules(data.get("redis") or {}, ctx)
     _target_rules(data, ctx)
     _replica_target_rules(data, ctx)
     expect.setdefault("balancer", "alb" if provider in ("aws", "replica") else "generic")

@@ -1,16 +1,20 @@
 """Where a session lives in the store: the profile's key, the driver's, or a bounded scan.
 
 The profile names the key (`redis.key` with `{session_id}`, the id cut from the cookie by the
-`redis.session_id` regex). A `SessionDriver` may know better (`store_key(user)`: hashed ids,
-encrypted cookies). When the named key is absent, a bounded scan of the store looks for a key
-that holds the session id (as the cookie carries it, URL-decoded, or base64-decoded): found, the
-profile's layout is wrong and the message says what to write; not found, the key is unknown and
-store checks do not apply. A session is never called missing from the store on a guess.
+`redis.session_id` regex, or `{session_id_sha256}`, its SHA-256 in hex: Rack's secure session
+ids, stored as `2::<sha256>` by Rails' redis-actionpack). A `SessionDriver` may know better
+(`store_key(user)`: other hashed ids, encrypted cookies). When the named key is absent, a
+bounded scan of the store looks for a key that holds the session id (as the cookie carries it,
+URL-decoded, base64-decoded, or its SHA-256): found, the profile's layout is wrong and the
+message says what to write; not found, the key is unknown and store checks do not apply. A
+session is never called missing from the store on a guess.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import string
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,16 +36,40 @@ LAYOUTS: dict[str, tuple[str, str | None, str | None]] = {
     "laravel_session": ("Laravel (an encrypted cookie)", None, None),
     "SESSION": ("Spring Session (the id in base64)", None, None),
     "_session_id": ("Rails redis-session-store (a hashed id)", None, None),
+    "_app_session": ("Rails with redis-actionpack (Rack's hashed id)",
+                     "session:2::{session_id_sha256}", "^([^.]+)"),
 }  # fmt: skip
 SCAN_KEYS = 200_000  # keys examined at most, per session looked for
 SCAN_SECONDS = 3.0
 MIN_ID_LENGTH = 16  # shorter pieces of a cookie would match unrelated keys
 
 
+KEY_FIELDS = ("session_id", "session_id_sha256")  # what redis.key may name
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def key_problem(template: str) -> str | None:
+    """Why `template` is not a usable redis.key (None when it is)."""
+    try:
+        named = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        return f"{exc} (write a literal brace as {{{{ or }}}})"
+    wrong = [f for f in named if f not in KEY_FIELDS]
+    if wrong:
+        return f"{{{wrong[0]}}} is not a field; allowed: {{session_id}}, {{session_id_sha256}}"
+    return None
+
+
 def configured_key(redis_section: dict[str, Any], cookie: str) -> str:
     """The profile's key for the session whose cookie value is `cookie`."""
     match = re.search(str(redis_section["session_id"]), cookie)
-    return str(redis_section["key"]).format(session_id=match.group(1) if match else cookie)
+    session_id = match.group(1) if match else cookie
+    return str(redis_section["key"]).format(
+        session_id=session_id, session_id_sha256=sha256_hex(session_id)
+    )
 
 
 def id_candidates(cookie: str) -> list[str]:
@@ -59,7 +87,8 @@ def id_candidates(cookie: str) -> list[str]:
         for p in dict.fromkeys(found)
         if len(p) >= MIN_ID_LENGTH and not p.startswith(("{", "eyJ"))
     ]
-    return sorted(unique, key=len, reverse=True)
+    hashed = [sha256_hex(p) for p in unique]  # Rack's secure ids: the store holds the hash
+    return sorted(dict.fromkeys(unique + hashed), key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -103,13 +132,17 @@ def suggestion(key: str, cookie: str) -> str:
     """The `redis:` lines that name `key` for the cookie `cookie`, or the driver hook when the
     id in the key is not a piece of the cookie as it is sent (base64-decoded, say)."""
     for candidate in id_candidates(cookie):
-        if candidate not in key or candidate not in cookie:
+        if candidate not in cookie:
+            continue
+        field = "{session_id}" if candidate in key else "{session_id_sha256}"
+        if field == "{session_id_sha256}" and sha256_hex(candidate) not in key:
             continue
         start = cookie.index(candidate)
         after = cookie[start + len(candidate) :]
         up_to_dot = (not after or after.startswith(".")) and "." not in candidate
         body = "[^.]+" if up_to_dot else f".{{{len(candidate)}}}"
-        template = key.replace(candidate, "{session_id}", 1)
+        held = candidate if field == "{session_id}" else sha256_hex(candidate)
+        template = key.replace(held, field, 1)
         regex = f"^{re.escape(cookie[:start])}({body})"
         return f"redis: {{key: {template!r}, session_id: {regex!r}}}"
     return "a store_key(user) method on the session driver (the id is encoded in the cookie)"

@@ -1,0 +1,48 @@
+"""A real Rails app (Rails 6.1, Devise's own sign-in form and sign-out by DELETE, sessions in
+Redis through redis-actionpack, whose keys hold Rack's hashed session id) behind HAProxy
+(tests/stacks; gems from Debian's packages): Parity was not built with it (issue 24). From the
+installed wheel, `parity init` recognises Rails and writes Devise's recipe and the hashed key
+layout; with the credentials set the profile passes `parity check`, `parity canary` and
+`parity watch`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.installed import installed_venv
+from tests.stacks.common import comments, every_command, init_static
+from tests.stacks.rails_stack import EMAIL, rails_stack
+
+pytestmark = pytest.mark.slow
+ACCEPT = (  # the Redis store writes the whole session back: a lost update the team accepted
+    "accept:\n"
+    '  - {fault: lost-update, reason: "the Rails session store saves the whole session", '
+    "until: 2099-01-01}\n"
+)
+
+
+def test_init_recognises_rails_and_its_profile_passes_every_command(tmp_path: Path) -> None:
+    bin_dir = installed_venv(tmp_path / "installed")
+    project = tmp_path / "project"
+    project.mkdir()
+    with rails_stack(tmp_path / "stack") as stack:
+        text = init_static(bin_dir, project, "rails-stg", stack.url, stack.targets,
+                           "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
+        (project / "environments" / "rails-stg.yaml").write_text(text + ACCEPT)
+        credentials = {"APP_TEST_USER": EMAIL, "APP_TEST_PASSWORD": stack.password}
+        every = every_command(bin_dir, project, "rails-stg", credentials)
+    said = comments(text)
+    form = "(observed: GET /users/sign_in answered a form with the authenticity_token field"
+    assert f"{form}; a _shop_session cookie)" in said, said
+    assert "cookie: _shop_session" in text and "key: session:2::{session_id_sha256}" in text
+    assert not every.failures(), every.failures()
+    for name in (
+        "test_session_made_on_one_target_works_on_every_other",
+        "test_logout_on_one_target_ends_the_session_on_every_other",
+        "test_session_is_in_the_store_with_a_ttl",
+        "test_write_on_one_target_is_seen_on_the_other_at_once",
+    ):
+        assert every.checks[name][0] == "passed", (name, every.checks[name])
+    assert stack.password not in every.output()
