@@ -65,6 +65,18 @@ def test_every_profile_init_writes_passes_profile_check(
     assert "&id" not in text  # no YAML anchors: every step reads on its own
 
 
+@pytest.mark.parametrize("provider", ["static", "aws"])
+def test_with_no_framework_the_commented_skeleton_passes_profile_check(
+    tmp_path: Path, provider: str
+) -> None:
+    found = _http(["SERVERID"], [LoginPage("/login", 404, frozenset(), frozenset())])
+    text = render_profile("app", False, _source(provider, None), _topology(provider), found)
+    path = write_profile(tmp_path / "environments", "app", text)
+    done = parity(tmp_path / "home", "profile", "check", str(path))
+    assert done.returncode == 0, done.stderr + text
+    assert "\nsession:" not in text and "# framework: no framework's cookie or login form" in text
+
+
 def test_without_its_variables_profile_check_names_the_one_to_set(tmp_path: Path) -> None:
     text = render_profile("app", False, _source("static", "django"), _topology("static"), _http())
     path = write_profile(tmp_path / "environments", "app", text)
