@@ -13,6 +13,7 @@ from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
 from tests.helpers import serving
+from tests.installed import installed_venv
 
 pytest_plugins = ["pytester"]
 
@@ -29,6 +30,13 @@ def fresh_replica() -> Iterator[tuple[Replica, ReplicaHandle]]:
     """A healthy replica of its own, for tests that drain, kill or break targets."""
     with running_replica(ReplicaConfig(deregistration_delay=2)) as pair:
         yield pair
+
+
+@pytest.fixture(scope="session")
+def wheel_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh venv with Parity's wheel installed, once per test process
+    (no test installs anything into it)."""
+    return installed_venv(tmp_path_factory.mktemp("installed"))
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.helpers import parity
-from tests.installed import installed_venv, run
+from tests.installed import run
 from tests.stacks.common import check, comments, every_command, init_static
 from tests.stacks.django_stack import (
     DJANGO_KEY,
@@ -70,9 +70,7 @@ def test_a_healthy_django_app_with_its_key_passes(tmp_path: Path) -> None:
     assert checks["test_random_session_sequences_match_the_model"][0] in ("passed", "accepted")
 
 
-def test_one_django_instance_with_a_shorter_session_age_is_caught_naming_it(
-    tmp_path: Path,
-) -> None:
+def test_one_django_instance_with_a_shorter_session_age_is_caught_naming_it(tmp_path: Path) -> None:
     with django_stack(tmp_path / "stack", ages={2: 300}) as stack:
         profile = stack.profile(tmp_path / "django.yaml", key=DJANGO_KEY, extra=ACCEPT)
         code, output, checks = _check(tmp_path, stack, profile, "sticky")
@@ -222,25 +220,24 @@ def test_djangos_own_login_form_passes_with_a_recipe_and_no_python(tmp_path: Pat
 
 
 def test_init_recognises_django_and_with_credentials_its_profile_passes_every_command(
-    tmp_path: Path,
+    tmp_path: Path, wheel_bin: Path
 ) -> None:
     """From the installed wheel, as a new user: `parity init` on a Django stack recognises
     Django by its login form and cookie and writes its login recipe and store key; with the
     test user's credentials set, `parity check` passes (once the team accepts Django's
     whole-session saves, which the check names first), and so do `parity canary` and `parity
     watch` (issue 24)."""
-    bin_dir = installed_venv(tmp_path / "installed")
     project = tmp_path / "project"
     project.mkdir()
     with django_stack(tmp_path / "stack") as stack:
-        text = init_static(bin_dir, project, "django-stg", stack.url, stack.targets,
+        text = init_static(wheel_bin, project, "django-stg", stack.url, stack.targets,
                            "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
-        first = run(bin_dir, project, "parity", "check", "--env", "django-stg", "--suite",
+        first = run(wheel_bin, project, "parity", "check", "--env", "django-stg", "--suite",
                     "sharing", "--report-dir", "reports", env=credentials)  # fmt: skip
         first_results = json.loads((project / "reports/latest/results.json").read_text())
         (project / "environments" / "django-stg.yaml").write_text(text + ACCEPT)
-        every = every_command(bin_dir, project, "django-stg", credentials)
+        every = every_command(wheel_bin, project, "django-stg", credentials)
     said = comments(text)
     assert "(observed: GET /accounts/login/ answered a form with the csrfmiddlewaretoken" in said
     assert "key: :1:django.contrib.sessions.cache{session_id}" in text, text
@@ -260,17 +257,18 @@ def test_init_recognises_django_and_with_credentials_its_profile_passes_every_co
     assert stack.password not in every.output() + first.stdout + first.stderr
 
 
-def test_a_secret_key_that_differs_on_one_django_instance_is_caught(tmp_path: Path) -> None:
+def test_a_secret_key_that_differs_on_one_django_instance_is_caught(
+    tmp_path: Path, wheel_bin: Path
+) -> None:
     """Django ties a login to SECRET_KEY (the session's auth hash): an instance with its own
     key logs every session out. The profile `parity init` wrote catches it, naming app-2."""
-    bin_dir = installed_venv(tmp_path / "installed")
     project = tmp_path / "project"
     project.mkdir()
     with django_stack(tmp_path / "stack", odd_secret=2) as stack:
-        init_static(bin_dir, project, "django-stg", stack.url, stack.targets,
+        init_static(wheel_bin, project, "django-stg", stack.url, stack.targets,
                     "--session-path", "/notes")  # fmt: skip
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
-        done = run(bin_dir, project, "parity", "check", "--env", "django-stg", "--suite",
+        done = run(wheel_bin, project, "parity", "check", "--env", "django-stg", "--suite",
                    "sharing", "--report-dir", "reports", env=credentials)  # fmt: skip
     results = json.loads((project / "reports/latest/results.json").read_text())
     failed = {c["name"]: c["message"] for c in results["checks"] if c["outcome"] == "failed"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.installed import installed_venv, run
+from tests.installed import run
 from tests.stacks.common import comments, every_command, init_static
 from tests.stacks.express_stack import USERNAME, express_stack
 
@@ -24,16 +24,17 @@ ACCEPT = (  # express-session saves the whole session: a lost update the team ac
 )
 
 
-def test_init_recognises_express_and_its_profile_passes_every_command(tmp_path: Path) -> None:
-    bin_dir = installed_venv(tmp_path / "installed")
+def test_init_recognises_express_and_its_profile_passes_every_command(
+    tmp_path: Path, wheel_bin: Path
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     with express_stack(tmp_path / "stack") as stack:
-        text = init_static(bin_dir, project, "express-stg", stack.url, stack.targets,
+        text = init_static(wheel_bin, project, "express-stg", stack.url, stack.targets,
                            "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
         (project / "environments" / "express-stg.yaml").write_text(text + ACCEPT)
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
-        every = every_command(bin_dir, project, "express-stg", credentials)
+        every = every_command(wheel_bin, project, "express-stg", credentials)
     said = comments(text)
     evidence = "(observed: GET /login answered a form with the _csrf field; a connect.sid cookie)"
     assert evidence in said, said
@@ -50,17 +51,18 @@ def test_init_recognises_express_and_its_profile_passes_every_command(tmp_path: 
     assert stack.password not in every.output()
 
 
-def test_a_session_secret_that_differs_on_one_express_instance_is_caught(tmp_path: Path) -> None:
+def test_a_session_secret_that_differs_on_one_express_instance_is_caught(
+    tmp_path: Path, wheel_bin: Path
+) -> None:
     """express-session signs its cookie with the secret: an instance with its own secret finds
     no session behind the cookie the other signed."""
-    bin_dir = installed_venv(tmp_path / "installed")
     project = tmp_path / "project"
     project.mkdir()
     with express_stack(tmp_path / "stack", odd_secret=2) as stack:
-        init_static(bin_dir, project, "express-stg", stack.url, stack.targets,
+        init_static(wheel_bin, project, "express-stg", stack.url, stack.targets,
                     "--session-path", "/notes")  # fmt: skip
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
-        done = run(bin_dir, project, "parity", "check", "--env", "express-stg", "--suite",
+        done = run(wheel_bin, project, "parity", "check", "--env", "express-stg", "--suite",
                    "sharing", "--report-dir", "reports", env=credentials)  # fmt: skip
     results = json.loads((project / "reports/latest/results.json").read_text())
     failed = {c["name"]: c["message"] for c in results["checks"] if c["outcome"] == "failed"}

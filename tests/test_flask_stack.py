@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.installed import installed_venv
 from tests.stacks.common import check, comments, every_command, init_static
 from tests.stacks.flask_stack import USERNAME, FlaskStack, flask_stack
 
@@ -55,19 +54,20 @@ def test_a_secret_key_that_differs_on_one_flask_instance_is_caught(tmp_path: Pat
     assert "app-2" in seen and "no secret mismatch is shown" in seen, seen[:400]
 
 
-def test_init_recognises_flask_and_its_profile_passes_every_command(tmp_path: Path) -> None:
+def test_init_recognises_flask_and_its_profile_passes_every_command(
+    tmp_path: Path, wheel_bin: Path
+) -> None:
     """From the installed wheel: `parity init` on the Flask stack recognises Flask-WTF's login
     form and Flask-Session's cookie, and writes its recipe and key; with the credentials set
     (and Flask-Session's whole-session saves accepted) check, canary and watch pass."""
-    bin_dir = installed_venv(tmp_path / "installed")
     project = tmp_path / "project"
     project.mkdir()
     with flask_stack(tmp_path / "stack") as stack:
-        text = init_static(bin_dir, project, "flask-stg", stack.url, stack.targets,
+        text = init_static(wheel_bin, project, "flask-stg", stack.url, stack.targets,
                            "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
         (project / "environments" / "flask-stg.yaml").write_text(text + ACCEPT)
         credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
-        every = every_command(bin_dir, project, "flask-stg", credentials)
+        every = every_command(wheel_bin, project, "flask-stg", credentials)
     said = comments(text)
     evidence = "(observed: GET /login answered a form with the csrf_token field; a session cookie)"
     assert evidence in said, said

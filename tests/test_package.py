@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.installed import ROOT, installed_venv, run
+from tests.installed import ROOT, run
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with the wheel installed; its bin/ folder."""
-    return installed_venv(tmp_path_factory.mktemp("installed"))
+@pytest.fixture
+def venv(wheel_bin: Path) -> Path:
+    """A fresh venv with the wheel installed (one per test process); its bin/ folder."""
+    return wheel_bin
 
 
 def _results(folder: Path) -> dict[str, object]:

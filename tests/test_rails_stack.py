@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.installed import installed_venv
 from tests.stacks.common import comments, every_command, init_static
 from tests.stacks.rails_stack import EMAIL, rails_stack
 
@@ -23,16 +22,17 @@ ACCEPT = (  # the Redis store writes the whole session back: a lost update the t
 )
 
 
-def test_init_recognises_rails_and_its_profile_passes_every_command(tmp_path: Path) -> None:
-    bin_dir = installed_venv(tmp_path / "installed")
+def test_init_recognises_rails_and_its_profile_passes_every_command(
+    tmp_path: Path, wheel_bin: Path
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     with rails_stack(tmp_path / "stack") as stack:
-        text = init_static(bin_dir, project, "rails-stg", stack.url, stack.targets,
+        text = init_static(wheel_bin, project, "rails-stg", stack.url, stack.targets,
                            "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
         (project / "environments" / "rails-stg.yaml").write_text(text + ACCEPT)
         credentials = {"APP_TEST_USER": EMAIL, "APP_TEST_PASSWORD": stack.password}
-        every = every_command(bin_dir, project, "rails-stg", credentials)
+        every = every_command(wheel_bin, project, "rails-stg", credentials)
     said = comments(text)
     form = "(observed: GET /users/sign_in answered a form with the authenticity_token field"
     assert f"{form}; a _shop_session cookie)" in said, said
