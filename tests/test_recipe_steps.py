@@ -119,3 +119,20 @@ def test_a_bad_expect_status_names_what_is_allowed() -> None:
     allowed = r"session\.login\.expect_status: got .2xx.; allowed: an integer"
     with pytest.raises(ProfileError, match=allowed):
         parse_profile(_profile(login), "x.yaml")
+
+
+def test_an_answer_keeps_the_cookies_its_hops_set_and_did_not_delete() -> None:
+    from datetime import timedelta
+
+    from harness.traffic.answer import Answer
+
+    answer = Answer(
+        None,
+        status_code=302,
+        headers={},
+        set_cookies=["a=1; Path=/", "b=2", "a=; Max-Age=0", "c=3", "b=4"],
+        text="",
+        elapsed=timedelta(0),
+        url=None,
+    )
+    assert answer.cookies == {"b": "4", "c": "3"} and answer.status == 302 and answer.ok

@@ -21,9 +21,11 @@ from harness.traffic.cookies import SetCookie
 
 class Answer:
     """A response: `status_code` (also `status`), `headers` (case-insensitive), `set_cookies`
-    (every Set-Cookie header, in order, with the redirects' before it), `cookies` (name ->
-    value of the cookies those headers set), `text`, `json()`, `elapsed` (a timedelta), `url`,
-    `raise_for_status()`, and `raw`, the underlying response (transport-specific)."""
+    (every Set-Cookie header, in order, with the redirects' before it; a redirect Locust
+    followed under `parity load` keeps only the last answer's), `cookies` (name -> value of
+    the cookies those headers set and did not delete), `text`, `json()`, `elapsed` (a
+    timedelta), `url`, `raise_for_status()`, and `raw`, the underlying response (its type
+    depends on the command)."""
 
     def __init__(
         self,
@@ -38,8 +40,12 @@ class Answer:
     ) -> None:
         self.raw, self.status_code, self.headers = raw, status_code, headers
         self.set_cookies, self.text, self.elapsed, self.url = set_cookies, text, elapsed, url
-        parsed = (SetCookie.parse(h) for h in set_cookies)
-        self.cookies: dict[str, str] = {c.name: c.value for c in parsed if not c.deletes()}
+        self.cookies: dict[str, str] = {}
+        for cookie in (SetCookie.parse(h) for h in set_cookies):  # in order: the last one wins
+            if cookie.deletes():
+                self.cookies.pop(cookie.name, None)
+            else:
+                self.cookies[cookie.name] = cookie.value
 
     @property
     def status(self) -> int:
