@@ -116,8 +116,8 @@ def test_stateless_cookie_sessions_are_not_called_unshared(tmp_path: Path) -> No
 
 
 def test_init_on_django_proposes_its_store_key_layout(tmp_path: Path) -> None:
-    """`parity init --static` on the Django stack: the csrftoken cookie names the framework,
-    and the commented redis: skeleton carries Django's key layout."""
+    """`parity init --static` on the Django stack: its login form and csrftoken cookie name the
+    framework, and the commented redis: skeleton (no --redis-url) carries Django's key layout."""
     with django_stack(tmp_path / "stack") as stack:
         targets = [a for t, u in stack.targets.items() for a in ("--target", f"{t}={u}")]
         done = parity(
@@ -126,9 +126,7 @@ def test_init_on_django_proposes_its_store_key_layout(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "environments" / "django-stg.yaml").read_text()
-    assert (
-        f"#   key: {DJANGO_KEY!r}  # Django (cache or cached_db on RedisCache), from the " in text
-    )
+    assert f"#   key: {DJANGO_KEY!r}  # Django (cache or cached_db on RedisCache)\n" in text
     assert "#   session_id: '^([^.]+)'" in text
     # Django answers / with 200 here, but /healthz (204) comes first: the health check found it
     assert (
@@ -150,7 +148,8 @@ def test_init_with_a_health_path_only_the_app_answers(tmp_path: Path) -> None:
                       "--health-path", "/app", cwd=tmp_path)  # fmt: skip
         assert done.returncode == 0, done.stderr
         text = (tmp_path / "environments" / "dj.yaml").read_text()
-        checked = parity(home, "profile", "check", "dj", cwd=tmp_path)
+        credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
+        checked = parity(home, "profile", "check", "dj", cwd=tmp_path, env=credentials)
         bad = parity(home, "init", "dj2", "--static", stack.url, *targets,
                      "--health-path", "app", cwd=tmp_path)  # fmt: skip
     assert '"path": "/app"' in text and "# from --health-path" in text, text
@@ -251,9 +250,11 @@ def test_init_recognises_django_and_with_credentials_its_profile_passes_every_co
         "test_session_made_on_one_target_works_on_every_other",
         "test_logout_on_one_target_ends_the_session_on_every_other",
         "test_session_is_in_the_store_with_a_ttl",
-        "test_random_session_sequences_match_the_model",
     ):
         assert every.checks[name][0] == "passed", (name, every.checks[name])
+    # the model may or may not meet a lost update in its journeys (a race): accepted if it does
+    model = every.checks["test_random_session_sequences_match_the_model"]
+    assert model[0] in ("passed", "accepted"), model
     assert stack.password not in every.output() + first.stdout + first.stderr
 
 

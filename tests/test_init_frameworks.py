@@ -112,6 +112,9 @@ def test_two_equally_likely_frameworks_are_not_guessed() -> None:
 def test_a_login_page_that_is_not_there_names_no_framework() -> None:
     missing = LoginPage("/accounts/login/", 404, frozenset(), frozenset())
     assert recognise([], [missing]).framework is None
+    # a cookie named "session" alone is any app's (the reference app's JSON login sets one)
+    json_login = LoginPage("/login", 405, frozenset(), frozenset({"session"}))
+    assert recognise(["session"], [json_login]).framework is None
 
 
 @pytest.mark.parametrize(

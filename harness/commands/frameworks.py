@@ -33,7 +33,7 @@ class Framework:
     token_from_cookie: str | None = None  # the token is this cookie's value (Django's csrftoken)
     token_again: str | None = None  # the framework rotates the token at login: read it here
     layout: str | None = None  # the LAYOUTS entry of its Redis sessions
-    signs: tuple[str, ...] = ()  # cookies that name it
+    signs: tuple[str, ...] = ()  # cookies that name it (none as common as "session")
     cookie_pattern: str | None = None  # a session cookie named per app (Rails: _app_session)
 
 
@@ -59,8 +59,7 @@ FRAMEWORKS: dict[str, Framework] = {
                   "X-CSRF-Token", token_again="/login", layout="connect.sid",
                   signs=("connect.sid",)),
         Framework("flask", "Flask-Login with Flask-WTF", "session", "/login", "csrf_token",
-                  "username", ("POST", "/logout"), "X-CSRFToken", layout="session",
-                  signs=("session",)),
+                  "username", ("POST", "/logout"), "X-CSRFToken", layout="session"),
         Framework("php", "PHP sessions (phpredis)", "PHPSESSID", "/login", None, "username",
                   ("POST", "/logout"), None, layout="PHPSESSID", signs=("PHPSESSID",)),
     )
