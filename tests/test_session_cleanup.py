@@ -38,7 +38,8 @@ def test_a_check_leaves_no_session_it_made_in_the_store(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     results = json.loads((reports / "latest" / "results.json").read_text())
     made = results["sessions"]
-    assert made["made"] >= 10 and made["left"] == 0, made
+    # at least the sharing pool's session per target and the logout check's (2 targets)
+    assert made["made"] >= 4 and made["left"] == 0, made
     assert made["logged_out"] == made["made"], made  # the replica's recipe has a logout step
     assert after - before == set(), f"{len(after - before)} session keys left by the run"
     line = f"test sessions: {made['made']} made by this run: {made['logged_out']} logged out"
