@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import requests
 
 from harness.errors import DeploymentFinding, NotApplicable, ProfileError, UsageError
 from harness.findings import message
@@ -118,14 +121,24 @@ class Site:
         expected = (self.env.expect.get("stickiness") or {}).get("cookie_name")
         return str(named or expected or (self.env.session or {}).get("cookie", "session"))
 
-    def _start_app_session(self, user: VirtualUser) -> None:
+    def _start_app_session(self, user: VirtualUser) -> SessionDriver:
         """Log in, so that the app sets the cookie an ALB's app_cookie stickiness follows."""
         if self.env.session is None:
             raise UsageError(
                 f"{self.env.source}: app_cookie stickiness starts when the app sets its cookie "
                 "(at login): the profile needs a session: section to pin a client"
             )
-        load_driver(self.env.session, self.topology.secrets).login(user, 0)
+        driver = load_driver(self.env.session, self.topology.secrets)
+        driver.login(user, 0)
+        return driver
+
+    @staticmethod
+    def _end_app_session(driver: SessionDriver | None, user: VirtualUser) -> None:
+        """Log out a pinning client that landed elsewhere (best effort: its session would
+        otherwise live on in the store for the app's whole session life)."""
+        if driver is not None:
+            with contextlib.suppress(StepFailed, requests.RequestException):
+                driver.logout(user)
 
     def pin_tries(self, target: str) -> tuple[int, float | None]:
         """How many fresh clients to draw for `target`, and its expected share: enough that a
@@ -171,11 +184,11 @@ class Site:
         landed = 0
         for _ in range(tries):
             user = self.user("pinning")
-            if by_app:
-                self._start_app_session(user)
-            else:
+            driver = self._start_app_session(user) if by_app else None
+            if driver is None:
                 user.request("GET", "/")
             if user.last_target != target:
+                self._end_app_session(driver, user)
                 continue
             landed += 1
             if user.sticky_cookies() or not cookie_needed:
