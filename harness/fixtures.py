@@ -106,20 +106,23 @@ def _contract_verified(request: pytest.FixtureRequest, _parity_serialise: None) 
     driver: SessionDriver = request.getfixturevalue("session_driver")
     env: Environment = request.getfixturevalue("environment")
     verified = request.config.stash.setdefault(CONTRACT_VERIFIED, {})
-    if env.source not in verified:  # one profile per run: its contract, once (not per module)
+    inner = getattr(driver, "_driver", driver)  # the profile's driver, or a conftest's own
+    key = f"{env.source} {type(inner).__qualname__}"  # once per run, not once per module
+    here = f"{key} {request.node.module.__name__ if request.node.module else ''}"
+    if key not in verified and here not in verified:
         site: Site = request.getfixturevalue("site")
         healthy: list[Target] = request.getfixturevalue("healthy_targets")
         try:
             verify_contract(site, driver, [t.id for t in healthy], env.source)
         except ContractError as exc:
-            verified[env.source] = exc
+            verified[key] = exc
         except DeploymentFinding as exc:  # every target's 5xx: every such check fails with it
             if not str(exc).startswith("[server-error]"):
                 raise  # a finding of one target (pinning it, say): this check's, tried again
-            verified[env.source] = exc
+            verified[here] = exc  # this module's checks; the next module tries again
         else:
-            verified[env.source] = None
-    refused = verified[env.source]
+            verified[key] = None
+    refused = verified.get(key, verified.get(here))
     if refused is not None:
         raise refused
 

@@ -47,7 +47,8 @@ def build_machine(
     pool: LoginPool,
 ) -> type:
     """The state machine; every finding it raises is also kept in `findings`, in order. Its
-    sessions come from `pool` (one made on each target, at most one logged out per target);
+    sessions come from `pool` (one made on each target; as many logouts in the run as there
+    are targets, then no journey logs out);
     each journey writes keys of its own (a1, b1, ...), so a session handed out again holds
     nothing the journey did not write."""
     targets = sorted(routes)

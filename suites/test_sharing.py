@@ -39,6 +39,16 @@ def pool(site: Site, routes: dict[str, Route], session_driver: SessionDriver) ->
     return LoginPool(site, session_driver, routes, "sharing")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_pool_after_a_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A check that failed leaves its sessions in a state of its own: the next check logs in
+    anew, so one fault is not read again by every later check."""
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed != failed and "pool" in request.fixturenames:
+        request.getfixturevalue("pool").reset()
+
+
 @pytest.fixture(scope="module")
 def stored(
     site: Site,

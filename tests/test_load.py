@@ -256,3 +256,20 @@ def test_load_over_https_verifies_the_certificate(up: Path, tmp_path: Path) -> N
     )
     assert refused.returncode == 1
     assert "FAIL  error_ratio < 0.001  (measured 1)" in refused.stdout
+
+
+def test_a_recipe_without_its_write_and_read_is_refused_before_any_user_starts(
+    tmp_path: Path,
+) -> None:
+    """A regression (review): the Locust users each raised it, one traceback per user."""
+    profile = tmp_path / "lab.yaml"
+    profile.write_text(
+        "name: lab\nurl: http://127.0.0.1:9\ntopology:\n  provider: static\n"
+        "  targets: [{id: web1}]\nsession:\n  cookie: sid\n"
+        "  login: {method: POST, path: /login}\n"
+    )
+    result = parity(tmp_path, "load", "--env-file", str(profile), "--profile", "sticky_users")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        "parity: error: session.write: the recipe needs login, write and read steps"
+    )

@@ -136,3 +136,19 @@ def test_an_answer_keeps_the_cookies_its_hops_set_and_did_not_delete() -> None:
         url=None,
     )
     assert answer.cookies == {"b": "4", "c": "3"} and answer.status == 302 and answer.ok
+
+
+def test_no_answer_at_all_is_not_ok_and_raises_for_its_status() -> None:
+    """Locust's answer to a connection that failed has status 0: a driver's raise_for_status()
+    must not take it for a success (a review found it did)."""
+    from datetime import timedelta
+
+    import requests as http
+
+    from harness.traffic.answer import Answer
+
+    none = Answer(None, status_code=0, headers={}, set_cookies=[], text="",
+                  elapsed=timedelta(0), url="/x")  # fmt: skip
+    assert not none.ok
+    with pytest.raises(http.HTTPError, match="no answer"):
+        none.raise_for_status()

@@ -185,6 +185,7 @@ def test_a_key_of_the_ids_sha256_is_found_under_the_profiles_key(store: redis.Re
     [
         ("key: 'sess:{sid}'", "redis.key: {sid} is not a field; allowed: {session_id}"),
         ("key: 'sess:{'", "redis.key: Single '{' encountered"),
+        ("key: 'sess:{session_id:d}'", "redis.key: Unknown format code 'd'"),
         ("session_id: '^[^.]+'", "redis.session_id: give a group, ( ), around the session id"),
         ("session_id: '^(['", "redis.session_id: not a regular expression"),
     ],

@@ -160,6 +160,23 @@ def test_each_fault_is_caught_by_its_test_with_a_message_naming_it(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fault", ["secret-mismatch", "local-sessions"])
+def test_a_sharing_fault_is_named_alike_by_every_sharing_check_that_sees_it(
+    tmp_path: Path, fault: str
+) -> None:
+    """The sharing checks share a pool of sessions: a fault one of them finds must not change
+    what the next one says (a regression, from a review: a session another target had
+    answered with its own, handed to the next check). Every failure names the fault; the
+    checks that cannot see it pass."""
+    outcomes = run_suites(tmp_path, fault, "suites/test_sharing.py")
+    failed = {t: o.message[:200] for t, o in outcomes.items() if o.status == "failed"}
+    assert PROOF[fault][0] in failed, outcomes
+    assert all(m.removeprefix("Failed: ").startswith(f"[{fault}]") for m in failed.values()), failed
+    own = outcomes["test_sharing::test_each_target_reads_its_own_writes"]
+    assert own.status == "passed", own.message[:300]
+
+
+@pytest.mark.slow
 def test_the_model_finds_a_stale_cache_on_its_own(tmp_path: Path) -> None:
     """Hypothesis, with no hint of the fault: its read-after-write interleavings find it."""
     model = "test_model::test_random_session_sequences_match_the_model"

@@ -86,7 +86,7 @@ class Recognition:
     cookie: str | None = None  # the session cookie's name as observed (Rails names it per app)
 
 
-def _named_cookie(framework: Framework, cookies: set[str]) -> str | None:
+def named_cookie(framework: Framework, cookies: set[str]) -> str | None:
     """The app's own name for the framework's session cookie (Rails: _shop_session), if seen."""
     pattern = framework.cookie_pattern
     return next((c for c in sorted(cookies) if pattern and re.match(pattern, c)), None)
@@ -98,7 +98,7 @@ def recognise(cookies: list[str], pages: list[LoginPage]) -> Recognition:
     scores: dict[str, tuple[int, list[str]]] = {}
     every_cookie = set(cookies).union(*(p.cookies for p in pages))
     for f in FRAMEWORKS.values():
-        named = _named_cookie(f, every_cookie)
+        named = named_cookie(f, every_cookie)
         seen = [
             f"a {c} cookie" for c in (*f.signs, *([named] if named else [])) if c in every_cookie
         ]
@@ -117,7 +117,7 @@ def recognise(cookies: list[str], pages: list[LoginPage]) -> Recognition:
         return Recognition(None, f"as likely {' or '.join(top)}: give --framework {'|'.join(top)}")
     framework = FRAMEWORKS[top[0]]
     evidence = "observed: " + "; ".join(scores[top[0]][1])
-    return Recognition(framework, evidence, _named_cookie(framework, every_cookie))
+    return Recognition(framework, evidence, named_cookie(framework, every_cookie))
 
 
 def _token(framework: Framework) -> str:

@@ -28,6 +28,7 @@ from harness.commands.frameworks import (
     SESSION_PATH,
     LoginPage,
     Recognition,
+    named_cookie,
     recipe,
     recognise,
     store_layout,
@@ -282,9 +283,11 @@ def recognition_of(source: Source, http: dict[str, Any]) -> Recognition:
     """The framework to write a recipe for: --framework, else what the app's answers show."""
     if source.framework:
         named = FRAMEWORKS[source.framework]
-        observed = recognise(http["cookies"], http.get("login_pages", []))
-        cookie = observed.cookie if observed.framework == named else None
-        return Recognition(named, f"from --framework {source.framework}", cookie)
+        pages = http.get("login_pages", [])
+        cookies = set(http["cookies"]).union(*(p.cookies for p in pages))
+        return Recognition(
+            named, f"from --framework {source.framework}", named_cookie(named, cookies)
+        )
     return recognise(http["cookies"], http.get("login_pages", []))
 
 
@@ -297,8 +300,10 @@ def _framework_session(source: Source, found: Recognition) -> list[Line]:
     store: dict[str, Any] = {"url": source.redis_url} if source.redis_url else {}
     if key is not None:
         store.update(key=key, session_id=session_id)
-    endpoint = "--session-path" if source.session_path else (
-        'a guess: give --session-path; README "A session endpoint"'
+    endpoint = (
+        "--session-path"
+        if source.session_path
+        else ('a guess: give --session-path; README "A session endpoint"')
     )
     said = (
         f"session: the login of {framework.title} ({found.evidence}), as ${{APP_TEST_USER}} with "
@@ -341,6 +346,7 @@ def _session(source: Source, http: dict[str, Any]) -> list[Line]:
     if found_framework.framework is not None:
         return _framework_session(source, found_framework)
     found = ", ".join(f"{p} ({s})" for p, s in http["session"]) or "none of the usual paths"
+    path = (source.session_path or "/session").rstrip("/") or "/session"
     return [
         Line(0, None, comment=f"framework: {found_framework.evidence} (--framework NAME)"),
         Line(0, None, comment=f"session: a skeleton to complete. A probe found: {found}."),
@@ -362,17 +368,22 @@ def _session(source: Source, http: dict[str, Any]) -> list[Line]:
         Line(
             0,
             None,
-            comment='  write: {method: PUT, path: "/session/{key}", json: {value: "{value}"}}',
+            comment=f'  write: {{method: PUT, path: "{path}/{{key}}", '
+            + 'json: {value: "{value}"}}',
         ),
         Line(
             0,
             None,
-            comment="  read: {method: GET, path: /session, "
+            comment=f"  read: {{method: GET, path: {path}, "
             'extract: {value: {json: "/data/{key}"}}}',
         ),
         Line(0, None, comment="  logout: {method: POST, path: /logout}"),
         Line(0, None, comment="redis:"),
-        Line(0, None, comment='  url: "redis://:${REDIS_PASSWORD}@HOST:6379/0"'),
+        Line(
+            0,
+            None,
+            comment=f'  url: "{source.redis_url or "redis://:${REDIS_PASSWORD}@HOST:6379/0"}"',
+        ),
         *_store_layout(http["cookies"]),
     ]
 

@@ -27,7 +27,7 @@ from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import Topology
 from harness.topology.shares import spread_semantics, target_weights
-from harness.traffic.contract import driver_class
+from harness.traffic.contract import RecipeDriver, driver_class
 from harness.traffic.site import verify_of
 
 PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
@@ -103,8 +103,8 @@ def check_caps(
             f"--profile {opts.profile}: {env.source} has no session: section "
             "(login, write, read); fresh_visitors needs none"
         )
-    if opts.profile != "fresh_visitors" and env.session:
-        driver_class(env.session)  # the Locust users import the same driver: fail here, once
+    if opts.profile != "fresh_visitors" and env.session and driver_class(env.session) is None:
+        RecipeDriver(env.session, {})  # an incomplete recipe: refused here, once, not per user
     if opts.users < 1:
         raise UsageError(f"{users} {opts.users}: must be 1 or more")
     if opts.spawn_rate <= 0:

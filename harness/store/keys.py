@@ -60,6 +60,10 @@ def key_problem(template: str) -> str | None:
     wrong = [f for f in named if f not in KEY_FIELDS]
     if wrong:
         return f"{{{wrong[0]}}} is not a field; allowed: {{session_id}}, {{session_id_sha256}}"
+    try:
+        template.format(session_id="id", session_id_sha256="0" * 64)
+    except (ValueError, IndexError, KeyError) as exc:  # a conversion or format spec: {session_id:d}
+        return f"{exc}; write {{session_id}} or {{session_id_sha256}} alone"
     return None
 
 

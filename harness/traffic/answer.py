@@ -9,7 +9,9 @@ from both: status, headers, every Set-Cookie header, the cookies set, text, json
 from __future__ import annotations
 
 import json as jsonlib
+import threading
 import time
+import weakref
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -53,16 +55,29 @@ class Answer:
 
     @property
     def ok(self) -> bool:
-        return self.status_code < 400
+        """An answer below 400 (status 0, no answer at all, is not ok)."""
+        return 0 < self.status_code < 400
+
+    @property
+    def content(self) -> bytes:
+        return self.text.encode()
+
+    def __getattr__(self, attr: str) -> Any:
+        """Anything else (`history`, `reason`, ...) is the underlying response's own."""
+        if attr.startswith("__") or attr == "raw":
+            raise AttributeError(attr)
+        return getattr(self.raw, attr)
 
     def json(self) -> Any:
         """The body as JSON; ValueError when it is not."""
         return jsonlib.loads(self.text)
 
     def raise_for_status(self) -> None:
-        """requests.HTTPError for a 4xx or 5xx answer, as requests' own does."""
-        if self.status_code >= 400:
-            raise requests.HTTPError(f"{self.status_code} for {self.url}", response=self)  # type: ignore[arg-type]
+        """requests.HTTPError for a 4xx or 5xx answer, as requests' own does, and for none at
+        all (status 0: Locust's answer when the connection failed)."""
+        if not self.ok and self.status_code < 600:
+            said = f"{self.status_code} for {self.url}" if self.status_code else "no answer"
+            raise requests.HTTPError(said, response=self)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<Answer {self.status_code} {self.url or ''}>"
@@ -117,8 +132,8 @@ def ask(user: Any, method: str, path: str, **kwargs: Any) -> Answer:
 
 class AnswerTransport:
     """A Transport whose `request` returns an `Answer`: what a user's own driver is handed, in
-    every command. Everything else (`vars`, `last_target`, `cookie()`, `forget_cookie()`) is
-    the transport's own."""
+    every command, one per transport (`answering`), so a driver may key state by it. Everything
+    else (`vars`, `last_target`, `cookie()`, `forget_cookie()`) is the transport's own."""
 
     def __init__(self, transport: Any) -> None:
         object.__setattr__(self, "_transport", transport)
@@ -131,6 +146,21 @@ class AnswerTransport:
 
     def __setattr__(self, attr: str, value: Any) -> None:
         setattr(self._transport, attr, value)
+
+
+_WRAPPED: weakref.WeakKeyDictionary[Any, AnswerTransport] = weakref.WeakKeyDictionary()
+_WRAPPING = threading.Lock()
+
+
+def answering(transport: Any) -> AnswerTransport:
+    """The one AnswerTransport of `transport` (itself, when it is one)."""
+    if isinstance(transport, AnswerTransport):
+        return transport
+    with _WRAPPING:
+        wrapper = _WRAPPED.get(transport)
+        if wrapper is None:
+            wrapper = _WRAPPED[transport] = AnswerTransport(transport)
+        return wrapper
 
 
 def is_transport(value: Any) -> bool:

@@ -22,7 +22,7 @@ import requests
 
 from harness.errors import ParityError, UsageError
 from harness.statuses import matcher_of, status_matches
-from harness.traffic.answer import AnswerTransport, answer_of, ask, is_transport
+from harness.traffic.answer import answer_of, answering, ask, is_transport
 from harness.traffic.client import Route, json_pointer
 from harness.where import raised_where
 
@@ -280,8 +280,8 @@ class _UsersDriver:
             return value
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            args = tuple(AnswerTransport(a) if is_transport(a) else a for a in args)
-            kwargs = {k: AnswerTransport(v) if is_transport(v) else v for k, v in kwargs.items()}
+            args = tuple(answering(a) if is_transport(a) else a for a in args)
+            kwargs = {k: answering(v) if is_transport(v) else v for k, v in kwargs.items()}
             try:
                 return value(*args, **kwargs)
             except requests.HTTPError as exc:  # raise_for_status(): an answer, not none

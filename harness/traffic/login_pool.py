@@ -4,8 +4,9 @@ check's meaning allows: a journey that needs "a session made on X", not a new lo
 A framework's login can cost 300 ms or more (Django's PBKDF2); the model check alone logged in
 hundreds of times while Hypothesis shrank a finding. The pool holds one session per target;
 one older than `max_age` is made again (so a short session life the lifetimes check names is
-not seen by the others as a session lost), and at most `ends` of them may be logged out (each
-then made again when next asked for).
+not seen by the others as a session lost), and so is one whose session cookie changed since its
+login (another target answered it with a session of its own) or whose check failed (`reset`).
+At most `ends` of them may be logged out in a run (each then made again when next asked for).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class LoginPool:
     ) -> None:
         self.site, self.driver, self.routes, self.label = site, driver, routes, label
         self.ends, self.ended, self.logins, self.max_age = ends, 0, 0, max_age
-        self._held: dict[str, tuple[VirtualUser, float]] = {}
+        self._held: dict[str, tuple[VirtualUser, float, str | None]] = {}  # user, at, cookie
         self._lock = threading.Lock()
 
     def can_end_one(self) -> bool:
@@ -49,14 +50,28 @@ class LoginPool:
         it was logged out, or when it is older than `max_age` (StepFailed if that fails)."""
         with self._lock:
             held = self._held.get(target)
-            if held is not None and time.monotonic() - held[1] < self.max_age:
+            if held is not None and self._still_good(*held):
                 return held[0]
             self.logins += 1
         user = self.site.user(f"{self.label}-{target}")
         self.driver.login(user, next(_NUMBERS), self.routes[target])
         with self._lock:
-            self._held[target] = (user, time.monotonic())
+            self._held[target] = (user, time.monotonic(), self._cookie(user))
         return user
+
+    def _cookie(self, user: VirtualUser) -> str | None:
+        name = getattr(self.driver, "cookie_name", "")
+        return user.cookie(name) if name else None
+
+    def _still_good(self, user: VirtualUser, at: float, cookie: str | None) -> bool:
+        """Young enough, and still the session made at its login."""
+        return time.monotonic() - at < self.max_age and self._cookie(user) == cookie
+
+    def reset(self) -> None:
+        """Forget every pooled session (a check that used them failed: its state is not for
+        the next check); the next ones asked for are new logins."""
+        with self._lock:
+            self._held.clear()
 
     def retire(self, user: VirtualUser) -> None:
         """`user`'s session was logged out: it is no longer handed out."""

@@ -197,6 +197,7 @@ class Site:
                 if by_app and user.cookie(app) is not None:
                     cookies[app] = str(user.cookie(app))
                 return Route(target, self.topology.entry_url, cookies)
+            self._end_app_session(driver, user)  # landed, but with no sticky cookie to keep
         if landed:
             raise DeploymentFinding(
                 message(
