@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stacks.common import check, comments, every_command, init_static
+from tests.stacks.common import assert_passed, check, comments, init_and_every_command
 from tests.stacks.flask_stack import USERNAME, FlaskStack, flask_stack
 
 pytestmark = pytest.mark.slow
@@ -60,23 +60,11 @@ def test_init_recognises_flask_and_its_profile_passes_every_command(
     """From the installed wheel: `parity init` on the Flask stack recognises Flask-WTF's login
     form and Flask-Session's cookie, and writes its recipe and key; with the credentials set
     (and Flask-Session's whole-session saves accepted) check, canary and watch pass."""
-    project = tmp_path / "project"
-    project.mkdir()
     with flask_stack(tmp_path / "stack") as stack:
-        text = init_static(wheel_bin, project, "flask-stg", stack.url, stack.targets,
-                           "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
-        (project / "environments" / "flask-stg.yaml").write_text(text + ACCEPT)
-        credentials = {"APP_TEST_USER": USERNAME, "APP_TEST_PASSWORD": stack.password}
-        every = every_command(wheel_bin, project, "flask-stg", credentials)
-    said = comments(text)
+        text, every = init_and_every_command(
+            wheel_bin, tmp_path, stack, "flask-stg", USERNAME, ACCEPT
+        )
     evidence = "(observed: GET /login answered a form with the csrf_token field)"
-    assert evidence in said, said
+    assert evidence in comments(text), text
     assert "key: session:{session_id}" in text, text
-    assert not every.failures(), every.failures()
-    for name in (
-        "test_session_made_on_one_target_works_on_every_other",
-        "test_logout_on_one_target_ends_the_session_on_every_other",
-        "test_session_is_in_the_store_with_a_ttl",
-    ):
-        assert every.checks[name][0] == "passed", (name, every.checks[name])
-    assert stack.password not in every.output()
+    assert_passed(every, stack)

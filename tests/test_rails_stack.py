@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stacks.common import comments, every_command, init_static
+from tests.stacks.common import assert_passed, comments, init_and_every_command
 from tests.stacks.rails_stack import EMAIL, rails_stack
 
 pytestmark = pytest.mark.slow
@@ -25,24 +25,9 @@ ACCEPT = (  # the Redis store writes the whole session back: a lost update the t
 def test_init_recognises_rails_and_its_profile_passes_every_command(
     tmp_path: Path, wheel_bin: Path
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
     with rails_stack(tmp_path / "stack") as stack:
-        text = init_static(wheel_bin, project, "rails-stg", stack.url, stack.targets,
-                           "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
-        (project / "environments" / "rails-stg.yaml").write_text(text + ACCEPT)
-        credentials = {"APP_TEST_USER": EMAIL, "APP_TEST_PASSWORD": stack.password}
-        every = every_command(wheel_bin, project, "rails-stg", credentials)
-    said = comments(text)
+        text, every = init_and_every_command(wheel_bin, tmp_path, stack, "rails-stg", EMAIL, ACCEPT)
     form = "(observed: GET /users/sign_in answered a form with the authenticity_token field"
-    assert f"{form}; a _shop_session cookie)" in said, said
+    assert f"{form}; a _shop_session cookie)" in comments(text), text
     assert "cookie: _shop_session" in text and "key: session:2::{session_id_sha256}" in text
-    assert not every.failures(), every.failures()
-    for name in (
-        "test_session_made_on_one_target_works_on_every_other",
-        "test_logout_on_one_target_ends_the_session_on_every_other",
-        "test_session_is_in_the_store_with_a_ttl",
-        "test_write_on_one_target_is_seen_on_the_other_at_once",
-    ):
-        assert every.checks[name][0] == "passed", (name, every.checks[name])
-    assert stack.password not in every.output()
+    assert_passed(every, stack, "test_write_on_one_target_is_seen_on_the_other_at_once")

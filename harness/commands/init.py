@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +33,12 @@ from harness.commands.frameworks import (
     store_layout,
 )
 from harness.errors import UsageError
-from harness.profile.environment import Environment, parse_profile, replica_profile
+from harness.profile.environment import (
+    Environment,
+    parse_profile,
+    replica_profile,
+    variables_in,
+)
 from harness.profile.schema import profile_json_schema
 from harness.store.keys import LAYOUTS
 from harness.topology.model import Topology
@@ -476,7 +480,7 @@ def init_profile(folder: Path, name: str, source: Source, production: bool, forc
 def readable(text: str, source: str) -> Environment:
     """What init writes, it can read, once its `${VAR}`s are set (the user sets them: the
     credentials, the store's URL)."""
-    unset = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)) - set(os.environ)
+    unset = variables_in(text) - set(os.environ)
     try:
         os.environ.update({n: "set-by-the-user" for n in unset})
         return parse_profile(text, source)
@@ -492,5 +496,5 @@ def session_note(text: str) -> str:
     values = "\n".join(
         line.split("  # ")[0] for line in text.splitlines() if not line.lstrip().startswith("#")
     )
-    variables = sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", values)))
+    variables = sorted(variables_in(values))
     return f"set {', '.join(variables)} before a check (the session recipe and store need them)"

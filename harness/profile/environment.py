@@ -92,6 +92,11 @@ class Environment:
         )
 
 
+def variables_in(text: str) -> set[str]:
+    """The `${VAR}`s a text needs set (those without a `:-default`)."""
+    return {m.group(1) for m in _VAR.finditer(text) if m.group(2) is None}
+
+
 def _interpolate(value: Any, path: tuple[str | int, ...], ctx: Context) -> Any:
     if isinstance(value, dict):
         return {k: _interpolate(v, (*path, str(k)), ctx) for k, v in value.items()}

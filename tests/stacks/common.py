@@ -8,10 +8,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -78,23 +79,36 @@ def start_redis(stack: ExitStack, work: Path) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def serve_instances(
+    stack: ExitStack,
+    work: Path,
+    what: str,
+    envs: list[dict[str, str]],
+    argv: Callable[[int], list[str]],
+    timeout: float = 30,
+) -> dict[str, str]:
+    """One process per environment (app-1, app-2, ...; `argv(port)`, with INSTANCE_ID and
+    PORT set), each answering /healthz; their URLs by target."""
+    targets = {}
+    for i, env in enumerate(envs, start=1):
+        port = free_port()
+        spawn(stack, argv(port), work / f"app-{i}.log",
+              {**env, "INSTANCE_ID": f"app-{i}", "PORT": str(port)})  # fmt: skip
+        targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
+    for target, url in targets.items():
+        wait_until(lambda u=url: answers(u + "/healthz"), timeout, f"{what} {target}")
+    return targets
+
+
 def start_instances(
     stack: ExitStack, work: Path, app: str, envs: list[dict[str, str]]
 ) -> dict[str, str]:
     """One gunicorn of `app` per environment (app-1, app-2, ...), each answering /healthz."""
-    targets = {}
-    for i, env in enumerate(envs, start=1):
-        port = free_port()
-        spawn(
-            stack,
-            [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--threads", "4"],
-            work / f"app-{i}.log", {**env, "INSTANCE_ID": f"app-{i}"},
-        )  # fmt: skip
-        targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
-    for target, url in targets.items():
-        wait_until(lambda u=url: answers(u + "/healthz"), 30, f"{app} {target}")
-    return targets
+    return serve_instances(
+        stack, work, app, envs,
+        lambda port: [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+                      "--workers", "1", "--threads", "4"],
+    )  # fmt: skip
 
 
 def start_haproxy(stack: ExitStack, work: Path, targets: dict[str, str], **config: object) -> str:
@@ -184,3 +198,59 @@ def every_command(
         watch,
         json.loads(docs[-1].read_text()) if docs else {},
     )
+
+
+class AppStack(Protocol):
+    """What the framework stacks give their tests."""
+
+    url: str
+    redis_url: str
+    targets: dict[str, str]
+    password: str
+
+
+SESSION_CHECKS = (  # what every framework stack must pass with the profile init wrote
+    "test_session_made_on_one_target_works_on_every_other",
+    "test_logout_on_one_target_ends_the_session_on_every_other",
+    "test_session_is_in_the_store_with_a_ttl",
+)
+
+
+def credentials(stack: AppStack, username: str) -> dict[str, str]:
+    return {"APP_TEST_USER": username, "APP_TEST_PASSWORD": stack.password}
+
+
+def init_and_every_command(
+    wheel_bin: Path, tmp_path: Path, stack: AppStack, name: str, username: str, accept: str
+) -> tuple[str, EveryCommand]:
+    """`parity init` (the /notes session endpoint, the stack's store) from the wheel, `accept`
+    added as the team would, then every command: the profile's text and what they did."""
+    project = tmp_path / "project"
+    project.mkdir()
+    text = init_static(wheel_bin, project, name, stack.url, stack.targets,
+                       "--session-path", "/notes", "--redis-url", stack.redis_url)  # fmt: skip
+    (project / "environments" / f"{name}.yaml").write_text(text + accept)
+    return text, every_command(wheel_bin, project, name, credentials(stack, username))
+
+
+def assert_passed(every: EveryCommand, stack: AppStack, *more: str) -> None:
+    """Every command passed, the session checks (and `more`) among them; no password shown."""
+    assert not every.failures(), every.failures()
+    for name in (*SESSION_CHECKS, *more):
+        assert every.checks[name][0] == "passed", (name, every.checks[name])
+    assert stack.password not in every.output()
+
+
+def init_and_check_sharing(
+    wheel_bin: Path, tmp_path: Path, stack: AppStack, name: str, username: str
+) -> tuple[int, dict[str, str]]:
+    """`parity init` then `parity check --suite sharing` from the wheel: the exit code and the
+    failed checks' messages."""
+    project = tmp_path / "project"
+    project.mkdir()
+    init_static(wheel_bin, project, name, stack.url, stack.targets, "--session-path", "/notes")
+    done = run(wheel_bin, project, "parity", "check", "--env", name, "--suite", "sharing",
+               "--report-dir", "reports", env=credentials(stack, username))  # fmt: skip
+    results = json.loads((project / "reports" / "latest" / "results.json").read_text())
+    failed = {c["name"]: c["message"] for c in results["checks"] if c["outcome"] == "failed"}
+    return done.returncode, failed

@@ -16,8 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.replica.processes import free_port, wait_until
-from tests.stacks.common import answers, spawn, start_haproxy, start_redis
+from tests.stacks.common import serve_instances, start_haproxy, start_redis
 
 APP = Path(__file__).resolve().parent / "parity_express"
 USERNAME = "carol"
@@ -55,21 +54,18 @@ def express_stack(
     with ExitStack() as stack:
         redis_url = start_redis(stack, work)
         password, secret = secrets.token_urlsafe(12), secrets.token_hex(32)
-        targets = {}
-        for i in range(1, instances + 1):
-            port = free_port()
-            env = {
+        envs = [
+            {
                 **os.environ,
-                "INSTANCE_ID": f"app-{i}",
-                "PORT": str(port),
                 "REDIS_URL": redis_url,
                 "SESSION_SECRET": secrets.token_hex(32) if i == odd_secret else secret,
                 "APP_USERNAME": USERNAME,
                 "APP_PASSWORD": password,
             }
-            spawn(stack, ["node", str(APP / "app.js")], work / f"app-{i}.log", env)
-            targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
-        for target, url in targets.items():
-            wait_until(lambda u=url: answers(u + "/healthz"), 30, f"express {target}")
+            for i in range(1, instances + 1)
+        ]
+        targets = serve_instances(
+            stack, work, "express", envs, lambda port: ["node", str(APP / "app.js")]
+        )
         url = start_haproxy(stack, work, targets)
         yield ExpressStack(url, redis_url, targets, password)

@@ -13,8 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.replica.processes import free_port, wait_until
-from tests.stacks.common import answers, spawn, start_haproxy, start_redis
+from tests.stacks.common import serve_instances, start_haproxy, start_redis
 
 APP = Path(__file__).resolve().parent / "parity_rails"
 EMAIL = "dana@example.com"
@@ -49,15 +48,11 @@ def rails_stack(work: Path, instances: int = 2) -> Iterator[RailsStack]:
             ["ruby", "setup.rb", EMAIL, password], cwd=APP, env=base, check=True,
             capture_output=True, timeout=120,
         )  # fmt: skip
-        targets = {}
-        for i in range(1, instances + 1):
-            port = free_port()
-            env = {**base, "INSTANCE_ID": f"app-{i}"}
-            argv = ["puma", "-b", f"tcp://127.0.0.1:{port}", "-t", "4:4", "-w", "0",
-                    "--dir", str(APP), str(APP / "config.ru")]  # fmt: skip
-            spawn(stack, argv, work / f"app-{i}.log", env)
-            targets[f"app-{i}"] = f"http://127.0.0.1:{port}"
-        for target, url in targets.items():
-            wait_until(lambda u=url: answers(u + "/healthz"), 60, f"rails {target}")
+        targets = serve_instances(
+            stack, work, "rails", [base] * instances,
+            lambda port: ["puma", "-b", f"tcp://127.0.0.1:{port}", "-t", "4:4", "-w", "0",
+                          "--dir", str(APP), str(APP / "config.ru")],
+            timeout=60,
+        )  # fmt: skip
         url = start_haproxy(stack, work, targets)
         yield RailsStack(url, redis_url, targets, password)
