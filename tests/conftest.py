@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +19,44 @@ from tests.helpers import serving
 from tests.installed import installed_venv
 
 pytest_plugins = ["pytester"]
+
+# A test that asks for one of these fixtures starts servers: it is marked `servers` for it.
+SERVER_FIXTURES = {"replica", "fresh_replica", "wheel_bin", "moto_server", "hung_balancer"}
+# Programs a test marked otherwise must not start (`pytest -m "not servers"` stays fast).
+SERVER_PROGRAMS = {
+    *("redis-server", "redis-sentinel", "haproxy", "caddy", "nginx", "gunicorn", "moto_server"),
+    *("node", "npm", "ruby", "puma", "locust", "chromium"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `servers` every test that asks for a server fixture."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture(autouse=True)
+def _servers_only_when_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test not marked `servers` fails at once if it starts a server or listens on a port."""
+    if request.node.get_closest_marker("servers"):
+        return
+    name = request.node.nodeid
+    popen_init = subprocess.Popen.__init__
+
+    def refuse_servers(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
+        argv = [str(a) for a in (args if isinstance(args, list | tuple) else [args])]
+        if argv and Path(argv[0].split()[0]).name in SERVER_PROGRAMS:
+            pytest.fail(f"{name} starts {argv[0]}: mark it @pytest.mark.servers", pytrace=False)
+        popen_init(self, args, *rest, **kw)
+
+    def refuse_listen(self: socket.socket, *rest: Any) -> None:
+        pytest.fail(f"{name} listens on a port: mark it @pytest.mark.servers", pytrace=False)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse_servers)
+    monkeypatch.setattr(socket.socket, "listen", refuse_listen)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +93,6 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture
 def hung_balancer() -> Iterator[int]:
     """A balancer that accepts connections and never answers."""
-    import socket
-
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(64)

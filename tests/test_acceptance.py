@@ -36,6 +36,7 @@ def _check(tmp_path: Path, profile: Path) -> tuple[int, str, dict[str, object]]:
     return done.returncode, done.stdout + done.stderr, results
 
 
+@pytest.mark.servers
 def test_an_accepted_failure_does_not_fail_the_gate_and_says_why(tmp_path: Path) -> None:
     profile = _profile(
         tmp_path,
@@ -59,6 +60,7 @@ def test_an_accepted_failure_does_not_fail_the_gate_and_says_why(tmp_path: Path)
     assert "Accepted findings" in html and "matched nothing in this run" in html
 
 
+@pytest.mark.servers
 def test_an_expired_acceptance_fails_again_saying_so(tmp_path: Path) -> None:
     profile = _profile(
         tmp_path, '  - {fault: lost-update, reason: "until the fix", until: 2020-01-31}\n'
@@ -87,6 +89,7 @@ def test_a_malformed_acceptance_is_exit_2(tmp_path: Path, entry: str, needle: st
     assert needle in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_an_accepted_lost_update_covers_what_the_model_finds_after_concurrent_writes(
     tmp_path: Path,

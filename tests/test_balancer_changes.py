@@ -59,6 +59,7 @@ def _check(home: Path, *args: str) -> tuple[int, dict[str, dict[str, Any]]]:
     return done.returncode, {c["name"]: c for c in results["checks"]}
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 @pytest.mark.parametrize("balancer", FRONTS)
 def test_a_healthy_front_end_passes_the_balancer_suite_three_times(
@@ -76,6 +77,7 @@ def test_a_healthy_front_end_passes_the_balancer_suite_three_times(
         parity(tmp_path, "down")
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 @pytest.mark.parametrize(("fault", "balancer"), CASES)
 def test_each_fault_fails_its_check_with_its_name(
@@ -113,6 +115,7 @@ def test_every_front_end_can_have_these_faults() -> None:
     assert set(MATRIX) <= set(FAULTS)
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_request_longer_than_the_idle_timeout_is_caught(tmp_path: Path) -> None:
     """The replica's ALB answers 504 once a request outlives its idle timeout (3 s here)."""
@@ -167,6 +170,7 @@ def server() -> Iterator[str]:
         httpd.server_close()
 
 
+@pytest.mark.servers
 def test_idle_keepalive_measures_when_the_server_closes(server: str) -> None:
     from harness.traffic.keepalive import idle_keepalive
 
@@ -175,6 +179,7 @@ def test_idle_keepalive_measures_when_the_server_closes(server: str) -> None:
     assert idle_keepalive(f"{server}/", bound=0.5).seconds is None  # still open at the bound
 
 
+@pytest.mark.servers
 def test_idle_keepalive_of_a_server_without_keepalive_is_zero() -> None:
     from harness.traffic.keepalive import idle_keepalive
 
@@ -193,6 +198,7 @@ def test_idle_keepalive_of_a_server_without_keepalive_is_zero() -> None:
         thread.join(timeout=5)
 
 
+@pytest.mark.servers
 def test_paced_run_counts_answers_by_target(server: str) -> None:
     from harness.traffic.keepalive import paced_run
 
@@ -203,6 +209,7 @@ def test_paced_run_counts_answers_by_target(server: str) -> None:
     assert closed.failures() == 2 and time.monotonic() - started < 5
 
 
+@pytest.mark.servers
 def test_follow_finds_a_loop_an_end_and_a_bad_hop(server: str) -> None:
     from harness.traffic.redirects import bad_locations, follow
 
@@ -219,6 +226,7 @@ def test_follow_finds_a_loop_an_end_and_a_bad_hop(server: str) -> None:
         assert follow(session, f"{server}/a", max_hops=1).cut
 
 
+@pytest.mark.servers
 def test_follow_stops_after_ten_hops(server: str) -> None:
     from harness.traffic.redirects import MAX_HOPS, follow
 

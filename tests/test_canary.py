@@ -49,6 +49,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         parity(path, "down")
 
 
+@pytest.mark.servers
 def test_the_healthy_replica_gives_every_metric_its_good_value(home: Path) -> None:
     done = parity(home, "canary", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -83,6 +84,7 @@ FAULTS: dict[str, tuple[str, Any, str]] = {
 }
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_drives_its_metric_to_failure(tmp_path: Path, fault: str) -> None:
     metric, failing, step = FAULTS[fault]
@@ -101,6 +103,7 @@ def test_each_fault_drives_its_metric_to_failure(tmp_path: Path, fault: str) -> 
     assert made["made"] == made["logged_out"] == 1 and made["left"] == 0, made  # none left
 
 
+@pytest.mark.servers
 def test_a_production_profile_needs_no_allow_production(home: Path, tmp_path: Path) -> None:
     """Nothing the canary does is disruptive, so production: true is not refused."""
     profile = Path(__file__).parent.parent / "harness" / "profile" / "replica.yaml"
@@ -114,6 +117,7 @@ def test_a_production_profile_needs_no_allow_production(home: Path, tmp_path: Pa
     assert "PASSED: canary on prod-shop" in done.stdout
 
 
+@pytest.mark.servers
 def test_safety_max_rps_paces_the_run(home: Path, tmp_path: Path) -> None:
     profile = Path(__file__).parent.parent / "harness" / "profile" / "replica.yaml"
     slow = tmp_path / "slow.yaml"
@@ -125,6 +129,7 @@ def test_safety_max_rps_paces_the_run(home: Path, tmp_path: Path) -> None:
     assert sent >= 20 and seconds >= (sent - 1) / 20  # at 500/s the same run takes a tenth
 
 
+@pytest.mark.servers
 def test_textfile_is_written_atomically_for_node_exporter(home: Path, tmp_path: Path) -> None:
     path = tmp_path / "parity.prom"
     done = parity(home, "canary", "--prometheus-textfile", str(path))
@@ -137,6 +142,7 @@ def test_textfile_is_written_atomically_for_node_exporter(home: Path, tmp_path: 
     assert "session=" not in text and "AWSALB" not in text
 
 
+@pytest.mark.servers
 def test_bad_outputs_are_refused_before_any_traffic(home: Path, tmp_path: Path) -> None:
     cases = {
         ("--prometheus-textfile", str(tmp_path / "metrics.txt")): "reads *.prom files",
@@ -152,6 +158,7 @@ def test_bad_outputs_are_refused_before_any_traffic(home: Path, tmp_path: Path) 
         assert "login" not in done.stdout  # refused before the run
 
 
+@pytest.mark.servers
 @pytest.mark.skipif(not shutil.which("prometheus-pushgateway"), reason="needs Debian's pushgateway")
 def test_metrics_pushed_to_a_real_pushgateway(home: Path, tmp_path: Path) -> None:
     port = free_port()
@@ -165,6 +172,7 @@ def test_metrics_pushed_to_a_real_pushgateway(home: Path, tmp_path: Path) -> Non
     assert 'environment="replica"' in line and 'job="parity"' in line and line.endswith(" 1")
 
 
+@pytest.mark.servers
 def test_an_output_that_refuses_is_exit_3_with_one_line(home: Path) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     done = parity(home, "canary", "--pushgateway", closed)
@@ -241,6 +249,7 @@ def _exporter(port: int, *flags: str, cwd: Path | None = None) -> Any:
     return serving([*argv, *flags], f"http://127.0.0.1:{port}/metrics", "exporter", cwd=cwd)
 
 
+@pytest.mark.servers
 def test_exporter_probes_like_blackbox_exporter(
     home: Path, tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -291,6 +300,7 @@ def test_exporter_bounds_probes_in_number_and_time(
     assert "parity_exporter_probe_rejections_total 1" in own
 
 
+@pytest.mark.servers
 def test_exporter_answers_a_refused_profile_at_once(
     home: Path, tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -317,6 +327,7 @@ def test_exporter_answers_a_refused_profile_at_once(
     assert took < 10
 
 
+@pytest.mark.servers
 @pytest.mark.skipif(not shutil.which("prometheus"), reason="needs Debian's prometheus")
 def test_prometheus_scrapes_the_exporter(home: Path, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("PARITY_HOME", str(home))

@@ -87,6 +87,7 @@ def skewed(
     return result, home / "reports" / "latest", password
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_passing_check_exits_0_and_writes_every_artifact(healthy: tuple) -> None:
     result, folder = healthy
@@ -102,6 +103,7 @@ def test_a_passing_check_exits_0_and_writes_every_artifact(healthy: tuple) -> No
     assert "load:" in result.stderr and "test_failover.py" in result.stderr  # progress
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_sign_off_names_the_build_under_test_and_what_was_not_covered(healthy: tuple) -> None:
     """The build(s) the targets named, in the console, the JSON and the report's header; every
@@ -120,6 +122,7 @@ def test_sign_off_names_the_build_under_test_and_what_was_not_covered(healthy: t
     assert f'id="not-covered">Not covered ({len(skipped)} checks skipped' in html
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_finding_exits_1_with_its_evidence_in_junit_and_html(skewed: tuple) -> None:
     result, folder, _ = skewed
@@ -137,6 +140,7 @@ def test_a_finding_exits_1_with_its_evidence_in_junit_and_html(skewed: tuple) ->
     assert "FAILED: do not deploy" in page and "[version-skew] version skew" in page
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_no_secret_reaches_any_report_file(healthy: tuple, skewed: tuple) -> None:
     _, folder, password = skewed
@@ -204,6 +208,7 @@ def test_redaction_masks_cookies_passwords_tokens_and_keys() -> None:
     assert "Set-Cookie: AWSALB=<redacted>; Path=/" in out
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_report_rerenders_from_results_json(healthy: tuple, tmp_path: Path) -> None:
     _, folder = healthy
@@ -248,6 +253,7 @@ def test_unreachable_environment_exits_3(tmp_path: Path) -> None:
     assert result.stderr.strip().startswith("parity: error: cannot reach the AWS endpoint")
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_report_opens_in_chromium_with_charts_and_no_console_errors(
     healthy: tuple, tmp_path: Path

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.replica.processes import free_port
 
 
@@ -28,6 +30,7 @@ def _topology(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.servers
 def test_default_is_the_replica_as_a_table_and_as_json(tmp_path: Path) -> None:
     table = _topology(tmp_path)
     assert table.returncode == 0, table.stderr

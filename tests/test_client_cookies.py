@@ -17,6 +17,8 @@ from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
 from harness.traffic.client import Identity, Route, VirtualUser
 
+pytestmark = pytest.mark.servers
+
 IDENTITY = Identity(header="X-Instance-Id")
 
 

@@ -33,6 +33,7 @@ def replica(home: Path, *flags: str) -> Iterator[None]:
         parity(home, "down")
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_mixed_builds_pass_and_a_session_format_change_is_caught(tmp_path: Path) -> None:
     """`parity up --builds current,previous`: sessions carried both ways and assets from the
@@ -53,6 +54,7 @@ def test_mixed_builds_pass_and_a_session_format_change_is_caught(tmp_path: Path)
     assert broken[ASSETS].status == "passed"
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_two_target_groups_on_two_builds(tmp_path: Path) -> None:
     """Blue on the current build, green on the previous one (a blue/green deploy): the same
@@ -67,6 +69,7 @@ def test_two_target_groups_on_two_builds(tmp_path: Path) -> None:
     assert "sessions written by current are unreadable on previous" in broken[SESSIONS].message
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_stray_build_shows_in_its_assets(tmp_path: Path) -> None:
     """version-skew: a second build whose assets were never published. Its sessions are
@@ -78,6 +81,7 @@ def test_a_stray_build_shows_in_its_assets(tmp_path: Path) -> None:
     assert "answers 404 on app-1 (build-1)" in caught.message, caught.message[:600]
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_delay_longer_than_the_shutdown_grace_is_caught(tmp_path: Path) -> None:
     outcomes = run_suites(
@@ -116,6 +120,7 @@ def _static_profile(path: Path, name: str, status: dict[str, Any], targets: list
     path.write_text(yaml.safe_dump(profile))
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_previous_env_brings_the_other_build(tmp_path: Path) -> None:
     """`parity check --env current --previous-env previous`: the two builds are two
@@ -154,6 +159,7 @@ def test_previous_env_brings_the_other_build(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_mixed_replica_declares_its_builds_and_passes_the_whole_gate(tmp_path: Path) -> None:
     """`parity up --builds current,previous` writes a profile declaring both builds
@@ -220,6 +226,7 @@ def watch(
     return done, json.loads((folders[-1] / "watch.json").read_text()), folders[-1]
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_watch_attributes_a_healthy_rollout(tmp_path: Path) -> None:
     """A rolling deploy of the healthy replica, watched: each target's drain and build change
@@ -271,6 +278,7 @@ def measured(doc: dict[str, Any]) -> str:
     )
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_watch_catches_an_app_that_exits_before_its_drain_ends(tmp_path: Path) -> None:
     with replica(tmp_path, "--fault", "early-exit"):
@@ -283,6 +291,7 @@ def test_watch_catches_an_app_that_exits_before_its_drain_ends(tmp_path: Path) -
     assert cut and all(e["cause"] for e in cut)
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_watch_blames_a_rollback_for_the_sessions_it_loses(tmp_path: Path) -> None:
     """Deploy build-2 (a new session format), then roll back: sessions build-2 wrote are
@@ -297,6 +306,7 @@ def test_watch_blames_a_rollback_for_the_sessions_it_loses(tmp_path: Path) -> No
     assert any("session losses, over expect.error_budget 0" in r for r in doc["reasons"])
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_watch_and_rollout_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     cases = {
@@ -324,6 +334,7 @@ def test_watch_and_rollout_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     assert "the deploy ran past --max-time: only its first 2 s were watched" in doc["reasons"]
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_an_asset_no_target_serves_is_a_missing_asset(tmp_path: Path) -> None:
     """Every target's pages reference the same asset and none serves it (a deploy that forgot
@@ -350,6 +361,7 @@ def test_an_asset_no_target_serves_is_a_missing_asset(tmp_path: Path) -> None:
     assert "[missing-asset]" in done.stdout and "[version-skew]" not in done.stdout
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_watch_behind_caddy_counts_moves_not_sticky_violations(tmp_path: Path) -> None:
     """Behind Caddy (the static provider) a restarting target shows as unhealthy, not draining:

@@ -33,6 +33,7 @@ def home(tmp_path: Path) -> Iterator[Path]:
     parity(tmp_path, "down")
 
 
+@pytest.mark.servers
 def test_least_outstanding_requests_is_judged_by_a_gross_ratio_only(home: Path) -> None:
     up = parity(home, "up", "--instances", "4", "--algorithm", "least_outstanding_requests")
     assert up.returncode == 0, up.stderr
@@ -76,6 +77,7 @@ def test_an_unknown_algorithm_is_one_line_naming_the_field(home: Path) -> None:
     assert "expect.algorithm" in line and "source_ip_hash" in line
 
 
+@pytest.mark.servers
 def test_a_group_at_weight_zero_is_not_applicable_for_pinning_never_a_fault(home: Path) -> None:
     up = parity(home, "up", "--groups", "blue:100,green:0")
     assert up.returncode == 0, up.stderr
@@ -91,6 +93,7 @@ def test_a_group_at_weight_zero_is_not_applicable_for_pinning_never_a_fault(home
     assert checks[SPREAD]["outcome"] == "passed"
 
 
+@pytest.mark.servers
 def test_a_healthy_target_the_balancer_never_reaches_is_named_even_with_uneven_accepted(
     tmp_path: Path,
 ) -> None:

@@ -34,7 +34,7 @@ from tests.stacks.django_stack import (
     django_stack,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SUITES = ("sharing", "sticky", "topology")
 ACCEPT = (
     "accept:\n"

@@ -14,7 +14,7 @@ import pytest
 from tests.helpers import parity
 from tests.test_hardening import REPLICA_PROFILE
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 # Only what the reference page documents: status_code, set_cookies, cookies, json(), text,
 # elapsed, headers; a response of any other shape fails these asserts (a DriverError, exit 2).

@@ -73,6 +73,7 @@ def test_parity_up_refuses_a_faulty_instance_it_does_not_have_in_one_line(tmp_pa
     assert result.stderr.strip() == "parity: error: --faulty-instance 5: allowed 1 to 4"
 
 
+@pytest.mark.servers
 def test_the_faulty_instance_reaches_the_replica() -> None:
     """`faulty_instance=3` with local-sessions: app-3's sessions are its own, app-2's shared."""
     config = ReplicaConfig(instances=4, faults=("local-sessions",), faulty_instance=3)
@@ -92,6 +93,7 @@ def _failed_naming(outcomes: dict[str, Outcome], check: str, fault: str, named: 
     assert "Traceback" not in got.message
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_four_healthy_instances_pass_every_target_checks(tmp_path: Path) -> None:
     outcomes = run_suites(tmp_path, None, SHARING, MODEL, LIFETIMES, up=FOUR)
@@ -100,6 +102,7 @@ def test_four_healthy_instances_pass_every_target_checks(tmp_path: Path) -> None
     assert not bad
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_stale_cache_on_instance_3_of_4_is_caught_naming_it(tmp_path: Path) -> None:
     outcomes = run_suites(tmp_path, "stale-cache", SHARING, MODEL, up=FOUR)
@@ -110,6 +113,7 @@ def test_a_stale_cache_on_instance_3_of_4_is_caught_naming_it(tmp_path: Path) ->
     assert outcomes[MADE_ON].status == "passed", outcomes[MADE_ON].message[:300]
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_local_sessions_on_instance_3_of_4_are_caught_naming_it(tmp_path: Path) -> None:
     outcomes = run_suites(tmp_path, "local-sessions", SHARING, LIFETIMES, up=FOUR)
@@ -120,6 +124,7 @@ def test_local_sessions_on_instance_3_of_4_are_caught_naming_it(tmp_path: Path) 
     _failed_naming(outcomes, LIFETIME, "session-not-shared", "the sessions made on app-3 (TTL")
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_short_session_life_on_instance_3_of_4_is_caught_naming_it(tmp_path: Path) -> None:
     """Instance 3 gives sessions 60 s (cookie and store): its logins, and its reads of sessions

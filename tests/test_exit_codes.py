@@ -10,6 +10,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from harness.commands.check import verdict_of
 from harness.report import junit
 from harness.report.model import CheckRecord, GateRecord, LoadSection
@@ -52,6 +54,7 @@ def test_a_load_gate_with_nothing_measured_neither_passes_nor_fails_the_run(tmp_
     assert 'failures="0"' in xml and 'skipped="1"' in xml and "the run started no session" in xml
 
 
+@pytest.mark.servers
 def test_a_store_that_dies_under_the_app_fails_the_run_as_server_errors(tmp_path: Path) -> None:
     """Redis stopped (by its PID) under a running replica: every login answers 500. That is the
     deployment failing: exit 1, `[server-error]` with the step and status, no traceback."""
@@ -70,6 +73,7 @@ def test_a_store_that_dies_under_the_app_fails_the_run_as_server_errors(tmp_path
     assert "Traceback" not in done.stdout + done.stderr
 
 
+@pytest.mark.servers
 def test_a_bug_in_the_users_driver_is_named_with_its_file_and_method(tmp_path: Path) -> None:
     """A SessionDriver whose logout raises KeyError is the user's bug (issue 24): the check that
     called it cannot run, and says so in one line naming the driver, its method, the exception

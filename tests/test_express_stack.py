@@ -19,7 +19,7 @@ from tests.stacks.common import (
 )
 from tests.stacks.express_stack import USERNAME, express_stack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ACCEPT = (  # express-session saves the whole session: a lost update the team accepted
     "accept:\n"
     '  - {fault: lost-update, reason: "express-session saves the whole session", '

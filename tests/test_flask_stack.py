@@ -12,7 +12,7 @@ import pytest
 from tests.stacks.common import assert_passed, check, comments, init_and_every_command
 from tests.stacks.flask_stack import USERNAME, FlaskStack, flask_stack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SUITES = ("sharing", "sticky", "topology")
 ACCEPT = (  # Flask-Session writes the whole session back: a lost update the team accepted
     "accept:\n"

@@ -26,6 +26,8 @@ from harness.replica.supervisor import Replica
 from harness.topology.replica import ReplicaProvider
 from tests.helpers import parity, served_by, state_of, wait_for_state
 
+pytestmark = pytest.mark.servers
+
 Pair = tuple[Replica, ReplicaHandle]
 ALLOW = Permission(disruptive=True)
 

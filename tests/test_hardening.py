@@ -128,6 +128,7 @@ def redis_port() -> Iterator[int]:
         proc.wait(timeout=10)
 
 
+@pytest.mark.servers
 def test_topology_is_exit_3_when_the_entry_is_not_http_or_a_target_is_closed(
     tmp_path: Path, redis_port: int
 ) -> None:
@@ -181,6 +182,7 @@ def two_builds() -> Iterator[tuple[int, int]]:
             server.server_close()
 
 
+@pytest.mark.servers
 def test_server_text_reaches_neither_terminal_nor_junit_raw(
     tmp_path: Path, two_builds: tuple[int, int]
 ) -> None:
@@ -223,6 +225,7 @@ def _outcomes(tmp_path: Path) -> dict[str, tuple[str, str]]:
     return {c["name"]: (c["outcome"], c["message"]) for c in results["checks"]}
 
 
+@pytest.mark.servers
 def test_checks_with_no_healthy_target_error_and_never_pass(tmp_path: Path) -> None:
     closed = free_port()
     profile = tmp_path / "closed.yaml"
@@ -240,6 +243,7 @@ def test_checks_with_no_healthy_target_error_and_never_pass(tmp_path: Path) -> N
         assert outcome == "error" and "no healthy target to send requests to" in message
 
 
+@pytest.mark.servers
 def test_a_contract_that_works_on_no_target_is_exit_2_naming_step_path_status(
     tmp_path: Path,
 ) -> None:
@@ -254,6 +258,7 @@ def test_a_contract_that_works_on_no_target_is_exit_2_naming_step_path_status(
     assert "(POST /signin)" in message
 
 
+@pytest.mark.servers
 def test_an_unreachable_store_is_an_error_naming_its_url_without_the_password(
     tmp_path: Path,
 ) -> None:
@@ -321,6 +326,7 @@ class ShopDriver(RecipeDriver):
 '''
 
 
+@pytest.mark.servers
 def test_load_users_drive_sessions_with_the_profiles_python_driver(tmp_path: Path) -> None:
     (tmp_path / "shop_driver.py").write_text(DRIVER)
     text = REPLICA_PROFILE.read_text().replace("name: replica", "name: own-driver")
@@ -344,6 +350,7 @@ def test_load_users_drive_sessions_with_the_profiles_python_driver(tmp_path: Pat
     assert sum(t["sessions"] for t in evidence["evidence"]["targets"].values()) == 2
 
 
+@pytest.mark.servers
 def test_a_k_expression_pytest_cannot_parse_is_exit_2(tmp_path: Path) -> None:
     done = parity(tmp_path / "home", "check", "--suite", "topology", "-k", "a and",
                   "--report-dir", str(tmp_path / "reports"))  # fmt: skip

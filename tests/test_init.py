@@ -19,7 +19,7 @@ from harness.replica.spec import ReplicaConfig
 from tests.aws_world import REGION, build
 from tests.helpers import parity
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 
 def _profile(cwd: Path, name: str) -> tuple[str, dict[str, object]]:

@@ -79,6 +79,7 @@ def test_run_time_parses(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
+@pytest.mark.servers
 def test_users_above_the_safety_cap_are_refused(tmp_path: Path) -> None:
     result = parity(tmp_path, "load", "--users", "500")
     assert result.returncode == 2
@@ -87,6 +88,7 @@ def test_users_above_the_safety_cap_are_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_sticky_users_run_writes_evidence_and_passes_its_gates(up: Path) -> None:
     result = parity(up, "load", "--users", "8", "--run-time", "6s", "--report-dir", str(up / "r"))
@@ -108,6 +110,7 @@ def test_sticky_users_run_writes_evidence_and_passes_its_gates(up: Path) -> None
 LOCUST_MASTER = "locust-master-port"
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 @pytest.mark.xdist_group(LOCUST_MASTER)
 def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
@@ -132,6 +135,7 @@ def test_processes_merge_worker_evidence_in_the_master(up: Path) -> None:
     assert sessions["made"] == 8 and sessions["logged_out"] == 8, sessions  # the workers' too
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 @pytest.mark.xdist_group(LOCUST_MASTER)
 def test_master_and_two_workers(up: Path) -> None:
@@ -175,6 +179,7 @@ def test_master_and_two_workers(up: Path) -> None:
     assert sum(t["requests"] for t in ev["targets"].values()) == ev["totals"]["requests"] > 50
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_drain_during_load_attributes_moves_to_the_drain(up: Path) -> None:
     result = parity(
@@ -200,6 +205,7 @@ def test_drain_during_load_attributes_moves_to_the_drain(up: Path) -> None:
     assert [t["state"] for t in status["targets"]] == ["healthy", "healthy"]
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_breached_gate_exits_1(tmp_path: Path) -> None:
     assert parity(tmp_path, "up", "--fault", "no-stickiness").returncode == 0
@@ -235,6 +241,7 @@ def test_a_profile_without_a_session_contract_cannot_run_sticky_users(tmp_path: 
     )
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_load_over_https_verifies_the_certificate(up: Path, tmp_path: Path) -> None:
     from harness.replica.tls import make_certificate

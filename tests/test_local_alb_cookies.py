@@ -6,6 +6,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 import requests
 
 from harness.replica.running import ReplicaHandle, running_replica
@@ -13,6 +14,8 @@ from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
 from harness.traffic.cookies import response_date, set_cookies
 from tests.helpers import TIMEOUT, pinned, served_by
+
+pytestmark = pytest.mark.servers
 
 SEVEN_DAYS = timedelta(days=7)
 

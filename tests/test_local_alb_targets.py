@@ -102,6 +102,7 @@ def test_killed_target_turns_unhealthy_and_restart_brings_it_back(fresh_replica:
     assert "app-2" in replica.child_pids()
 
 
+@pytest.mark.servers
 def test_least_outstanding_requests_avoids_a_busy_target() -> None:
     config = ReplicaConfig(algorithm="least_outstanding_requests")
     with running_replica(config) as (_, handle):

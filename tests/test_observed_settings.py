@@ -17,7 +17,7 @@ from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
 from tests.helpers import parity, static_profile
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 REPLICA_PROFILE = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"
 
 

@@ -113,6 +113,7 @@ def _spread_decided(checks: dict[str, dict[str, Any]]) -> bool:
     )
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("instances", INSTANCES)
 @pytest.mark.parametrize("balancer", FRONTS)
 def test_a_healthy_front_end_passes_every_suite_run_after_run(
@@ -139,6 +140,7 @@ def test_a_healthy_front_end_passes_every_suite_run_after_run(
         parity(tmp_path, "down")
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("groups", ["blue:90,green:10", "blue:90,green:5,red:5"])
 def test_weighted_groups_pass_every_suite_five_times(tmp_path: Path, groups: str) -> None:
     """Weighted target groups (two instances each) on the ALB front end: every suite, five runs;
@@ -167,6 +169,7 @@ ONE_OF_EIGHT = {
 EIGHT_CASES = [(f, b) for f in sorted(ONE_OF_EIGHT) for b in ("alb", "nginx")]
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(("fault", "balancer"), EIGHT_CASES)
 def test_a_fault_on_one_instance_of_eight_is_caught_by_name(
     tmp_path: Path, fault: str, balancer: str
@@ -182,6 +185,7 @@ def test_a_fault_on_one_instance_of_eight_is_caught_by_name(
         parity(tmp_path, "down")
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(("fault", "balancer"), CASES)
 def test_each_fault_behind_another_balancer_is_caught_by_name(
     tmp_path: Path, fault: str, balancer: str

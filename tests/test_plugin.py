@@ -78,6 +78,7 @@ def test_environment_twin_selects_the_profile(
     assert pytester.runpytest_subprocess().ret == 0
 
 
+@pytest.mark.servers
 def test_disruptive_tests_need_the_flag_outside_the_replica(
     pytester: pytest.Pytester, lab: Path
 ) -> None:
@@ -106,6 +107,7 @@ def test_findings_fail_without_a_traceback(pytester: pytest.Pytester, lab: Path)
     assert "[uneven] uneven distribution: web1 took 90 %" in out and "Traceback" not in out
 
 
+@pytest.mark.servers
 def test_with_two_workers_disruptive_tests_never_overlap_anything(
     pytester: pytest.Pytester, lab: Path
 ) -> None:
@@ -139,6 +141,7 @@ def test_with_two_workers_disruptive_tests_never_overlap_anything(
                 assert other[2] <= start or other[1] >= end, f"{other} overlaps a drain"
 
 
+@pytest.mark.servers
 def test_user_and_pinned_client_factories_against_the_replica(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import harness
 
 
@@ -14,6 +16,7 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
         assert getattr(harness, name) is not None, name
 
 
+@pytest.mark.servers
 def test_importing_harness_does_not_import_boto3_or_locust() -> None:
     code = (
         "import sys, harness; print(sorted(m for m in ('boto3', 'locust', 'flask') "

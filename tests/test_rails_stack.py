@@ -14,7 +14,7 @@ import pytest
 from tests.stacks.common import assert_passed, comments, init_and_every_command
 from tests.stacks.rails_stack import EMAIL, rails_stack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ACCEPT = (  # the Redis store writes the whole session back: a lost update the team accepted
     "accept:\n"
     '  - {fault: lost-update, reason: "the Rails session store saves the whole session", '

@@ -23,6 +23,8 @@ from harness.replica.supervisor import Replica
 from harness.traffic.cookies import set_cookies
 from tests.helpers import TIMEOUT, Background, pinned
 
+pytestmark = pytest.mark.servers
+
 Pair = tuple[Replica, ReplicaHandle]
 
 

@@ -26,6 +26,7 @@ def _all_gone(pids: list[int], timeout: float = 10) -> bool:
     return False
 
 
+@pytest.mark.servers
 def test_context_manager_stops_every_child() -> None:
     with running_replica() as (replica, _):
         pids = list(replica.child_pids().values())
@@ -33,6 +34,7 @@ def test_context_manager_stops_every_child() -> None:
     assert _all_gone(pids)
 
 
+@pytest.mark.servers
 def test_exception_inside_stops_every_child() -> None:
     pids: list[int] = []
     with pytest.raises(RuntimeError), running_replica() as (replica, _):
@@ -41,6 +43,7 @@ def test_exception_inside_stops_every_child() -> None:
     assert pids and _all_gone(pids)
 
 
+@pytest.mark.servers
 def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     script = (
         "import json, sys, time\n"
@@ -62,6 +65,7 @@ def test_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     assert _all_gone(pids)
 
 
+@pytest.mark.servers
 def test_up_status_down_from_the_command_line(tmp_path: Path) -> None:
     up = parity(tmp_path, "up", "--deregistration-delay", "1")
     assert up.returncode == 0, up.stderr
@@ -86,6 +90,7 @@ def test_up_status_down_from_the_command_line(tmp_path: Path) -> None:
     assert not (tmp_path / "replica.json").exists()
 
 
+@pytest.mark.servers
 def test_down_after_the_daemon_crashed_leaves_nothing(tmp_path: Path) -> None:
     assert parity(tmp_path, "up").returncode == 0
     state = json.loads((tmp_path / "replica.json").read_text())
@@ -110,6 +115,7 @@ def test_status_without_a_replica_is_one_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.servers
 def test_missing_haproxy_is_one_line_naming_the_package(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

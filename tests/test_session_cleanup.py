@@ -13,7 +13,7 @@ import redis
 
 from tests.helpers import parity
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 
 def _session_keys(url: str) -> set[str]:

@@ -17,7 +17,7 @@ from harness.disruption.journal import Journal
 from harness.replica.processes import pid_alive
 from tests.helpers import parity
 
-pytestmark = [pytest.mark.slow, pytest.mark.disruptive]
+pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.disruptive]
 
 
 def _wait_for_drain(home: Path, run: subprocess.Popen[str]) -> int:

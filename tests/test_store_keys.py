@@ -79,12 +79,14 @@ def store(servers: Servers) -> redis.Redis:  # noqa: F811
     return redis.Redis(port=servers.plain())
 
 
+@pytest.mark.servers
 def test_the_profile_key_is_used_when_it_is_there(store: redis.Redis) -> None:
     store.set(f"session:{EXPRESS_ID}", "x")
     found = find_key(DEFAULT, store, f"{EXPRESS_ID}.signature", None, None)
     assert (found.key, found.how, found.present) == (f"session:{EXPRESS_ID}", "profile", True)
 
 
+@pytest.mark.servers
 def test_a_session_under_another_key_is_found_by_a_scan_and_the_profile_is_told(
     store: redis.Redis,
 ) -> None:
@@ -101,6 +103,7 @@ def test_a_session_under_another_key_is_found_by_a_scan_and_the_profile_is_told(
     assert DJANGO_ID not in said  # a live session id is a credential: masked
 
 
+@pytest.mark.servers
 def test_a_session_whose_key_cannot_be_known_makes_store_checks_not_applicable(
     store: redis.Redis,
 ) -> None:
@@ -112,6 +115,7 @@ def test_a_session_whose_key_cannot_be_known_makes_store_checks_not_applicable(
         check_layout(DEFAULT, [found])
 
 
+@pytest.mark.servers
 def test_the_drivers_store_key_wins_over_the_profile(store: redis.Redis) -> None:
     store.set("rails:hashed", "x")
     found = find_key(DEFAULT, store, DJANGO_ID, Hook("rails:hashed"), None)
@@ -119,6 +123,7 @@ def test_the_drivers_store_key_wins_over_the_profile(store: redis.Redis) -> None
     assert find_key(DEFAULT, store, DJANGO_ID, Hook("rails:gone"), None).how == "absent"
 
 
+@pytest.mark.servers
 def test_targets_that_write_under_another_prefix_are_told_apart(store: redis.Redis) -> None:
     store.set(f"session:{EXPRESS_ID}", "x")
     other = "Q" * 32
@@ -172,6 +177,7 @@ def test_signed_ids_are_told_from_plain_ones() -> None:
     assert not signed_id(None)
 
 
+@pytest.mark.servers
 def test_a_key_of_the_ids_sha256_is_found_under_the_profiles_key(store: redis.Redis) -> None:
     store.set(f"session:2::{hashlib.sha256(RAILS_ID.encode()).hexdigest()}", "x")
     found = find_key(RAILS, store, RAILS_ID, None, None)

@@ -162,6 +162,7 @@ def _wait_for(home: Path, target: str, state: str, timeout: float = 20) -> None:
     raise AssertionError(f"{target} did not become {state} in {timeout} s")
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_up_with_four_instances_then_check_passes(home: Path) -> None:
     _up(home, "--instances", "4")
@@ -182,6 +183,7 @@ def _static(path: Path, pair: tuple[Replica, ReplicaHandle], targets: str) -> Pa
     return static_profile(path, pair[0], pair[1].url, "fleet", f"  targets: {targets}\n")
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_static_range_holds_three_targets_and_a_minimum_of_four_does_not(
     home: Path, three: tuple[Replica, ReplicaHandle]
@@ -199,6 +201,7 @@ def test_a_static_range_holds_three_targets_and_a_minimum_of_four_does_not(
     )
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_draining_then_initial_target_is_listed_not_failed(home: Path) -> None:
     _up(home, "--instances", "3", "--deregistration-delay", "600")
@@ -221,6 +224,7 @@ def test_a_draining_then_initial_target_is_listed_not_failed(home: Path) -> None
     ]
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_target_failing_its_health_check_still_fails(home: Path) -> None:
     _up(home, "--instances", "3")
@@ -234,6 +238,7 @@ def test_a_target_failing_its_health_check_still_fails(home: Path) -> None:
                               "registered target is healthy: app-3=unhealthy"), message  # fmt: skip
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_a_profile_that_starts_three_instances_expects_three(home: Path) -> None:
     starts = "  provider: replica\n  replica: {instances: 3, deregistration_delay: 1}\n"

@@ -17,6 +17,8 @@ from harness.topology.replica import ReplicaProvider
 from harness.topology.static import StaticProvider
 from tests.helpers import TIMEOUT
 
+pytestmark = pytest.mark.servers
+
 Pair = tuple[Replica, ReplicaHandle]
 
 

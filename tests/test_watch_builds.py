@@ -9,6 +9,8 @@ import pytest
 
 from tests.test_deploys import ROLLOUT, measured, replica, watch
 
+pytestmark = pytest.mark.servers
+
 
 @pytest.mark.slow
 def test_watch_probes_the_mixed_window_of_a_forward_rollout(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from tests.test_deploys import measured, replica, watch
 
+pytestmark = pytest.mark.servers
+
 ERRORS = ("5xx", "no-response", "cut-in-flight")
 
 
