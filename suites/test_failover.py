@@ -9,7 +9,7 @@ import pytest
 
 from harness.deploywatch.grace import grace_problem, not_the_rule
 from harness.disruption.drain import restore_timeout
-from harness.disruption.failover import PROPAGATION_SECONDS, DrainEvidence, drain_scenario
+from harness.disruption.drain_scenario import PROPAGATION_SECONDS, DrainEvidence, drain_scenario
 from harness.disruption.guard import Guard
 from harness.errors import NotApplicable
 from harness.findings import fail

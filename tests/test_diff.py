@@ -14,7 +14,7 @@ from moto import mock_aws
 from harness.commands.diff import compare_environments
 from harness.profile.environment import Environment, parse_profile
 from harness.topology import open_provider
-from harness.topology.aws import AwsProvider
+from harness.topology.aws.provider import AwsProvider
 from tests.aws_world import World, build, profile
 
 REPLICA = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"
@@ -33,6 +33,7 @@ def _env(world: World, policy: str = "") -> Environment:
     return parse_profile(text, f"{world.lb_name}.yaml")
 
 
+@pytest.mark.servers
 @pytest.mark.usefixtures("aws")
 def test_every_difference_is_found_and_none_invented() -> None:
     staging = build(
@@ -74,6 +75,7 @@ def test_every_difference_is_found_and_none_invented() -> None:
     }
 
 
+@pytest.mark.servers
 @pytest.mark.usefixtures("aws")
 def test_identical_environments_have_no_difference() -> None:
     one, two = build("one", redis_version="7.0"), build("two", redis_version="7.0")
@@ -126,6 +128,7 @@ def _diff(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.servers
 def test_replica_against_replica_with_different_settings(tmp_path: Path) -> None:
     a = _replica_profile(tmp_path, "blue", "{deregistration_delay: 3}")
     b = _replica_profile(tmp_path, "green", "{deregistration_delay: 3, stickiness_seconds: 600}")
@@ -137,6 +140,7 @@ def test_replica_against_replica_with_different_settings(tmp_path: Path) -> None
     assert rows == [["target_group[0].stickiness.duration_seconds", "86400", "600", "DRIFT"]]
 
 
+@pytest.mark.servers
 @pytest.mark.slow
 def test_behaviour_shows_outcomes_that_differ(tmp_path: Path) -> None:
     a = _replica_profile(tmp_path, "blue", "{deregistration_delay: 3}")
@@ -150,6 +154,7 @@ def test_behaviour_shows_outcomes_that_differ(tmp_path: Path) -> None:
     assert "builds" in paths
 
 
+@pytest.mark.servers
 def test_check_with_a_reference_puts_the_differences_in_the_report(tmp_path: Path) -> None:
     a = _replica_profile(tmp_path, "blue", "{deregistration_delay: 3}")
     b = _replica_profile(tmp_path, "green", "{deregistration_delay: 3, stickiness_seconds: 600}")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.disruption.failover import FRESH_MAX, fresh_clients_needed
+from harness.disruption.drain_scenario import FRESH_MAX, fresh_clients_needed
 from harness.replica.running import ReplicaHandle
 from harness.replica.supervisor import Replica
 from tests.helpers import parity

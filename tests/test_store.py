@@ -21,7 +21,7 @@ from harness.errors import EnvironmentUnavailable
 from harness.replica.processes import free_port, stop_pid, wait_until
 from harness.store.connection import StoreSettings, open_store, settings_of
 from harness.store.eviction import read_eviction
-from harness.topology.aws_store import fail_over, session_store
+from harness.topology.aws.store import fail_over, session_store
 
 
 def _ping(port: int, **kwargs: Any) -> Callable[[], bool]:
@@ -86,6 +86,7 @@ def _cluster_ok(nodes: list[redis.Redis]) -> bool:
     return all(n.cluster("info")["cluster_state"] == "ok" for n in nodes)
 
 
+@pytest.mark.servers
 def test_a_cluster_is_used_through_its_slots(servers: Servers, tmp_path: Path) -> None:
     ports = []
     for i in range(3):
@@ -112,6 +113,7 @@ def test_a_cluster_is_used_through_its_slots(servers: Servers, tmp_path: Path) -
     assert read_eviction(store).policy == "noeviction"
 
 
+@pytest.mark.servers
 def test_a_cluster_over_tls(servers: Servers, tmp_path: Path) -> None:
     """The same through rediss://, checked against the cluster's CA (TLS between nodes too)."""
     ca, cert, key = _tls_files(tmp_path)
@@ -151,6 +153,7 @@ def _sentinel_conf(path: Path, port: int, primary: int) -> None:
     )
 
 
+@pytest.mark.servers
 def test_a_sentinel_set_gives_the_primary(servers: Servers, tmp_path: Path) -> None:
     primary = servers.plain()
     replica = servers.plain("--replicaof", "127.0.0.1", str(primary))
@@ -187,6 +190,7 @@ def _tls_files(work: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
+@pytest.mark.servers
 def test_tls_with_an_acl_user(servers: Servers, tmp_path: Path) -> None:
     ca, cert, key = _tls_files(tmp_path)
     port = free_port()
@@ -214,6 +218,7 @@ def test_tls_with_an_acl_user(servers: Servers, tmp_path: Path) -> None:
         open_store(untrusted)
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(
     ("policy", "finding"),
     [("allkeys-lru", "evicts any key"), ("volatile-ttl", "evicts keys with a TTL"),
@@ -229,6 +234,7 @@ def test_eviction_policies_are_read_and_judged(
     assert (said is None) if finding is None else (finding in str(said))
 
 
+@pytest.mark.servers
 def test_noeviction_near_its_limit_is_a_warning(servers: Servers) -> None:
     port = servers.plain("--maxmemory-policy", "noeviction")
     client = redis.Redis(port=port)
@@ -239,6 +245,7 @@ def test_noeviction_near_its_limit_is_a_warning(servers: Servers) -> None:
     assert warning is not None and "noeviction: new sessions will be refused" in warning
 
 
+@pytest.mark.servers
 def test_a_disabled_config_falls_back_to_the_parameter_group(servers: Servers) -> None:
     port = servers.plain("--rename-command", "CONFIG", "")
     client = redis.Redis(port=port)

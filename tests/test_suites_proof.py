@@ -12,15 +12,17 @@ import pytest
 from tests.helpers import parity
 from tests.suite_runner import run_suites
 
+pytestmark = pytest.mark.servers
+
 LAPSE = "test_sticky::test_stickiness_lapses_after_the_idle_duration"
 HYGIENE = "test_topology::test_aws_security_groups_and_zones"  # AWS only
 APP_COOKIE = "test_sticky::test_app_cookie_stickiness_follows_the_apps_cookie"
 REISSUE = "test_sticky::test_sticky_cookie_is_reissued_on_every_response"
 APP_MOVED = "test_sticky::test_app_cookie_client_stays_on_its_new_target_after_a_failover"
 GROUPS = ("--groups", "blue:90,green:10", "--group-stickiness", "3")
-SPLIT = "test_canary::test_fresh_clients_split_by_weight"
-STAY = "test_canary::test_sticky_clients_stay_in_their_group_across_a_weight_change"
-MOVE = "test_canary::test_a_session_survives_moving_between_groups"
+SPLIT = "test_groups::test_fresh_clients_split_by_weight"
+STAY = "test_groups::test_sticky_clients_stay_in_their_group_across_a_weight_change"
+MOVE = "test_groups::test_a_session_survives_moving_between_groups"
 WEIGHTED = {SPLIT, STAY, MOVE}  # skipped where there is no weighted forward
 STORE_FAILOVER = "test_store::test_store_failover"  # needs --store sentinel
 PRESSURE = "test_store::test_sessions_survive_memory_pressure"
@@ -281,7 +283,7 @@ def test_weighted_groups_pass_every_suite_and_run_the_canary_suite(tmp_path: Pat
 
 @pytest.mark.slow
 def test_a_forward_that_ignores_its_weights_is_caught(tmp_path: Path) -> None:
-    outcomes = run_suites(tmp_path, "ignored-weights", "suites/test_canary.py", up=GROUPS)
+    outcomes = run_suites(tmp_path, "ignored-weights", "suites/test_groups.py", up=GROUPS)
     caught = outcomes[SPLIT]
     assert caught.status == "failed" and "[uneven]" in caught.message, caught.message[:300]
     assert "does not follow the weights" in caught.message
@@ -289,7 +291,7 @@ def test_a_forward_that_ignores_its_weights_is_caught(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sessions_lost_between_groups_are_caught(tmp_path: Path) -> None:
-    outcomes = run_suites(tmp_path, "local-sessions", "suites/test_canary.py", up=GROUPS)
+    outcomes = run_suites(tmp_path, "local-sessions", "suites/test_groups.py", up=GROUPS)
     caught = outcomes[MOVE]
     assert caught.status == "failed" and "[session-not-shared]" in caught.message
     assert outcomes[SPLIT].status == "passed"

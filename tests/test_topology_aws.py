@@ -16,8 +16,8 @@ from harness.disruption.drain import Transition, wait_drained
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.profile.environment import parse_profile
 from harness.topology import open_provider
-from harness.topology.aws import AwsProvider, _desc
-from harness.topology.aws_parse import target_of
+from harness.topology.aws.parse import target_of
+from harness.topology.aws.provider import AwsProvider, _desc
 from harness.topology.model import TargetGroup
 from harness.traffic.keepalive import balancer_idle_timeout
 from tests.aws_world import REGION, World, build, profile
@@ -224,6 +224,7 @@ def test_rules_beyond_the_first_page_are_followed() -> None:
     assert len(names) == 61 and {"rule-0", "rule-59"} <= names
 
 
+@pytest.mark.servers
 @pytest.mark.usefixtures("aws")
 def test_target_health_is_asked_at_most_once_a_second_per_group() -> None:
     """A drain polls; DescribeTargetHealth stays under the account's Describe* refill rate."""

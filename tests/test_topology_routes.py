@@ -19,8 +19,8 @@ from moto import mock_aws
 from harness.commands.diff import facts
 from harness.errors import UsageError
 from harness.profile.environment import parse_profile
-from harness.topology.aws import AwsProvider
-from harness.topology.aws_rules import RouteRequest, matches
+from harness.topology.aws.provider import AwsProvider
+from harness.topology.aws.rules import RouteRequest, matches
 from harness.topology.model import Topology
 from harness.topology.render import render
 from harness.traffic.client import Identity, VirtualUser
@@ -204,6 +204,7 @@ class _Echo(BaseHTTPRequestHandler):
         return
 
 
+@pytest.mark.servers
 def test_requests_carry_the_routes_host_as_header_and_tls_server_name(tmp_path: Path) -> None:
     """An HTTPS server with a certificate for the route's host only, reached by its address:
     the request verifies against that name and the server sees it in SNI and in Host."""
@@ -253,6 +254,7 @@ class _Login(BaseHTTPRequestHandler):
         return
 
 
+@pytest.mark.servers
 def test_auth_cookies_from_the_profile_go_with_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
     """An ALB that authenticates (OIDC) before forwarding: the contract sends the pre-made
     session cookie, from ${VAR}, next to the app's own."""

@@ -10,7 +10,7 @@ from jinja2 import UndefinedError
 
 from harness.cli.diff import load_reference
 from harness.cli.environment import add_environment_options
-from harness.commands.check import SUITES, CheckOptions, run_check
+from harness.commands.check import CheckOptions, run_check
 from harness.errors import UsageError
 from harness.loadgen.runner import PROFILES, parse_duration
 from harness.printable import printable
@@ -19,6 +19,7 @@ from harness.report import html
 from harness.report.coverage import builds_line, not_covered, sessions_line
 from harness.report.model import Results, gate_status
 from harness.report.reading import read_results
+from harness.suite_names import SUITE_ALIASES, SUITES
 
 
 def _summary(results: Results) -> None:
@@ -98,9 +99,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--suite",
         action="append",
         default=[],
-        choices=SUITES,
+        choices=(*SUITES, *SUITE_ALIASES),
         metavar="NAME",
-        help=f"run only these suites ({', '.join(SUITES)}); repeat",
+        help=f"run only these suites ({', '.join(SUITES)}); repeat (canary: old name of groups)",
     )
     check.add_argument(
         "-k",

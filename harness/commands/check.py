@@ -33,21 +33,10 @@ from harness.report.coverage import builds_under_test, not_covered
 from harness.report.model import CheckRecord, LoadSection, Results, Verdict
 from harness.report.redact import redact
 from harness.signals import die_with_parent, stop_child
+from harness.suite_names import SUITE_ALIASES, SUITES, suite_named
 from harness.topology import Provider
 from harness.topology.opening import OPENED_VARIABLE, open_environment, write_opened
 
-SUITES = (
-    "topology",
-    "sticky",
-    "sharing",
-    "compatibility",
-    "store",
-    "failover",
-    "distribution",
-    "canary",
-    "balancer",
-    "model",
-)
 SUITES_PACKAGE = "harness.suites"
 PYTEST_USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR (the CLI does not import pytest)
 NO_CHECK_RAN: Verdict = "no-check-ran"
@@ -92,10 +81,11 @@ def _git_revision() -> str:
 def pytest_argv(opts: CheckOptions, results_path: Path) -> list[str]:
     """pytest over the chosen suites as modules of the installed package (`--pyargs`), so that
     it runs from site-packages and loads the conftest.py of the directory it is started in."""
-    unknown = [s for s in opts.suites if s not in SUITES]
+    unknown = [s for s in opts.suites if s not in SUITES and s not in SUITE_ALIASES]
     if unknown:
         raise UsageError(f"--suite {unknown[0]!r}: known suites: {', '.join(SUITES)}")
-    modules = [f"{SUITES_PACKAGE}.test_{s}" for s in (opts.suites or SUITES)]
+    chosen = dict.fromkeys(suite_named(s) for s in opts.suites) or SUITES
+    modules = [f"{SUITES_PACKAGE}.test_{s}" for s in chosen]
     argv = [sys.executable, "-m", "pytest", "--pyargs", *modules]
     argv += ["-v", "--no-header", "-p", "no:cacheprovider", "--tb=no", "-o", "addopts="]
     rootdir = package_dir(SUITES_PACKAGE).parent  # node ids read suites/test_x.py::check

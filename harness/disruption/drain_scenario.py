@@ -83,7 +83,7 @@ class DrainEvidence:
         }
 
 
-class Traffic:
+class BackgroundTraffic:
     """Background reads from each pinned client until stopped (bounded in count and time)."""
 
     def __init__(
@@ -114,7 +114,7 @@ class Traffic:
                 self.outcomes.append(outcome)
             time.sleep(TRAFFIC_PAUSE)
 
-    def __enter__(self) -> Traffic:
+    def __enter__(self) -> BackgroundTraffic:
         for thread in self._threads:
             thread.start()
         return self
@@ -282,7 +282,7 @@ def drain_scenario(
         # draining from the start is seen now (reads may outlast the delay); an early "unused"
         # is not kept: HAProxy reports a drained server with no sessions so at once
         observe(guard.provider, record, guard.progress, keep=lambda state: state == "draining")
-        with Traffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
+        with BackgroundTraffic(site, evidence.clients, record.started_at, delay + 60) as traffic:
             for client in evidence.clients:
                 _read_after_drain(driver, client, target, record.started_at, evidence.keeps_pinned)
                 client.new_cookie = name is not None and (

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
-from harness.replica.app import AppSettings
+
+if TYPE_CHECKING:  # the app (Flask) is imported by the instances, not by whoever reads FAULTS
+    from harness.replica.app import AppSettings
 
 # "The faulty instance": the second, or the one `parity up --faulty-instance N` names.
 FAULTS: dict[str, str] = {

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from harness.report.model import AcceptanceRecord, CheckRecord
+from harness.suite_names import check_named
 
 ACCEPTED_PROPERTY = "parity_accepted"  # user property: the entry's index, on an accepted report
 
@@ -27,9 +28,10 @@ class Acceptance:
 
     @classmethod
     def from_entry(cls, index: int, entry: dict[str, Any]) -> Acceptance:
+        check = entry.get("check")
         return cls(
             index,
-            entry.get("check"),
+            check_named(str(check)) if check else None,
             entry.get("fault"),
             str(entry["reason"]),
             date.fromisoformat(str(entry["until"])),

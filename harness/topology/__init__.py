@@ -14,7 +14,7 @@ __all__ = ["PROVIDERS", "Provider", "TargetStates", "open_provider"]
 TargetStates = dict[str, tuple[str, str]]  # target id -> (state, reason); absent: gone
 
 PROVIDERS: dict[str, str] = {
-    "aws": "harness.topology.aws:AwsProvider",
+    "aws": "harness.topology.aws.provider:AwsProvider",
     "replica": "harness.topology.replica:ReplicaProvider",
     "static": "harness.topology.static:StaticProvider",
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.errors import UsageError
-from harness.topology.aws_rules import RouteRequest, choose
+from harness.topology.aws.rules import RouteRequest, choose
 from harness.topology.model import Listener, RouteMatch
 
 DEFAULT_PORTS = {"HTTP": 80, "HTTPS": 443}

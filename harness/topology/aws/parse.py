@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.topology.aws_rules import (
+from harness.topology.aws.rules import (
     describe_actions,
     describe_conditions,
     group_stickiness,

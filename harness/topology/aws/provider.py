@@ -16,9 +16,11 @@ from botocore.exceptions import ClientError
 
 from harness.errors import EnvironmentUnavailable
 from harness.profile.environment import Environment
-from harness.topology import TargetStates, aws_extras, aws_store, routing
-from harness.topology.aws_errors import aws_call
-from harness.topology.aws_parse import listener_of, parse_group, target_of
+from harness.topology import TargetStates, routing
+from harness.topology.aws import extras as aws_extras
+from harness.topology.aws import store as aws_store
+from harness.topology.aws.errors import aws_call
+from harness.topology.aws.parse import listener_of, parse_group, target_of
 from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from harness.topology.aws_errors import aws_call
+from harness.topology.aws.errors import aws_call
 
 
 def _quiet(call: Any, **kwargs: Any) -> Any:
