@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 EXPRESS := tests/stacks/parity_express
 NODE_STAMP := $(EXPRESS)/node_modules/.installed
 
-.PHONY: setup system-deps demo test lint typecheck unit clean
+.PHONY: setup system-deps demo test lint typecheck docs unit fast clean
 
 setup: system-deps $(STAMP) $(NODE_STAMP)
 
@@ -27,15 +27,22 @@ demo: setup
 	@scripts/demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check harness suites load tests benchmarks
+	$(BIN)/ruff check harness suites load tests benchmarks scripts/docs_reference.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+docs: $(STAMP)  # the reference pages are what the code makes, and the site builds without a warning
+	$(BIN)/python scripts/docs_reference.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 unit: setup
 	$(BIN)/python -m pytest tests -n 2  # two xdist workers: each test has its own replica
 
-test: setup lint typecheck unit
+fast: $(STAMP)  # the tests that start no server
+	$(BIN)/python -m pytest tests -n 2 -m "not servers"
+
+test: setup lint typecheck docs unit
 
 clean:
 	rm -rf $(VENV) $(EXPRESS)/node_modules reports/2* reports/latest

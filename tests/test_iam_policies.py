@@ -1,4 +1,4 @@
-"""The README's least-privilege IAM policies, proven with moto enforcing IAM: the read-only
+"""The documented least-privilege IAM policies, proven with moto enforcing IAM: the read-only
 policy resolves everything a check reads and cannot drain; the disruptive one can; a policy
 that lacks an action makes the error name that action."""
 

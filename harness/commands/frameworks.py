@@ -3,7 +3,8 @@ CSRF token it carries, its logout, and the store key layout of its Redis session
 recognised from what the app answers; the session recipe written for it.
 
 No framework has an endpoint that writes and reads a value in the session, which the session
-checks need; the recipe asks the app's own (`--session-path`, README "A session endpoint"):
+checks need; the recipe asks the app's own (`--session-path`; docs/guides/init.md, "A session
+endpoint"):
 `PUT PATH/{key}` with `{"value": ...}` stores it, `GET PATH` answers `{"data": {key: value}}`.
 """
 
@@ -164,7 +165,7 @@ def store_layout(framework: Framework) -> tuple[str, str | None, str | None]:
 
 
 def reference_table() -> str:
-    """The frameworks as a Markdown table, for the README (a test keeps the two the same)."""
+    """The frameworks as a Markdown table, for docs/guides/init.md (a test keeps both the same)."""
     rows = [
         "| `--framework` | what | session cookie | login form (token field, user field) "
         "| token on writes and the logout | logout | store key |",

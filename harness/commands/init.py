@@ -307,7 +307,7 @@ def _framework_session(source: Source, found: Recognition) -> list[Line]:
     endpoint = (
         "--session-path"
         if source.session_path
-        else ('a guess: give --session-path; README "A session endpoint"')
+        else ('a guess: give --session-path; docs/guides/init.md, "A session endpoint"')
     )
     said = (
         f"session: the login of {framework.title} ({found.evidence}), as ${{APP_TEST_USER}} with "
@@ -417,7 +417,7 @@ def _topology(source: Source) -> list[Line]:
         return [
             Line(0, "url", source.url),
             Line(0, "topology", {"provider": "static", "targets": targets}),
-            Line(0, None, comment="to drain: topology.drain (adapter: haproxy or command; README)"),
+            Line(0, None, comment="to drain: topology.drain (adapter: haproxy or command; docs/guides/your-repo.md)"),
         ]
     return [Line(0, "topology", _aws_topology(source))]
 

@@ -4,7 +4,7 @@ The ALB re-issues its cookie on every response, with Expires = Date + 7 days and
 that is the ALB's rule, not a law. Caddy sets `lb` when it picks an upstream, HAProxy inserts
 its cookie when it assigns a server, open-source nginx has no sticky cookie at all. A sticky
 check runs where its rule applies and otherwise says "not applicable" with the reason.
-`expect.cookie` overrides any default. Sources are in the README's table.
+`expect.cookie` overrides any default. Sources are in the table of docs/guides/balancers.md.
 """
 
 from __future__ import annotations
