@@ -417,7 +417,12 @@ def _topology(source: Source) -> list[Line]:
         return [
             Line(0, "url", source.url),
             Line(0, "topology", {"provider": "static", "targets": targets}),
-            Line(0, None, comment="to drain: topology.drain (adapter: haproxy or command; docs/guides/your-repo.md)"),
+            Line(
+                0,
+                None,
+                comment="to drain: topology.drain (adapter: haproxy or command; "
+                "docs/guides/your-repo.md)",
+            ),
         ]
     return [Line(0, "topology", _aws_topology(source))]
 
