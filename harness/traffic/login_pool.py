@@ -6,7 +6,7 @@ hundreds of times while Hypothesis shrank a finding. The pool holds one session 
 one older than `max_age` is made again (so a short session life the lifetimes check names is
 not seen by the others as a session lost), and so is one whose session cookie changed since its
 login (another target answered it with a session of its own) or whose check failed (`reset`).
-At most `ends` of them may be logged out in a run (each then made again when next asked for).
+One logged out (`retire`) is made again when next asked for.
 """
 
 from __future__ import annotations
@@ -33,17 +33,12 @@ class LoginPool:
         routes: dict[str, Route],
         label: str,
         *,
-        ends: int = 0,
         max_age: float = MAX_AGE_SECONDS,
     ) -> None:
         self.site, self.driver, self.routes, self.label = site, driver, routes, label
-        self.ends, self.ended, self.logins, self.max_age = ends, 0, 0, max_age
+        self.logins, self.max_age = 0, max_age
         self._held: dict[str, tuple[VirtualUser, float, str | None]] = {}  # user, at, cookie
         self._lock = threading.Lock()
-
-    def can_end_one(self) -> bool:
-        """Whether one more pooled session may be logged out."""
-        return self.ended < self.ends
 
     def take(self, target: str) -> VirtualUser:
         """The pooled session made on `target`; logged in there when there is none yet, when
@@ -76,5 +71,4 @@ class LoginPool:
     def retire(self, user: VirtualUser) -> None:
         """`user`'s session was logged out: it is no longer handed out."""
         with self._lock:
-            self.ended += 1
             self._held = {t: h for t, h in self._held.items() if h[0] is not user}
