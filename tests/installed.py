@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -23,6 +24,9 @@ def installed_venv(base: Path) -> Path:
     # the build writes build/ and *.egg-info into the checkout: one xdist worker at a time
     with open(Path(tempfile.gettempdir()) / "parity-wheel-build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # setuptools copies into build/lib and never removes what it copied before: a module
+        # renamed since the last build would ship in the wheel under its old name too
+        shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)
         build = ("wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT))
         subprocess.run(
             [*PIP, *build],
