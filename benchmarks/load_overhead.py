@@ -16,7 +16,8 @@ from pathlib import Path
 
 import psutil
 
-from harness.loadgen.runner import LoadOptions, _context
+from harness.loadgen.options import LoadOptions
+from harness.loadgen.runner import _context
 from harness.packaged import package_dir
 from harness.profile.environment import replica_profile
 from harness.replica.running import running_replica

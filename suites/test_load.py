@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from harness.loadgen.runner import LoadOptions, run_load
+from harness.loadgen.options import LoadOptions
+from harness.loadgen.runner import run_load
 from harness.profile.environment import Environment
 from harness.topology import Provider
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UsageError
-from harness.replica.app import AppSettings
+from harness.replica.app_settings import AppSettings
 from harness.replica.faults import instance_settings
 from harness.replica.running import running_replica
 from harness.replica.spec import ReplicaConfig

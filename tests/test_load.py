@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli.durations import parse_duration
 from harness.errors import UsageError
 from harness.loadgen.evidence import Evidence
 from harness.loadgen.gates import Gate, check
-from harness.loadgen.runner import parse_duration
 from harness.stats import percentiles_ms
 from tests.helpers import parity
 

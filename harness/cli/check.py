@@ -9,10 +9,11 @@ from pathlib import Path
 from jinja2 import UndefinedError
 
 from harness.cli.diff import load_reference
+from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
 from harness.commands.check import CheckOptions, run_check
 from harness.errors import UsageError
-from harness.loadgen.runner import PROFILES, parse_duration
+from harness.loadgen.runner import PROFILES
 from harness.printable import printable
 from harness.profile.environment import load_environment
 from harness.report import html

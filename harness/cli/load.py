@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
-from harness.loadgen.runner import PROFILES, LoadOptions, LoadResult, parse_duration, run_load
+from harness.loadgen.options import LoadOptions, LoadResult
+from harness.loadgen.runner import PROFILES, run_load
 from harness.profile.environment import load_environment
 from harness.topology.opening import open_environment
 

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
 from harness.commands.watch import WatchOptions, run_watch
 from harness.errors import UsageError
-from harness.loadgen.runner import parse_duration
 from harness.profile.environment import load_environment
 
 

@@ -23,7 +23,8 @@ from typing import Any
 from harness import __version__
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.loadgen.gates import Gate
-from harness.loadgen.runner import LoadOptions, check_caps, run_load
+from harness.loadgen.options import LoadOptions
+from harness.loadgen.runner import check_caps, run_load
 from harness.packaged import package_dir
 from harness.printable import printable
 from harness.profile.environment import Environment

@@ -22,7 +22,8 @@ from harness.deploywatch.document import Outcome, document
 from harness.deploywatch.report import write_watch_report
 from harness.deploywatch.watchers import Watchers, start_watchers
 from harness.errors import EnvironmentUnavailable, UsageError
-from harness.loadgen.runner import LoadOptions, LoadResult, check_caps, run_load
+from harness.loadgen.options import LoadOptions, LoadResult
+from harness.loadgen.runner import check_caps, run_load
 from harness.profile.environment import Environment
 from harness.report.redact import redact
 from harness.topology.opening import open_environment

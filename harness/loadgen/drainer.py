@@ -7,16 +7,15 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.disruption.drain import restore_timeout
 from harness.disruption.guard import Guard, Permission
+from harness.loadgen.options import LoadOptions
 from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import Topology
 
-if TYPE_CHECKING:
-    from harness.loadgen.runner import LoadOptions
 
 NOTICE_SECONDS = 1.5  # drain notices reach every Locust process within 1 s
 

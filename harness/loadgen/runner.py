@@ -14,13 +14,13 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.loadgen.drainer import start_drainer
-from harness.loadgen.gates import Gate, GateResult, check, metrics, unmeasured
+from harness.loadgen.gates import Gate, check, metrics, unmeasured
+from harness.loadgen.options import LoadOptions, LoadResult
 from harness.loadgen.phases import phases
 from harness.packaged import package_dir
 from harness.profile.environment import Environment
@@ -32,59 +32,6 @@ from harness.traffic.site import verify_of
 
 PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
 MARGIN_SECONDS = 60.0
-
-
-@dataclass
-class LoadOptions:
-    profile: str
-    users: int = 10
-    spawn_rate: float = 10
-    run_time: float = 30
-    gates: list[str] = field(default_factory=list)
-    processes: int | None = None
-    master: bool = False
-    expect_workers: int = 1
-    master_bind: str = "127.0.0.1"
-    worker: bool = False
-    master_host: str = "127.0.0.1"
-    drain_target: str | None = None
-    allow_disruptive: bool = False
-    allow_production: str | None = None
-    no_wait: bool = False
-    rate: float | None = None  # requests per second for all users together (default: max_rps)
-    notices: Path | None = None  # drain notices written by someone else (parity watch)
-    stop: threading.Event | None = field(default=None, repr=False)  # end the run early
-    running: threading.Event | None = field(default=None, repr=False)  # set at the first request
-
-
-@dataclass
-class LoadResult:
-    evidence: dict[str, Any]
-    gates: list[GateResult]
-    measured: dict[str, float | None]
-    drain_events: list[dict[str, Any]]
-
-    @property
-    def passed(self) -> bool:
-        """No gate failed (a gate with nothing measured is shown as not measured)."""
-        return all(g.passed is not False for g in self.gates)
-
-
-def parse_duration(text: str) -> float:
-    """`90`, `90s`, `5m`, `1h30m` -> seconds; anything else is a usage error."""
-    total, number = 0.0, ""
-    for char in text.strip():
-        if char.isdigit() or char == ".":
-            number += char
-        elif char in "hms" and number:
-            total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
-            number = ""
-        else:
-            raise UsageError(f"--run-time {text!r}: use seconds or 30s, 5m, 1h30m")
-    total += float(number) if number else 0
-    if total <= 0:
-        raise UsageError(f"--run-time {text!r}: must be more than 0")
-    return total
 
 
 def profile_path(name: str) -> Path:

@@ -10,10 +10,7 @@ that group has a usable target.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from harness.replica.alb_config import AlbSpec, Group
+from harness.replica.alb_spec import AlbSpec, Group
 
 SHARES = 1000  # a group's share is counted in thousandths of the traffic
 

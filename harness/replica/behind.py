@@ -8,14 +8,11 @@ session cookie Secure. The faults switch each of those off (`harness.replica.fau
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
-if TYPE_CHECKING:
-    from harness.replica.app import AppSettings
+from harness.replica.app_settings import AppSettings
 
 
 def _instance_root() -> str:

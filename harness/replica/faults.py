@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
-
-if TYPE_CHECKING:  # the app (Flask) is imported by the instances, not by whoever reads FAULTS
-    from harness.replica.app import AppSettings
+from harness.replica.app_settings import AppSettings
 
 # "The faulty instance": the second, or the one `parity up --faulty-instance N` names.
 FAULTS: dict[str, str] = {

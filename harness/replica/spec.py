@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UsageError
-from harness.replica.alb_config import ALGORITHMS, HealthCheck
+from harness.replica.alb_config import ALGORITHMS
+from harness.replica.alb_spec import HealthCheck
 from harness.replica.faults import FAULTY_INDEX, check_faults, check_for_front
 
 MAX_INSTANCES = 8

@@ -19,8 +19,8 @@ from typing import Any
 
 from harness.errors import ReplicaError, UsageError
 from harness.haproxy_admin import HaproxyAdmin
-from harness.replica import alb_config, alb_groups, connections, faults
-from harness.replica.app import AppSettings
+from harness.replica import alb_config, alb_groups, alb_spec, connections, faults
+from harness.replica.app_settings import AppSettings
 from harness.replica.assets import publish
 from harness.replica.fronts import CaddyFront, Front, NginxFront, Upstream
 from harness.replica.processes import (
@@ -58,7 +58,7 @@ class Replica(TargetOperations):
         self.sticky = (True, self.config.stickiness_seconds, self.config.algorithm)
         self.other_front: CaddyFront | NginxFront | None = None  # Caddy or nginx, when asked
         self._groups = tuple(
-            alb_config.Group(name, weight, secrets.token_hex(8).upper())
+            alb_spec.Group(name, weight, secrets.token_hex(8).upper())
             for name, weight in self.config.groups
         )
         self.weights: dict[str, int] = dict(self.config.groups)  # as changed at run time
@@ -177,7 +177,7 @@ class Replica(TargetOperations):
                         token=secrets.token_hex(8).upper(),
                         weight=faults.target_weight(n, cfg.faults),
                         settings=settings,
-                        backend=f"{alb_config.BACKEND}-{group}" if group else alb_config.BACKEND,
+                        backend=f"{alb_spec.BACKEND}-{group}" if group else alb_spec.BACKEND,
                     )
                 )
 
@@ -231,9 +231,9 @@ class Replica(TargetOperations):
         enabled, seconds = faults.stickiness(
             cfg.stickiness_enabled, cfg.stickiness_seconds, cfg.faults
         )
-        spec = alb_config.AlbSpec(
+        spec = alb_spec.AlbSpec(
             targets=tuple(
-                alb_config.Target(i.id, i.balancer_port, i.token, i.weight, i.backend)
+                alb_spec.Target(i.id, i.balancer_port, i.token, i.weight, i.backend)
                 for i in self._instances
             ),
             http_port=self.http_port,

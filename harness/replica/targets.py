@@ -13,8 +13,8 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.haproxy_admin import HaproxyAdmin, ServerStat
-from harness.replica import alb_config, faults
-from harness.replica.app import AppSettings
+from harness.replica import alb_spec, faults
+from harness.replica.app_settings import AppSettings
 from harness.replica.fronts import Front
 from harness.replica.processes import stop_pid
 from harness.replica.spec import BUILD_NAME, ReplicaConfig, TargetState
@@ -41,7 +41,7 @@ class Instance:
     seen_up: bool = True
     drain_deadline: float | None = None
     maint_at: float | None = None  # when a deregistration reaches the front end (its lag)
-    backend: str = alb_config.BACKEND  # its target group's backend in the front end
+    backend: str = alb_spec.BACKEND  # its target group's backend in the front end
     previous_build: str = ""  # the build it served before its last rollout
     relay_port: int | None = None  # the late-FIN relay the front end reaches it through
     ignored: bool = False  # deregistered while the ignored-drain fault left it in rotation
@@ -68,7 +68,7 @@ class TargetOperations:
     def _servers_of(self, inst: Instance) -> list[str]:
         """The front's servers for a target: with the ALB front, its fail-open twin too."""
         twin = isinstance(self.front, HaproxyAdmin)
-        return [inst.id, *([alb_config.fail_open_twin(inst.id)] if twin else [])]
+        return [inst.id, *([alb_spec.fail_open_twin(inst.id)] if twin else [])]
 
     def _wait_instance(self, inst: Instance) -> None:
         raise NotImplementedError
