@@ -74,6 +74,11 @@ def cli_page() -> str:
     """Every command and flag, from the parser `parity` runs."""
     parser = build_parser()
     out = [HEAD, "# Commands and flags\n\n", f"{cell(parser.description)}\n\n"]
+    out.append("| flag | what it does |\n|---|---|\n")
+    for row in _flag_rows(parser):  # the command's own flags: the flag and what it does
+        flag, what = row.removeprefix("| ").split(" | ")[:2]
+        out.append(f"| {flag} | {what} |\n")
+    out.append("\n")
     for words, child in _commands(parser, []):
         out.append(f"## `parity {' '.join(words)}`\n\n")
         if child.description:
@@ -150,8 +155,8 @@ def checks_page() -> str:
     out = [
         HEAD,
         "# Checks\n\n",
-        "Every check Parity runs, by suite (`parity check --suite NAME`), with the title the "
-        "report shows and why it matters.\n\n",
+        "Every check Parity runs, by suite (`parity check --suite NAME`; the `load` suite runs "
+        "with `--with-load`), with the title the report shows and why it matters.\n\n",
     ]
     for path in sorted(SUITES.glob("test_*.py")):
         suite = path.stem.removeprefix("test_")

@@ -27,6 +27,17 @@ SERVER_PROGRAMS = {
     *("redis-server", "redis-sentinel", "haproxy", "caddy", "nginx", "gunicorn", "moto_server"),
     *("node", "npm", "ruby", "puma", "locust", "chromium"),
 }
+SERVER_MODULES = {"moto.server", "gunicorn", "locust", "http.server"}  # as `python -m NAME`
+
+
+def starts_a_server(argv: list[str]) -> bool:
+    """Whether a command line starts one of the server programs, or one as a Python module
+    (a replica started inside another `parity` command is not seen: it is a grandchild)."""
+    if not argv:
+        return False
+    if Path(argv[0].split()[0]).name in SERVER_PROGRAMS:
+        return True
+    return "-m" in argv[:-1] and argv[argv.index("-m") + 1] in SERVER_MODULES
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,7 +51,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _servers_only_when_marked(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A test not marked `servers` fails at once if it starts a server or listens on a port."""
+    """A test not marked `servers` fails at once if it starts a server program (`starts_a_server`)
+    or listens on a port in its own process."""
     if request.node.get_closest_marker("servers"):
         return
     name = request.node.nodeid
@@ -48,7 +60,7 @@ def _servers_only_when_marked(
 
     def refuse_servers(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
         argv = [str(a) for a in (args if isinstance(args, list | tuple) else [args])]
-        if argv and Path(argv[0].split()[0]).name in SERVER_PROGRAMS:
+        if starts_a_server(argv):
             pytest.fail(f"{name} starts {argv[0]}: mark it @pytest.mark.servers", pytrace=False)
         popen_init(self, args, *rest, **kw)
 

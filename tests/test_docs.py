@@ -13,6 +13,7 @@ import pytest
 
 from harness.commands.check import CheckOptions, pytest_argv
 from harness.environment_variables import APP_PREFIX, INTERNAL, VARIABLES
+from harness.report.acceptance import Acceptance
 from harness.suite_names import SUITE_ALIASES, SUITES, check_named
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,3 +62,12 @@ def test_the_old_suite_name_runs_the_groups_suite_and_says_so(
         "groups::test_fresh_clients_split_by_weight"
     )
     assert check_named("sticky::test_x") == "sticky::test_x"
+
+
+def test_an_accepted_check_under_the_old_suite_name_matches_and_is_shown_as_written() -> None:
+    old = "canary::test_fresh_clients_split_by_weight"
+    entry = {"check": old, "reason": "r", "until": "2099-01-01"}
+    accepted = Acceptance.from_entry(0, entry)
+    assert accepted.matches("groups::test_fresh_clients_split_by_weight", "[uneven] ...")
+    assert not accepted.matches("sticky::test_fresh_clients_split_by_weight", "[uneven] ...")
+    assert accepted.describe().startswith("canary::test_fresh_clients_split_by_weight: r")

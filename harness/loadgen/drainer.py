@@ -16,7 +16,6 @@ from harness.profile.environment import Environment
 from harness.topology import Provider
 from harness.topology.model import Topology
 
-
 NOTICE_SECONDS = 1.5  # drain notices reach every Locust process within 1 s
 
 

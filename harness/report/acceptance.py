@@ -25,6 +25,7 @@ class Acceptance:
     fault: str | None
     reason: str
     until: date
+    written: str | None = None  # the check as the profile wrote it (an old suite name, say)
 
     @classmethod
     def from_entry(cls, index: int, entry: dict[str, Any]) -> Acceptance:
@@ -35,6 +36,7 @@ class Acceptance:
             entry.get("fault"),
             str(entry["reason"]),
             date.fromisoformat(str(entry["until"])),
+            str(check) if check else None,
         )
 
     def matches(self, check_id: str, message: str) -> bool:
@@ -46,7 +48,8 @@ class Acceptance:
         return (today or date.today()) > self.until
 
     def describe(self) -> str:
-        return f"{self.check or self.fault}: {self.reason} (until {self.until.isoformat()})"
+        named = self.written or self.check or self.fault
+        return f"{named}: {self.reason} (until {self.until.isoformat()})"
 
 
 def acceptances(entries: list[dict[str, Any]]) -> list[Acceptance]:
