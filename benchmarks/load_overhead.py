@@ -20,8 +20,8 @@ from harness.loadgen.options import LoadOptions
 from harness.loadgen.runner import _context
 from harness.packaged import package_dir
 from harness.profile.environment import replica_profile
+from harness.replica.provider import ReplicaProvider
 from harness.replica.running import running_replica
-from harness.topology.replica import ReplicaProvider
 
 USERS = 20
 

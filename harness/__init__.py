@@ -36,7 +36,7 @@ _API = {
     "UsageError": "harness.errors",
     "VirtualUser": "harness.traffic.client",
     "compare_environments": "harness.commands.diff",
-    "load_environment": "harness.profile.environment",
+    "load_environment": "harness.topology",
     "open_provider": "harness.topology",
     "run_check": "harness.commands.check",
     "run_load": "harness.loadgen.runner",

@@ -16,16 +16,15 @@ from typing import Any
 
 import pytest
 
-from harness.disruption.guard import Guard, Permission
+from harness.disruption.guard import Guard, permission
 from harness.errors import ContractError, DeploymentFinding, NothingToCheck, ParityError
+from harness.home import home
 from harness.plugin import ENVIRONMENT, OPENED
-from harness.profile.environment import Environment, load_environment
-from harness.replica.state import home
+from harness.profile.environment import Environment
 from harness.report.collector import EVIDENCE_PROPERTY
 from harness.store.connection import open_store, settings_of
-from harness.topology import Provider
+from harness.topology import Provider, load_environment, open_environment
 from harness.topology.model import Target, Topology
-from harness.topology.opening import open_environment
 from harness.traffic.cleanup import CleaningDriver
 from harness.traffic.client import VirtualUser
 from harness.traffic.contract import SessionDriver, load_driver
@@ -195,10 +194,11 @@ def redis(environment: Environment, session_store: Any) -> Any:
 @pytest.fixture
 def guard(pytestconfig: pytest.Config, environment: Environment, provider: Provider) -> Guard:
     """The guard for disruptive actions; skips the test when the run does not allow them."""
-    allowed = bool(pytestconfig.option.allow_disruptive) or environment.is_replica
-    if not allowed:
+    option = pytestconfig.option
+    allowed = permission(provider, bool(option.allow_disruptive), option.allow_production)
+    if not allowed.disruptive:
         pytest.skip("disruptive: pass --allow-disruptive (or PARITY_ALLOW_DISRUPTIVE=1)")
-    return Guard(environment, provider, Permission(True, pytestconfig.option.allow_production))
+    return Guard(environment, provider, allowed)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from harness.errors import DeploymentFinding, NotApplicable, ParityError
 from harness.findings import message
 from harness.printable import printable
-from harness.profile.environment import Environment, load_environment
+from harness.profile.environment import Environment
 from harness.project_conftest import share_project_fixtures
 from harness.report.acceptance import ACCEPTED_PROPERTY, acceptances, matching
 from harness.report.collector import (
@@ -27,7 +27,7 @@ from harness.report.collector import (
     NothingRanGuard,
     ResultsCollector,
 )
-from harness.topology import Provider
+from harness.topology import Provider, load_environment
 from harness.topology.opening import OPENED_VARIABLE, read_opened
 from harness.traffic.contract import StepFailed
 from harness.where import raised_where

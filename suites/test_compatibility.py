@@ -16,8 +16,8 @@ import pytest
 
 from harness.errors import NothingToCheck, ParityError
 from harness.findings import fail
-from harness.profile.environment import Environment, load_environment
-from harness.topology.opening import open_environment
+from harness.profile.environment import Environment
+from harness.topology import load_environment, open_environment
 from harness.traffic.compat import (
     Side,
     asset_report,

@@ -20,10 +20,10 @@ from harness.disruption.guard import Guard, Permission
 from harness.disruption.journal import Journal
 from harness.errors import SafetyRefusal
 from harness.profile.environment import replica_profile
+from harness.replica.provider import ReplicaProvider
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
-from harness.topology.replica import ReplicaProvider
 from tests.helpers import parity, served_by, state_of, wait_for_state
 
 pytestmark = pytest.mark.servers
@@ -101,7 +101,7 @@ def _guarded_run(home: Path, action: str, target: str) -> subprocess.Popen[str]:
         "import time\n"
         "from harness.profile.environment import replica_profile\n"
         "from harness.disruption.guard import Guard, Permission\n"
-        "from harness.topology.replica import ReplicaProvider\n"
+        "from harness.replica.provider import ReplicaProvider\n"
         "env = replica_profile()\n"
         "guard = Guard(env, ReplicaProvider(env), Permission(disruptive=True))\n"
         "try:\n"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ProfileError
-from harness.profile.environment import load_environment, parse_profile, replica_profile
+from harness.profile.environment import parse_profile, replica_profile
+from harness.topology import load_environment
 
 GOOD = """\
 name: staging

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.replica.processes import pid_alive
+from harness.pids import pid_alive
 from harness.replica.running import running_replica
 from tests.helpers import parity
 

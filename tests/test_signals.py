@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.disruption.journal import Journal
-from harness.replica.processes import pid_alive
+from harness.pids import pid_alive
 from tests.helpers import parity
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.disruptive]

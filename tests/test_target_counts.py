@@ -14,8 +14,9 @@ import yaml
 
 from harness.commands.init import _targets
 from harness.errors import ProfileError
-from harness.profile.environment import expecting_started, parse_profile, replica_profile
+from harness.profile.environment import parse_profile, replica_profile
 from harness.profile.target_count import TargetCount
+from harness.replica.provider import expecting_started
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica

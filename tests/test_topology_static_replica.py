@@ -11,9 +11,9 @@ import requests
 from harness.disruption.drain import Transition, restore, wait_drained
 from harness.errors import EnvironmentUnavailable
 from harness.profile.environment import parse_profile, replica_profile
+from harness.replica.provider import ReplicaProvider
 from harness.replica.running import ReplicaHandle
 from harness.replica.supervisor import Replica
-from harness.topology.replica import ReplicaProvider
 from harness.topology.static import StaticProvider
 from tests.helpers import TIMEOUT
 

@@ -20,7 +20,7 @@ from harness.commands.canary import (
 )
 from harness.errors import UsageError
 from harness.printable import printable
-from harness.profile.environment import load_environment
+from harness.topology import load_environment
 
 
 def _print_text(result: CanaryResult) -> None:

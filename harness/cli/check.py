@@ -15,12 +15,12 @@ from harness.commands.check import CheckOptions, run_check
 from harness.errors import UsageError
 from harness.loadgen.runner import PROFILES
 from harness.printable import printable
-from harness.profile.environment import load_environment
 from harness.report import html
 from harness.report.coverage import builds_line, not_covered, sessions_line
 from harness.report.model import Results, gate_status
 from harness.report.reading import read_results
 from harness.suite_names import SUITE_ALIASES, SUITES
+from harness.topology import load_environment
 
 
 def _summary(results: Results) -> None:

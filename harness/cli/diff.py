@@ -8,7 +8,8 @@ from pathlib import Path
 
 from harness.commands.diff import compare_environments
 from harness.printable import printable
-from harness.profile.environment import Environment, load_environment
+from harness.profile.environment import Environment
+from harness.topology import load_environment
 
 
 def load_reference(ref: str) -> Environment:

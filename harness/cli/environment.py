@@ -10,8 +10,7 @@ import sys
 from harness.disruption.restore import restore_outstanding
 from harness.errors import EnvironmentUnavailable
 from harness.printable import printable
-from harness.profile.environment import load_environment
-from harness.topology.opening import open_environment
+from harness.topology import load_environment, open_environment
 from harness.topology.probe import unreachable
 from harness.topology.render import render
 from harness.traffic.site import verify_of

@@ -12,8 +12,7 @@ from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
 from harness.loadgen.options import LoadOptions, LoadResult
 from harness.loadgen.runner import PROFILES, run_load
-from harness.profile.environment import load_environment
-from harness.topology.opening import open_environment
+from harness.topology import load_environment, open_environment
 
 
 def options_from(args: argparse.Namespace, gates: list[str]) -> LoadOptions:

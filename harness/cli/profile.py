@@ -9,9 +9,8 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.printable import printable
-from harness.profile.environment import load_environment
 from harness.profile.schema import profile_json_schema
-from harness.topology.opening import open_environment
+from harness.topology import load_environment, open_environment
 from harness.topology.render import render
 from harness.traffic.contract import driver_class
 

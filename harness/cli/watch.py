@@ -10,7 +10,7 @@ from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
 from harness.commands.watch import WatchOptions, run_watch
 from harness.errors import UsageError
-from harness.profile.environment import load_environment
+from harness.topology import load_environment
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

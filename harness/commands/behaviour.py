@@ -11,7 +11,7 @@ from harness.commands.check import CheckOptions, run_suites
 from harness.profile.environment import Environment
 from harness.report.model import CheckRecord, Difference, evidence_of
 from harness.spread import ALPHA
-from harness.topology.opening import open_environment
+from harness.topology import open_environment
 
 SUITES = ["topology", "sticky", "sharing", "distribution"]
 LATENCY_RATIO, LATENCY_GAP_MS = 2.0, 20.0

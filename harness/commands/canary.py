@@ -16,7 +16,7 @@ from harness.canary.probe import run_canary
 from harness.canary.result import CanaryResult
 from harness.errors import EnvironmentUnavailable, PublishError
 from harness.profile.environment import Environment
-from harness.topology.opening import open_environment
+from harness.topology import open_environment
 
 DEFAULT_BUDGET = 20.0
 

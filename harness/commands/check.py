@@ -35,8 +35,8 @@ from harness.report.model import CheckRecord, LoadSection, Results, Verdict
 from harness.report.redact import redact
 from harness.signals import die_with_parent, stop_child
 from harness.suite_names import SUITE_ALIASES, SUITES, suite_named
-from harness.topology import Provider
-from harness.topology.opening import OPENED_VARIABLE, open_environment, write_opened
+from harness.topology import Provider, open_environment
+from harness.topology.opening import OPENED_VARIABLE, write_opened
 
 SUITES_PACKAGE = "harness.suites"
 PYTEST_USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR (the CLI does not import pytest)

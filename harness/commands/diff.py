@@ -15,8 +15,8 @@ import requests
 from harness.errors import ParityError
 from harness.profile.environment import Environment
 from harness.report.model import Difference, DiffSection
+from harness.topology import open_environment
 from harness.topology.model import TargetGroup, Topology
-from harness.topology.opening import open_environment
 from harness.traffic.contract import extract
 from harness.traffic.site import Site
 
@@ -68,7 +68,7 @@ def facts(topology: Topology, builds: dict[str, str] | None = None) -> dict[str,
         "load_balancer.kind": lb.kind,
         "load_balancer.scheme": lb.scheme,
     }
-    ephemeral = topology.provider == "replica"  # the replica listens on free ports: not a setting
+    ephemeral = not topology.ports_fixed  # free ports a replica listens on are not settings
     names = {li.protocol if ephemeral else f"{li.protocol}:{li.port}": li for li in lb.listeners}
     out["listeners"] = sorted(names)
     for name, li in names.items():

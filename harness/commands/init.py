@@ -41,8 +41,8 @@ from harness.profile.environment import (
 )
 from harness.profile.schema import profile_json_schema
 from harness.store.keys import LAYOUTS
+from harness.topology import open_environment
 from harness.topology.model import Topology
-from harness.topology.opening import open_environment
 from harness.traffic.contract import html_fields
 
 SCHEMA_FILE = "parity-profile.schema.json"

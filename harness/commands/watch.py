@@ -26,7 +26,7 @@ from harness.loadgen.options import LoadOptions, LoadResult
 from harness.loadgen.runner import check_caps, run_load
 from harness.profile.environment import Environment
 from harness.report.redact import redact
-from harness.topology.opening import open_environment
+from harness.topology import open_environment
 from harness.traffic.site import Site
 
 START_TIMEOUT = 60.0  # the load's first request, before the deploy command starts

@@ -27,6 +27,14 @@ class Permission:
     production_name: str | None = None
 
 
+def permission(
+    provider: Provider, allow_disruptive: bool, production_name: str | None = None
+) -> Permission:
+    """What a run allows: disruption as `--allow-disruptive` says, and always on targets that
+    are Parity's own (the replica's, `Provider.owns_targets`)."""
+    return Permission(allow_disruptive or provider.owns_targets(), production_name)
+
+
 class Guard:
     """Checks, journals, performs and undoes disruptive actions on one environment."""
 

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.replica.processes import pid_alive, process_start
-from harness.replica.state import home
+from harness.home import home
+from harness.pids import pid_alive, process_start
 
 UNDO = {
     "deregister": "register",

@@ -13,7 +13,7 @@ from harness.disruption.guard import undo
 from harness.disruption.journal import Entry, Journal
 from harness.errors import EnvironmentUnavailable, ParityError
 from harness.profile.environment import Environment
-from harness.topology import Provider, open_provider
+from harness.topology import Provider, open_provider, provider_class
 
 
 @dataclass
@@ -29,9 +29,9 @@ def _provider(env: Environment) -> Provider | None:
     try:
         return open_provider(env)
     except EnvironmentUnavailable:
-        if env.provider != "replica":
+        if not provider_class(env.provider, env.source).ephemeral:
             raise
-        return None  # the replica is gone, and its targets with it
+        return None  # the provider is gone (a stopped replica), and its targets with it
 
 
 def _undo_one(provider: Provider, entry: Entry, progress: Progress | None) -> str:

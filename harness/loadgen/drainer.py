@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.disruption.drain import restore_timeout
-from harness.disruption.guard import Guard, Permission
+from harness.disruption.guard import Guard, permission
 from harness.loadgen.options import LoadOptions
 from harness.profile.environment import Environment
 from harness.topology import Provider
@@ -74,8 +74,8 @@ def start_drainer(
     if opts.profile != "drain_during_load" or opts.worker:
         return None
     target = opts.drain_target or topology.healthy_targets()[0].id
-    allowed = opts.allow_disruptive or env.is_replica
-    guard = Guard(env, provider, Permission(allowed, opts.allow_production))
+    allowed = permission(provider, opts.allow_disruptive, opts.allow_production)
+    guard = Guard(env, provider, allowed)
     guard.check("deregister", target)
     drainer = Drainer(guard, target, opts, work / "events.json", stop)
     drainer.start()

@@ -6,7 +6,6 @@ embedded replica's built-in profile is used. Every error names the file, the lin
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -66,12 +65,7 @@ class Environment:
     failover: dict[str, Any] = field(default_factory=dict)
     deploy: dict[str, Any] = field(default_factory=dict)  # shutdown_grace_seconds
     accept: list[dict[str, Any]] = field(default_factory=list)
-    replica_owned: bool = False  # the replica's own front-end profile: its targets are ours
-
-    @property
-    def is_replica(self) -> bool:
-        """The embedded replica (any front end): disruptive actions are always allowed."""
-        return self.provider == "replica" or self.replica_owned
+    owned_targets: bool = False  # the targets are Parity's: a profile a replica front end wrote
 
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -270,42 +264,19 @@ def replica_profile() -> Environment:
     return parse_profile(text, f"<built-in {REPLICA_PROFILE}>")
 
 
-def _running_replica_profile() -> Environment | None:
-    """The profile of the replica `parity up` runs: the one it wrote for a variant (`--balancer`,
-    `--stickiness app_cookie`, `--groups`, `--store`), else the built-in one expecting every
-    target it started (`--instances`); None when no replica runs."""
-    from harness.replica.lifecycle import running_state  # the replica, only when asked for
-
-    state = running_state()
-    if state is None:
-        return None
-    path = Path(state["profile"]) if state.get("profile") else None
-    if path is not None and path.exists():
-        return dataclasses.replace(load_file(path), replica_owned=True)
-    return expecting_started(replica_profile(), state.get("config") or {})
-
-
-def expecting_started(env: Environment, config: dict[str, Any]) -> Environment:
-    """`env` expecting exactly the targets a replica of this config (its JSON) started:
-    `instances` in each of its weighted `groups`."""
-    if not config.get("instances"):
-        return env
-    started = int(config["instances"]) * max(1, len(config.get("groups") or ()))
-    return dataclasses.replace(env, expect={**env.expect, "targets": started})
-
-
 def environment_dir() -> Path:
     return Path(os.environ.get(ENV_DIR_VARIABLE) or DEFAULT_ENV_DIR)
 
 
-def load_environment(name: str | None = None, env_file: str | None = None) -> Environment:
-    """The environment a command targets: `--env-file`, or `--env NAME`, else the replica."""
+def load_named(name: str | None = None, env_file: str | None = None) -> Environment | None:
+    """The profile `--env-file` or `--env NAME` names; None for the default (no name, or
+    `replica`), which the provider registry opens (`harness.topology.load_environment`)."""
     if name and env_file:
         raise UsageError(f"--env {name} and --env-file {env_file}: give one of them, not both")
     if env_file:
         return load_file(Path(env_file))
     if not name or name == "replica":
-        return _running_replica_profile() or replica_profile()
+        return None
     path = environment_dir() / f"{name}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in environment_dir().glob("*.yaml"))

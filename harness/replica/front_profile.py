@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
+from harness.home import home
 from harness.replica.spec import ReplicaConfig
-from harness.replica.state import home
 from harness.replica.supervisor import Replica
 
 REPLICA_RECOVERY_SECONDS = 10  # the replica's clean failover recovers in about 1 s
@@ -27,7 +27,7 @@ REPLICA_RECOVERY_SECONDS = 10  # the replica's clean failover recovers in about 
 
 def started_targets(cfg: ReplicaConfig) -> int:
     """Every target the replica starts: `--instances` in each weighted group (`--groups`); the
-    built-in profile of a plain `parity up` expects the same (`profile.expecting_started`)."""
+    built-in profile of a plain `parity up` expects the same (`provider.expecting_started`)."""
     return cfg.instances * max(1, len(cfg.groups))
 
 

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import EnvironmentUnavailable, ReplicaError, UsageError
-from harness.replica.processes import pid_alive, stop_pid
+from harness.home import home
+from harness.pids import pid_alive
+from harness.replica.processes import stop_pid
 from harness.replica.running import ReplicaHandle
 from harness.replica.spec import ReplicaConfig
-from harness.replica.state import home, read_state, remove_state
+from harness.replica.state import read_state, remove_state
 from harness.signals import die_with_parent
 
 UP_TIMEOUT = 30.0

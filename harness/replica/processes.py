@@ -25,6 +25,7 @@ from pathlib import Path
 import requests
 
 from harness.errors import MissingDependency, ReplicaError
+from harness.pids import pid_alive
 
 PR_SET_PDEATHSIG = 1
 INSTALL_HINT = {
@@ -83,24 +84,6 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether `pid` is a running (not zombie) process."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def process_start(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), to tell it from a later process that reused
-    the number; None when it does not run."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def stop_pid(

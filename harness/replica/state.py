@@ -11,10 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-
-def home() -> Path:
-    """Parity's own directory for state and journals."""
-    return Path(os.environ.get("PARITY_HOME") or Path.home() / ".parity")
+from harness.home import home
 
 
 def state_path() -> Path:

@@ -148,6 +148,7 @@ class Topology:
     # a drain keeps clients pinned to the target until it leaves (HAProxy `state drain`),
     # instead of moving them at once (an ALB's deregistration, HAProxy maint): topology.drain.pinned
     drain_keeps_pinned: bool = False
+    ports_fixed: bool = True  # False: the listeners' ports are free ones (the replica's)
 
     @property
     def targets(self) -> list[Target]:

@@ -24,6 +24,7 @@ from harness.haproxy_admin import HaproxyAdmin, ServerStat
 from harness.profile.environment import Environment
 from harness.statuses import status_matches
 from harness.topology import TargetStates
+from harness.topology.base import ProviderBase
 from harness.topology.model import (
     HealthCheckSettings,
     Listener,
@@ -59,7 +60,7 @@ def haproxy_state(stat: ServerStat) -> tuple[str, str]:
     return "unhealthy", f"HAProxy {status} ({stat.check_status or 'no check'})"
 
 
-class StaticProvider:
+class StaticProvider(ProviderBase):
     """Targets and settings from the profile; drain through HAProxy or shell commands."""
 
     name = "static"

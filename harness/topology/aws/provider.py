@@ -21,6 +21,7 @@ from harness.topology.aws import extras as aws_extras
 from harness.topology.aws import store as aws_store
 from harness.topology.aws.errors import aws_call
 from harness.topology.aws.parse import listener_of, parse_group, target_of
+from harness.topology.base import ProviderBase
 from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ FIRST_CONTACT = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_
 HEALTH_MIN_INTERVAL = 1.0  # at most one DescribeTargetHealth per group per second
 
 
-class AwsProvider:
+class AwsProvider(ProviderBase):
     """Resolves an ALB by name, ARN or DNS name and drives its targets."""
 
     name = "aws"

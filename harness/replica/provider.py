@@ -1,16 +1,28 @@
-"""The replica provider: the embedded replica, through its control API."""
+"""The replica provider: the embedded replica, through its control API.
+
+It is the one provider that differs from the others, and says how here alone: it is started
+for a run when none runs (`opened`), a child process takes over its handle (`hand_off`), its
+targets are Parity's own (`owns_targets`), and it is gone when stopped (`ephemeral`). The
+profile of the replica `parity up` runs is the default environment (`default_environment`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar, Self
 
-from harness.errors import EnvironmentUnavailable
-from harness.profile.environment import Environment
+from harness.errors import EnvironmentUnavailable, UsageError
+from harness.profile.environment import Environment, load_file, replica_profile
+from harness.replica import lifecycle
 from harness.replica.control import ACTIONS
 from harness.replica.lifecycle import running_state
-from harness.replica.running import ReplicaHandle
+from harness.replica.running import ReplicaHandle, running_replica
+from harness.replica.spec import ReplicaConfig
 from harness.topology import TargetStates
+from harness.topology.base import ProviderBase
 from harness.topology.model import (
     HealthCheckSettings,
     Listener,
@@ -23,6 +35,38 @@ from harness.topology.model import (
 )
 
 EXTRA_ACTIONS = tuple(a for a in ACTIONS if a not in ("deregister", "register"))
+REPLICA_TEST_DELAY = 3.0  # a replica started for one run drains in seconds, not minutes
+
+
+def replica_config(env: Environment, **overrides: Any) -> ReplicaConfig:
+    """The replica a profile asks for (`topology.replica`), with overrides."""
+    options = dict(env.topology.get("replica") or {})
+    options.setdefault("deregistration_delay", REPLICA_TEST_DELAY)
+    options["faults"] = tuple(options.get("faults") or ())
+    options.update(overrides)
+    return ReplicaConfig(**options)
+
+
+def uses_running_replica(env: Environment) -> bool:
+    """Whether the running replica (if any) is the one this profile describes: a profile with
+    no `topology.replica` options takes whatever runs; one with options needs them to match."""
+    state = running_state()
+    if state is None:
+        return False
+    wanted = env.topology.get("replica") or {}
+    running = state.get("config", {})
+    return all(
+        running.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in wanted.items()
+    )
+
+
+def expecting_started(env: Environment, config: dict[str, Any]) -> Environment:
+    """`env` expecting exactly the targets a replica of this config (its JSON) started:
+    `instances` in each of its weighted `groups`."""
+    if not config.get("instances"):
+        return env
+    started = int(config["instances"]) * max(1, len(config.get("groups") or ()))
+    return dataclasses.replace(env, expect={**env.expect, "targets": started})
 
 
 def _groups(described: dict[str, Any]) -> list[TargetGroup]:
@@ -105,13 +149,14 @@ def _group(described: dict[str, Any]) -> TargetGroup:
     )
 
 
-class ReplicaProvider:
+class ReplicaProvider(ProviderBase):
     """Resolves and drives the embedded replica (one started by `parity up`, or given)."""
 
     name = "replica"
+    ephemeral: ClassVar[bool] = True
 
     def __init__(self, env: Environment, handle: ReplicaHandle | None = None) -> None:
-        self.env = env
+        super().__init__(env)
         if handle is None:
             state = running_state()
             if state is None:
@@ -119,6 +164,53 @@ class ReplicaProvider:
             handle = ReplicaHandle.from_state(state)
         self.handle = handle
         self._control = handle.control
+
+    # ---- what differs from the other providers --------------------------------------------
+    @classmethod
+    @contextmanager
+    def opened(cls, env: Environment, *, for_children: bool = False) -> Iterator[Self]:
+        """The running replica, or one started for this block; `for_children` starts it as a
+        daemon that child processes can reach too."""
+        if uses_running_replica(env):
+            yield cls(env)
+            return
+        if not for_children:
+            with running_replica(replica_config(env)) as (_, handle):
+                yield cls(env, handle)
+            return
+        if running_state() is not None:
+            raise UsageError(
+                f"a replica with other settings is running; {env.source} asks for "
+                f"{env.topology.get('replica')}: stop it with `parity down` first"
+            )
+        handle = lifecycle.up(replica_config(env), tied=True)
+        try:
+            yield cls(env, handle)
+        finally:
+            lifecycle.down()
+
+    @classmethod
+    def default_environment(cls) -> Environment:
+        """The profile of the replica `parity up` runs: the one it wrote for a variant
+        (`--balancer`, `--stickiness app_cookie`, `--groups`, `--store`), else the built-in one
+        expecting every target it started (`--instances`); the built-in one when none runs."""
+        state = running_state()
+        if state is None:
+            return replica_profile()
+        path = Path(state["profile"]) if state.get("profile") else None
+        if path is not None and path.exists():
+            return dataclasses.replace(load_file(path), owned_targets=True)
+        return expecting_started(replica_profile(), state.get("config") or {})
+
+    def owns_targets(self) -> bool:
+        return True
+
+    def hand_off(self) -> dict[str, Any] | None:
+        return dataclasses.asdict(self.handle)
+
+    @classmethod
+    def taken_over(cls, env: Environment, handed: dict[str, Any] | None) -> Self:
+        return cls(env, ReplicaHandle(**handed) if handed else None)
 
     def resolve(self) -> Topology:
         described = self._control.describe()
@@ -148,6 +240,7 @@ class ReplicaProvider:
             secrets={"replica_password": self._control.password()},
             ca_file=described["ca_file"],
             session_store=_store_facts(described),
+            ports_fixed=False,
         )
 
     def store_failover_ready(self) -> str | None:
