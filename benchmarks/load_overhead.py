@@ -16,8 +16,9 @@ from pathlib import Path
 
 import psutil
 
+from harness.handoff import write_handoff
 from harness.loadgen.options import LoadOptions
-from harness.loadgen.runner import _context
+from harness.loadgen.runner import _handoff
 from harness.packaged import package_dir
 from harness.profile.environment import replica_profile
 from harness.replica.provider import ReplicaProvider
@@ -27,7 +28,7 @@ USERS = 20
 
 
 def locust(
-    profile: str, seconds: int, context: Path, sample_every: float = 0
+    profile: str, seconds: int, child_env: dict[str, str], sample_every: float = 0
 ) -> tuple[float, list[float]]:
     """Requests per second of one headless run, and the RSS samples (MiB) when asked."""
     argv = [
@@ -49,7 +50,7 @@ def locust(
     ]
     proc = subprocess.Popen(
         argv,
-        env={**os.environ, "PARITY_LOAD_CONTEXT": str(context)},
+        env=child_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -73,11 +74,11 @@ def main(seconds: int, long_seconds: int) -> None:
     env = replica_profile()
     with running_replica() as (_, handle), tempfile.TemporaryDirectory() as tmp:
         topology = ReplicaProvider(env, handle).resolve()
-        context = _context(
-            env, topology, LoadOptions("sticky_users", users=USERS, no_wait=True), Path(tmp)
-        )
-        bare, _ = locust("bare", seconds, context)
-        checked, _ = locust("sticky_users", seconds, context)
+        options = LoadOptions("sticky_users", users=USERS, no_wait=True)
+        handoff = _handoff(env, topology, options, Path(tmp))
+        child_env = write_handoff(handoff, Path(tmp) / "handoff.json")
+        bare, _ = locust("bare", seconds, child_env)
+        checked, _ = locust("sticky_users", seconds, child_env)
         print(
             f"machine: {os.cpu_count()} cores; {USERS} users, no wait, {seconds} s each, "
             "Locust and the replica on the same machine"
@@ -89,7 +90,7 @@ def main(seconds: int, long_seconds: int) -> None:
         )
         print(f"ratio: {checked / bare:.3f} (goal >= 0.85)")
         if long_seconds:
-            _, rss = locust("sticky_users", long_seconds, context, sample_every=5)
+            _, rss = locust("sticky_users", long_seconds, child_env, sample_every=5)
             print(
                 f"long run {long_seconds} s: Locust RSS {rss[0]:.1f} MiB at 5 s, "
                 f"{max(rss):.1f} MiB max, {rss[-1]:.1f} MiB at the end"

@@ -23,7 +23,7 @@ VARIABLES: dict[str, str] = {
     "PARITY_DEBUG": "`1` shows the traceback of an internal error",
 }
 
-# Set by Parity for its child processes, never by a user: the opened environment for pytest,
-# the load run's context for Locust, and the reference app's settings for each instance.
-INTERNAL = ("PARITY_OPENED", "PARITY_LOAD_CONTEXT")
+# Set by Parity for its child processes, never by a user: the hand-off file for pytest and
+# Locust (`harness/handoff.py`), and the reference app's settings for each instance.
+INTERNAL = ("PARITY_HANDOFF",)
 APP_PREFIX = "PARITY_APP_"

@@ -16,6 +16,7 @@ import pytest
 
 from harness.errors import DeploymentFinding, NotApplicable, ParityError
 from harness.findings import message
+from harness.handoff import read_handoff
 from harness.printable import printable
 from harness.profile.environment import Environment
 from harness.project_conftest import share_project_fixtures
@@ -27,8 +28,7 @@ from harness.report.collector import (
     NothingRanGuard,
     ResultsCollector,
 )
-from harness.topology import Provider, load_environment
-from harness.topology.opening import OPENED_VARIABLE, read_opened
+from harness.topology import Provider, load_environment, taken_over
 from harness.traffic.contract import StepFailed
 from harness.where import raised_where
 
@@ -117,14 +117,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.dist = "loadgroup"  # keep every disruptive test on one worker
     if getattr(config, "workerinput", {}).get(LOADGROUP):
         config.option.loadgroup = True  # workers re-parse the command line: tell them here
-    results = config.getoption("parity_results", None)
+    handoff = read_handoff()  # started by a parity command: opened once, there
+    results = config.getoption("parity_results", None) or (handoff and handoff.results)
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(NothingRanGuard(), "parity-nothing-ran")
         if results:
             config.pluginmanager.register(ResultsCollector(Path(results)), "parity-results")
-    if os.environ.get(OPENED_VARIABLE):  # started by a parity command: opened once, there
-        config.stash[OPENED] = read_opened(Path(os.environ[OPENED_VARIABLE]))
-        config.stash[ENVIRONMENT] = config.stash[OPENED][0]
+    if handoff is not None:
+        config.stash[OPENED] = (handoff.environment, taken_over(handoff))
+        config.stash[ENVIRONMENT] = handoff.environment
     elif config.option.env or config.option.env_file:  # a bad profile stops the run at once
         try:
             config.stash[ENVIRONMENT] = load_environment(config.option.env, config.option.env_file)

@@ -54,7 +54,7 @@ def test_the_readme_is_short_and_names_nothing_outside_the_repository() -> None:
 def test_the_old_suite_name_runs_the_groups_suite_and_says_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    argv = pytest_argv(CheckOptions(suites=["canary", "groups"]), Path("results.json"))
+    argv = pytest_argv(CheckOptions(suites=["canary", "groups"]))
     assert [a for a in argv if a.startswith("harness.suites.")] == ["harness.suites.test_groups"]
     assert "--suite canary is now --suite groups" in capsys.readouterr().err
     assert set(SUITE_ALIASES.values()) <= set(SUITES)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from harness.commands.check import CheckOptions, run_suites
+from harness.handoff import read_results
 from harness.profile.environment import Environment
 from harness.report.model import CheckRecord, Difference, evidence_of
 from harness.spread import ALPHA
@@ -20,8 +20,9 @@ LATENCY_RATIO, LATENCY_GAP_MS = 2.0, 20.0
 def _measure(env: Environment) -> list[CheckRecord]:
     with tempfile.TemporaryDirectory() as tmp, open_environment(env, for_children=True) as opened:
         path = Path(tmp) / "checks.json"
-        run_suites(env, opened, CheckOptions(suites=SUITES), path)
-        checks: list[CheckRecord] = json.loads(path.read_text())["checks"] if path.exists() else []
+        code = run_suites(env, opened, CheckOptions(suites=SUITES), path)
+        said = f"exit {code}; run `pytest --pyargs harness.suites` to see why"
+        checks: list[CheckRecord] = read_results(path, "the suites' pytest run", said)["checks"]
     return checks
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -21,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.errors import EnvironmentUnavailable, UsageError
+from harness.errors import UsageError
+from harness.handoff import HandOff, read_results, write_handoff
 from harness.loadgen.gates import Gate
 from harness.loadgen.options import LoadOptions
 from harness.loadgen.runner import check_caps, run_load
@@ -36,7 +36,6 @@ from harness.report.redact import redact
 from harness.signals import die_with_parent, stop_child
 from harness.suite_names import SUITE_ALIASES, SUITES, suite_named
 from harness.topology import Provider, open_environment
-from harness.topology.opening import OPENED_VARIABLE, write_opened
 
 SUITES_PACKAGE = "harness.suites"
 PYTEST_USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR (the CLI does not import pytest)
@@ -79,7 +78,7 @@ def _git_revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def pytest_argv(opts: CheckOptions, results_path: Path) -> list[str]:
+def pytest_argv(opts: CheckOptions) -> list[str]:
     """pytest over the chosen suites as modules of the installed package (`--pyargs`), so that
     it runs from site-packages and loads the conftest.py of the directory it is started in."""
     unknown = [s for s in opts.suites if s not in SUITES and s not in SUITE_ALIASES]
@@ -90,7 +89,7 @@ def pytest_argv(opts: CheckOptions, results_path: Path) -> list[str]:
     argv = [sys.executable, "-m", "pytest", "--pyargs", *modules]
     argv += ["-v", "--no-header", "-p", "no:cacheprovider", "--tb=no", "-o", "addopts="]
     rootdir = package_dir(SUITES_PACKAGE).parent  # node ids read suites/test_x.py::check
-    argv += [f"--parity-results={results_path}", "--rootdir", str(rootdir)]
+    argv += ["--rootdir", str(rootdir)]
     argv += ["-k", opts.keyword] if opts.keyword else []
     if opts.allow_disruptive:
         argv.append("--allow-disruptive")
@@ -114,13 +113,14 @@ def run_suites(env: Environment, provider: Provider, opts: CheckOptions, results
     ends; returns pytest's code. On Ctrl-C or SIGTERM the checks are interrupted and waited for
     while they undo what they changed; if parity itself is killed, they are told by the kernel."""
     with tempfile.TemporaryDirectory(prefix="parity-check-") as tmp:
-        opened = write_opened(env, provider, Path(tmp) / "opened.json")
+        handoff = HandOff(env, provider.hand_off(), results=str(results))
+        child_env = write_handoff(handoff, Path(tmp) / "handoff.json")
         proc = subprocess.Popen(
-            pytest_argv(opts, results),
+            pytest_argv(opts),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", OPENED_VARIABLE: str(opened)},
+            env={**child_env, "PYTHONUNBUFFERED": "1"},
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
@@ -228,12 +228,8 @@ def _run_info(stamp: str, started: float, opts: CheckOptions) -> dict[str, Any]:
 
 def _read_checks(path: Path, code: int) -> tuple[list[CheckRecord], dict[str, int]]:
     """The checks' records, and what the run did with the sessions it made."""
-    if not path.exists():
-        raise EnvironmentUnavailable(
-            f"the suites did not run (pytest exit {code}); run "
-            "`pytest --pyargs harness.suites` to see why"
-        )
-    body = json.loads(path.read_text())
+    said = f"exit {code}; run `pytest --pyargs harness.suites` to see why"
+    body = read_results(path, "the suites' pytest run", said)
     path.unlink()
     return body["checks"], body.get("sessions") or {}
 

@@ -8,16 +8,15 @@ writes the merged evidence with the gates to `reports/`.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from harness.errors import EnvironmentUnavailable, UsageError
+from harness.handoff import HandOff, read_results, write_handoff
 from harness.loadgen.drainer import start_drainer
 from harness.loadgen.gates import Gate, check, metrics, unmeasured
 from harness.loadgen.options import LoadOptions, LoadResult
@@ -61,26 +60,20 @@ def check_caps(
         raise UsageError(f"{users} {opts.users} is above safety.max_users {cap} of {env.source}")
 
 
-def _context(env: Environment, topology: Topology, opts: LoadOptions, work: Path) -> Path:
-    context = {
+def _handoff(env: Environment, topology: Topology, opts: LoadOptions, work: Path) -> HandOff:
+    """What Locust's processes are told: the environment, and this run's entry and pace."""
+    rps = min(opts.rate or float(env.safety["max_rps"]), float(env.safety["max_rps"]))
+    run = {
         "entry_url": topology.entry_url,
         "host": topology.host,
-        "identity": env.identity,
-        "session": env.session,
         "secrets": topology.secrets,
         "verify": verify_of(env, topology),
         "no_wait": opts.no_wait,
-        "per_user_rps": min(opts.rate or float(env.safety["max_rps"]), float(env.safety["max_rps"]))
-        / opts.users,
-        "evidence_path": str(work / "evidence.json"),
+        "per_user_rps": rps / opts.users,
         "progress_path": str(work / "progress.json"),
         "events_path": str(opts.notices or work / "events.json"),
     }
-    path = work / "context.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the app password
-    with os.fdopen(fd, "w") as out:
-        json.dump(context, out)
-    return path
+    return HandOff(env, run=run, results=str(work / "evidence.json"))
 
 
 def locust_argv(opts: LoadOptions, entry_url: str) -> list[str]:
@@ -140,19 +133,6 @@ def _requests(work: Path) -> int:
         return 0
 
 
-def _read_evidence(work: Path, code: int | None, output: str) -> dict[str, Any]:
-    evidence_file = work / "evidence.json"
-    text = evidence_file.read_text() if evidence_file.exists() else ""
-    try:
-        evidence: dict[str, Any] = json.loads(text)
-    except ValueError:  # none, or cut off: Locust stopped before it finished writing
-        tail = " | ".join(output.strip().splitlines()[-3:])
-        raise EnvironmentUnavailable(
-            f"Locust ended with code {code} and wrote no evidence: {tail}"
-        ) from None
-    return evidence
-
-
 def run_load(
     env: Environment, provider: Provider, opts: LoadOptions, show: bool = True
 ) -> LoadResult | None:
@@ -162,10 +142,10 @@ def run_load(
     topology = provider.resolve()
     with tempfile.TemporaryDirectory(prefix="parity-load-") as tmp:
         work = Path(tmp)
-        context = _context(env, topology, opts, work)
+        child_env = write_handoff(_handoff(env, topology, opts, work), work / "handoff.json")
         proc = subprocess.Popen(
             locust_argv(opts, topology.entry_url),
-            env={**os.environ, "PARITY_LOAD_CONTEXT": str(context)},
+            env=child_env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -183,7 +163,7 @@ def run_load(
             raise drainer.error
         if opts.worker:
             return None
-        evidence = _read_evidence(work, proc.returncode, output)
+        evidence = read_results(work / "evidence.json", f"Locust (exit {proc.returncode})", output)
     drain_events = drainer.events if drainer else []
     evidence["phases"] = phases(evidence, drain_events)
     weights = target_weights(topology, topology.healthy_targets())

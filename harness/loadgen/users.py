@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 from functools import partial
 from pathlib import Path
@@ -21,24 +20,26 @@ from locust import FastHttpUser, between, constant, constant_throughput, events,
 from locust.runners import MasterRunner, WorkerRunner
 from requests.cookies import create_cookie
 
+from harness.handoff import read_handoff, write_results
 from harness.loadgen.evidence import Evidence
 from harness.traffic.client import Identity, Route, identity_from
 from harness.traffic.contract import StepFailed, load_driver
 
-CONTEXT_VARIABLE = "PARITY_LOAD_CONTEXT"
 CHECK = "CHECK"  # request type of the pseudo-requests that carry check failures
 _numbers = itertools.count(1)
 
 
-def load_context() -> dict[str, Any]:
-    path = os.environ.get(CONTEXT_VARIABLE)
-    if not path:
-        return {}
-    data: dict[str, Any] = json.loads(Path(path).read_text())
-    return data
+def load_context() -> tuple[dict[str, Any], str | None]:
+    """What `parity load` handed over, as one mapping a profile reads (`entry_url`, `host`,
+    `session`, `identity`, `secrets`, `verify`, pace and paths), and where the evidence goes."""
+    handoff = read_handoff()
+    if handoff is None:
+        return {}, None
+    env = handoff.environment
+    return {**handoff.run, "identity": env.identity, "session": env.session}, handoff.results
 
 
-CONTEXT = load_context()
+CONTEXT, EVIDENCE_PATH = load_context()
 EVIDENCE = Evidence()
 IDENTITY: Identity = identity_from(CONTEXT.get("identity") or {"header": "X-Instance-Id"})
 DRAINED: dict[str, float] = {}  # target -> epoch its drain began (from the parity process)
@@ -306,9 +307,8 @@ def _on_init(environment: Any, **_: Any) -> None:
 
 
 def _on_quitting(environment: Any, **_: Any) -> None:
-    path = CONTEXT.get("evidence_path")
-    if path and not isinstance(environment.runner, WorkerRunner):
-        Path(path).write_text(json.dumps(EVIDENCE.to_json()))
+    if EVIDENCE_PATH and not isinstance(environment.runner, WorkerRunner):
+        write_results(EVIDENCE_PATH, EVIDENCE.to_json())
 
 
 def install() -> None:

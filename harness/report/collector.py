@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from harness.handoff import write_results
 from harness.report.acceptance import ACCEPTED_PROPERTY
 from harness.traffic.cleanup import LEDGER
 
@@ -74,19 +75,14 @@ class ResultsCollector:
                     record["outcome"], record["accepted"] = "accepted", value
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(
-            json.dumps(
-                {
-                    "started": self.started,
-                    "finished": time.time(),
-                    "exit_status": int(exitstatus),
-                    "checks": list(self.checks.values()),
-                    "sessions": LEDGER.as_dict(),
-                },
-                indent=1,
-            )
-        )
+        finished = {
+            "started": self.started,
+            "finished": time.time(),
+            "exit_status": int(exitstatus),
+            "checks": list(self.checks.values()),
+            "sessions": LEDGER.as_dict(),
+        }
+        write_results(self.path, finished)
 
 
 SUITE_FILE = re.compile(r"(^|[/\\])suites[/\\]test_\w+\.py$")

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar, Protocol
 
 from harness.errors import UsageError
+from harness.handoff import HandOff
 from harness.profile.environment import Environment, load_named
 from harness.topology.model import Topology
 
@@ -23,6 +24,7 @@ __all__ = [
     "open_environment",
     "open_provider",
     "provider_class",
+    "taken_over",
 ]
 
 TargetStates = dict[str, tuple[str, str]]  # target id -> (state, reason); absent: gone
@@ -110,6 +112,12 @@ def open_environment(env: Environment, *, for_children: bool = False) -> Iterato
     started for the block when none runs); `for_children`: child processes take it over."""
     with provider_class(env.provider, env.source).opened(env, for_children=for_children) as p:
         yield p
+
+
+def taken_over(handoff: HandOff) -> Provider:
+    """The provider a parent process opened and handed to this one."""
+    env = handoff.environment
+    return provider_class(env.provider, env.source).taken_over(env, handoff.provider)
 
 
 def load_environment(name: str | None = None, env_file: str | None = None) -> Environment:
