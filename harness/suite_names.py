@@ -20,15 +20,14 @@ SUITE_ALIASES = {"canary": "groups"}
 
 
 def suite_named(name: str) -> str:
-    """The suite a `--suite` name means: an old name gives its new one, with a note on stderr."""
-    if name in SUITE_ALIASES:
-        import sys
+    """The suite a `--suite` name means: an old name gives its new one."""
+    return SUITE_ALIASES.get(name, name)
 
-        new = SUITE_ALIASES[name]
-        print(f"parity: note: --suite {name} is now --suite {new}; the old name goes in 0.3",
-              file=sys.stderr)
-        return new
-    return name
+
+def renamed_note(name: str) -> str | None:
+    """What to tell a user who typed an old suite name, or None."""
+    new = SUITE_ALIASES.get(name)
+    return f"--suite {name} is now --suite {new}; the old name goes in 0.3" if new else None
 
 
 def check_named(check_id: str) -> str:

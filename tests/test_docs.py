@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.commands.check import CheckOptions, pytest_argv
+from harness.cli.check import suites_of
 from harness.environment_variables import APP_PREFIX, INTERNAL, VARIABLES
 from harness.report.acceptance import Acceptance
 from harness.suite_names import SUITE_ALIASES, SUITES, check_named
+from harness.suite_run import SuiteSelection, pytest_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMED = re.compile(r"PARITY_[A-Z][A-Z_]*[A-Z]")
@@ -54,9 +55,12 @@ def test_the_readme_is_short_and_names_nothing_outside_the_repository() -> None:
 def test_the_old_suite_name_runs_the_groups_suite_and_says_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    argv = pytest_argv(CheckOptions(suites=["canary", "groups"]))
-    assert [a for a in argv if a.startswith("harness.suites.")] == ["harness.suites.test_groups"]
+    suites = suites_of(["canary", "groups"])
     assert "--suite canary is now --suite groups" in capsys.readouterr().err
+    argv = pytest_argv(SuiteSelection(tuple(suites)))
+    assert [a for a in argv if a.startswith("harness.suites.")] == ["harness.suites.test_groups"]
+    library = pytest_argv(SuiteSelection(("canary",)))  # CheckOptions from Python: same suite
+    assert [a for a in library if a.startswith("harness.suites.")] == ["harness.suites.test_groups"]
     assert set(SUITE_ALIASES.values()) <= set(SUITES)
     assert check_named("canary::test_fresh_clients_split_by_weight") == (
         "groups::test_fresh_clients_split_by_weight"

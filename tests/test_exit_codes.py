@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.commands.check import verdict_of
 from harness.report import junit
 from harness.report.model import CheckRecord, GateRecord, LoadSection
+from harness.report.verdict import verdict_of
 from tests.helpers import parity
 
 REPLICA_PROFILE = Path(__file__).resolve().parent.parent / "harness" / "profile" / "replica.yaml"

@@ -19,7 +19,7 @@ from harness.report import html
 from harness.report.coverage import builds_line, not_covered, sessions_line
 from harness.report.model import Results, gate_status
 from harness.report.reading import read_results
-from harness.suite_names import SUITE_ALIASES, SUITES
+from harness.suite_names import SUITE_ALIASES, SUITES, renamed_note, suite_named
 from harness.topology import load_environment
 
 
@@ -48,11 +48,20 @@ def _summary(results: Results) -> None:
             print(f"{'load gate':<13} {gate['gate']:<62} {gate_status(gate)}")
 
 
+def suites_of(names: list[str]) -> list[str]:
+    """The suites `--suite` names, each old name told on stderr and given as its new one."""
+    for name in names:
+        note = renamed_note(name)
+        if note:
+            print(f"parity: note: {note}", file=sys.stderr)
+    return [suite_named(name) for name in names]
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     env = load_environment(args.env, args.env_file)
     reference = load_reference(args.reference) if args.reference else None
     opts = CheckOptions(
-        suites=args.suite,
+        suites=suites_of(args.suite),
         keyword=args.keyword,
         allow_disruptive=args.allow_disruptive,
         allow_production=args.allow_production,

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from harness.commands.check import CheckOptions, run_suites
-from harness.handoff import read_results
 from harness.profile.environment import Environment
 from harness.report.model import CheckRecord, Difference, evidence_of
 from harness.spread import ALPHA
+from harness.suite_run import SuiteSelection, run_suites
 from harness.topology import open_environment
 
-SUITES = ["topology", "sticky", "sharing", "distribution"]
+SUITES = ("topology", "sticky", "sharing", "distribution")
 LATENCY_RATIO, LATENCY_GAP_MS = 2.0, 20.0
 
 
 def _measure(env: Environment) -> list[CheckRecord]:
-    with tempfile.TemporaryDirectory() as tmp, open_environment(env, for_children=True) as opened:
-        path = Path(tmp) / "checks.json"
-        code = run_suites(env, opened, CheckOptions(suites=SUITES), path)
-        said = f"exit {code}; run `pytest --pyargs harness.suites` to see why"
-        checks: list[CheckRecord] = read_results(path, "the suites' pytest run", said)["checks"]
-    return checks
+    with open_environment(env, for_children=True) as opened:
+        return run_suites(env, opened, SuiteSelection(SUITES)).checks
 
 
 def _difference(path: str, left: Any, right: Any) -> Difference:

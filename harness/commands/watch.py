@@ -5,163 +5,23 @@ the end state) and written as the report."""
 
 from __future__ import annotations
 
-import shutil
-import signal
-import subprocess
 import tempfile
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from harness.deploywatch.conclude import conclude
+from harness.deploywatch.deploy import LoadThread, WatchOptions, run_deploy
 from harness.deploywatch.document import Outcome, document
 from harness.deploywatch.report import write_watch_report
-from harness.deploywatch.watchers import Watchers, start_watchers
-from harness.errors import EnvironmentUnavailable, UsageError
-from harness.loadgen.options import LoadOptions, LoadResult
-from harness.loadgen.runner import check_caps, run_load
+from harness.deploywatch.watchers import start_watchers
+from harness.loadgen.runner import check_caps
 from harness.profile.environment import Environment
 from harness.report.redact import redact
+from harness.report.run_info import stamp_of
 from harness.topology import open_environment
 from harness.traffic.site import Site
 
-START_TIMEOUT = 60.0  # the load's first request, before the deploy command starts
-
-
-@dataclass
-class WatchOptions:
-    command: list[str]
-    users: int = 4
-    rate: float = 8.0
-    max_time: float = 1800.0
-    poll: float = 0.5
-    settle: float = 3.0
-    report_dir: Path = Path("reports")
-    allow_mixed_end: bool = False
-    load_options: LoadOptions = field(init=False)
-
-    def __post_init__(self) -> None:
-        if not self.command:
-            raise UsageError("parity watch: give the deploy command after --, e.g. -- ./deploy.sh")
-        if shutil.which(self.command[0]) is None:
-            raise UsageError(
-                f"the deploy command {self.command[0]!r} cannot start: not found (a path, or a "
-                "program on PATH)"
-            )
-        if self.rate <= 0:
-            raise UsageError(f"--rate {self.rate:g}: must be more than 0 requests per second")
-        if not 0.1 <= self.poll <= 60:
-            raise UsageError(f"--poll {self.poll:g}: allowed 0.1 to 60 s")
-        if not 0 <= self.settle <= 600:
-            raise UsageError(f"--settle {self.settle:g}: allowed 0 to 600 s")
-        self.load_options = LoadOptions(
-            "sticky_users",
-            users=self.users,
-            spawn_rate=self.users,
-            run_time=self.max_time + START_TIMEOUT,  # the watch stops it at --max-time itself
-            rate=self.rate,
-            stop=threading.Event(),
-            running=threading.Event(),
-        )
-
-
-class LoadThread(threading.Thread):
-    def __init__(self, env: Environment, provider: Any, opts: LoadOptions) -> None:
-        super().__init__(daemon=True, name="parity-watch-load")
-        self.env, self.provider, self.opts = env, provider, opts
-        self.result: LoadResult | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = run_load(self.env, self.provider, self.opts, show=False)
-        except BaseException as exc:  # reported by the watch
-            self.error = exc
-
-
-def _run_command(
-    command: list[str], max_time: float, say: Any, stop_watching: Callable[[], None]
-) -> tuple[int | None, float | None, bool]:
-    """Run the deploy command in the foreground: its exit code, when the watch stopped looking
-    (`--max-time`: the load and the poll end, the command is waited for, never killed for it),
-    and whether it was interrupted (Ctrl-C or SIGTERM: the command gets SIGTERM)."""
-    try:
-        proc = subprocess.Popen(command)
-    except OSError as exc:
-        raise UsageError(f"the deploy command {command[0]!r} cannot start: {exc.strerror}") from exc
-    deadline = time.monotonic() + max_time
-    stopped_at: float | None = None
-    try:
-        while proc.poll() is None:
-            if stopped_at is None and time.monotonic() > deadline:
-                stopped_at = time.time()
-                stop_watching()
-                say(
-                    f"watch: --max-time reached: load and polling stopped; waiting for the deploy "
-                    f"command (PID {proc.pid}) to end (Ctrl-C stops it)"
-                )
-            time.sleep(0.1)
-        return proc.returncode, stopped_at, False
-    except KeyboardInterrupt:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                say(f"watch: the deploy command (PID {proc.pid}) did not stop in 30 s")
-        return proc.returncode, stopped_at, True
-
-
-def _wait_for_load(load: LoadThread, opts: WatchOptions, started: float) -> None:
-    """Until the load has made its first request (the deploy starts then)."""
-    running = opts.load_options.running
-    assert running is not None
-    while not running.wait(0.2):
-        if load.error is not None or not load.is_alive():
-            raise load.error or EnvironmentUnavailable("the load ended before it began")
-        if time.time() - started > START_TIMEOUT:
-            raise EnvironmentUnavailable(
-                f"the load made no request in {START_TIMEOUT:.0f} s: the deploy command was "
-                "not started"
-            )
-
-
-def _deploy(
-    opts: WatchOptions, load: LoadThread, watchers: Watchers, out: Outcome, say: Any
-) -> None:
-    """Run the deploy command once the load runs; stop the load and the watchers after it."""
-    stop = opts.load_options.stop
-    assert stop is not None
-
-    def stop_watching() -> None:
-        stop.set()
-        watchers.stop()
-
-    try:
-        _wait_for_load(load, opts, out.started)
-        say(f"watch: load running ({opts.users} users, {opts.rate:g} rps); running the deploy")
-        out.command_started = time.time()
-        out.code, out.cut_short, out.interrupted = _run_command(
-            opts.command, opts.max_time, say, stop_watching
-        )
-        out.command_ended = time.time()
-        if out.cut_short is None and not out.interrupted:
-            say(f"watch: the deploy command exited {out.code}; settling {opts.settle:g} s")
-            time.sleep(opts.settle)
-    except KeyboardInterrupt:
-        out.interrupted = True
-    finally:
-        stop.set()
-        for probe in watchers.probes:
-            probe.stop.set()
-        load.join(timeout=120)
-        watchers.stop()
-        watchers.join()
-    out.ended = time.time()
+__all__ = ["WatchOptions", "run_watch"]
 
 
 def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str, Any], Path]:
@@ -179,14 +39,13 @@ def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str,
         watchers = start_watchers(env, provider, site, notices, opts.poll, opts.rate, say)
         load = LoadThread(env, provider, opts.load_options)
         load.start()
-        _deploy(opts, load, watchers, out, say)
+        run_deploy(opts, load, watchers, out, say)
         if load.error is not None:
             raise load.error
         assert load.result is not None
         watched = conclude(env, topology, watchers, load.result.evidence, out, opts.poll)
         result = redact(document(watched), tuple(topology.secrets.values()))
-    stamp = datetime.fromtimestamp(out.started, UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = opts.report_dir / f"watch-{stamp}"
+    folder = opts.report_dir / f"watch-{stamp_of(out.started)}"
     folder.mkdir(parents=True, exist_ok=True)
     write_watch_report(result, folder)
     return result, folder
