@@ -7,11 +7,11 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-from harness.commands.frameworks import FRAMEWORKS
 from harness.commands.init import Source, init_profile, session_note
 from harness.errors import UsageError
 from harness.profile.environment import environment_dir
 from harness.profile.schema import NAME
+from harness.scaffold.frameworks import FRAMEWORKS
 
 
 def _source(args: argparse.Namespace) -> Source:
