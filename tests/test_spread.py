@@ -11,16 +11,8 @@ import pytest
 
 from benchmarks.distribution_power import simulate
 from harness.loadgen.gates import Gate, check, distribution_p, metrics, unmeasured
-from harness.spread import (
-    ALPHA,
-    EVEN,
-    EVEN_FACTORS,
-    RATIO_FACTORS,
-    UNEVEN,
-    SequentialSpread,
-    SpreadRun,
-    semantics,
-)
+from harness.spread import ALPHA, EVEN, UNEVEN, SequentialSpread, SpreadRun
+from harness.spread_promises import EVEN_FACTORS, RATIO_FACTORS, semantics
 from harness.topology.model import LoadBalancer, Target, TargetGroup, Topology
 from harness.topology.shares import spread_semantics, target_weights
 from harness.traffic.site import ONE_TARGET_MISS, tries_to_see_two

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+DEFAULT_BUDGET = 20.0  # seconds: a canary run's time budget (`--timeout`)
+
 STEPS = (
     "login",
     "stickiness",

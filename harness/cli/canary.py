@@ -7,17 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from harness.canary.exporter import Exporter, parse_listen, serve
-from harness.canary.result import CanaryResult
+from harness.canary.result import DEFAULT_BUDGET, CanaryResult
 from harness.cli.environment import add_environment_options
-from harness.commands.canary import (
-    DEFAULT_BUDGET,
-    CanaryOptions,
-    exit_code,
-    json_lines,
-    probe,
-    publish,
-)
 from harness.errors import UsageError
 from harness.printable import printable
 from harness.topology import load_environment
@@ -46,6 +37,8 @@ def _budget(value: float, flag: str) -> float:
 
 
 def cmd_canary(args: argparse.Namespace) -> int:
+    from harness.commands.canary import CanaryOptions, exit_code, json_lines, probe, publish
+
     opts = CanaryOptions(
         cloudwatch=args.cloudwatch,
         region=args.region,
@@ -68,6 +61,9 @@ def cmd_canary(args: argparse.Namespace) -> int:
 
 
 def cmd_exporter(args: argparse.Namespace) -> int:
+    from harness.canary.exporter import Exporter, parse_listen, serve
+    from harness.commands.canary import probe
+
     host, port = parse_listen(args.listen)
     if args.max_concurrent < 1 or args.max_concurrent > 64:
         raise UsageError(f"--max-concurrent {args.max_concurrent}: allowed 1 to 64")

@@ -6,24 +6,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from jinja2 import UndefinedError
-
-from harness.cli.diff import load_reference
 from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
-from harness.commands.check import CheckOptions, run_check
 from harness.errors import UsageError
-from harness.loadgen.runner import PROFILES
+from harness.loadgen.options import PROFILES
 from harness.printable import printable
-from harness.report import html
-from harness.report.coverage import builds_line, not_covered, sessions_line
 from harness.report.model import Results, gate_status
-from harness.report.reading import read_results
 from harness.suite_names import SUITE_ALIASES, SUITES, renamed_note, suite_named
 from harness.topology import load_environment
 
 
 def _summary(results: Results) -> None:
+    from harness.report.coverage import builds_line, not_covered, sessions_line
+
     checks = results["checks"]
     print(f"\n{'suite':<13} {'check':<62} {'status':<8} time")
     for c in checks:
@@ -58,6 +53,9 @@ def suites_of(names: list[str]) -> list[str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from harness.cli.diff import load_reference
+    from harness.commands.check import CheckOptions, run_check
+
     env = load_environment(args.env, args.env_file)
     reference = load_reference(args.reference) if args.reference else None
     opts = CheckOptions(
@@ -89,6 +87,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from jinja2 import UndefinedError
+
+    from harness.report import html
+    from harness.report.reading import read_results
+
     path = Path(args.results)
     results = read_results(path)
     out = Path(args.out) if args.out else path.with_name("index.html")

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.commands.diff import compare_environments
 from harness.printable import printable
 from harness.profile.environment import Environment
 from harness.topology import load_environment
@@ -31,6 +30,8 @@ def _cell(value: object) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from harness.commands.diff import compare_environments
+
     left, right = load_reference(args.left), load_reference(args.right)
     result = compare_environments(left, right)
     if args.behaviour:

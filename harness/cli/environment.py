@@ -7,13 +7,9 @@ import json
 import os
 import sys
 
-from harness.disruption.restore import restore_outstanding
 from harness.errors import EnvironmentUnavailable
 from harness.printable import printable
 from harness.topology import load_environment, open_environment
-from harness.topology.probe import unreachable
-from harness.topology.render import render
-from harness.traffic.site import verify_of
 
 
 def add_environment_options(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +29,10 @@ def add_environment_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_topology(args: argparse.Namespace) -> int:
+    from harness.topology.probe import unreachable
+    from harness.topology.render import render
+    from harness.traffic.site import verify_of
+
     env = load_environment(args.env, args.env_file)
     with open_environment(env) as provider:
         topology = provider.resolve()
@@ -47,6 +47,8 @@ def cmd_topology(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from harness.disruption.restore import restore_outstanding
+
     env = load_environment(args.env, args.env_file)
     report = restore_outstanding(
         env, progress=lambda m: print(f"  {m}", file=sys.stderr), force=args.force

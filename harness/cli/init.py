@@ -7,11 +7,10 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-from harness.commands.init import Source, init_profile, session_note
 from harness.errors import UsageError
 from harness.profile.environment import environment_dir
-from harness.profile.schema import NAME
 from harness.scaffold.frameworks import FRAMEWORKS
+from harness.scaffold.source import Source
 
 
 def _source(args: argparse.Namespace) -> Source:
@@ -83,6 +82,9 @@ def _production(args: argparse.Namespace) -> bool:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from harness.commands.init import init_profile, session_note
+    from harness.profile.schema import NAME
+
     if not NAME.pattern or not re.fullmatch(NAME.pattern, args.name):
         raise UsageError(f"NAME {args.name!r}: {NAME.describe()}")
     source = _source(args)

@@ -10,8 +10,7 @@ from typing import Any
 
 from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
-from harness.loadgen.options import LoadOptions, LoadResult
-from harness.loadgen.runner import PROFILES, run_load
+from harness.loadgen.options import PROFILES, LoadOptions, LoadResult
 from harness.topology import load_environment, open_environment
 
 
@@ -88,6 +87,8 @@ def print_summary(result: LoadResult) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from harness.loadgen.runner import run_load
+
     env = load_environment(args.env, args.env_file)
     gates = list(args.gate) or list((env.raw.get("load") or {}).get("gates", []))
     opts = options_from(args, gates)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.printable import printable
-from harness.profile.schema import profile_json_schema
 from harness.topology import load_environment, open_environment
-from harness.topology.render import render
-from harness.traffic.contract import driver_class
 
 
 def cmd_profile_check(args: argparse.Namespace) -> int:
+    from harness.topology.render import render
+    from harness.traffic.contract import driver_class
+
     target: str = args.profile
     as_file = os.sep in target or target.endswith((".yaml", ".yml")) or Path(target).is_file()
     env = load_environment(None if as_file else target, target if as_file else None)
@@ -29,6 +29,8 @@ def cmd_profile_check(args: argparse.Namespace) -> int:
 
 
 def cmd_profile_schema(args: argparse.Namespace) -> int:
+    from harness.profile.schema import profile_json_schema
+
     text = json.dumps(profile_json_schema(), indent=1, sort_keys=True) + "\n"
     if not args.out:
         print(text, end="")

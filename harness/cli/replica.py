@@ -7,11 +7,9 @@ import json
 from typing import Any
 
 from harness.errors import UsageError
-from harness.replica import lifecycle
-from harness.replica.control import ACTIONS
 from harness.replica.faults import FAULTS
-from harness.replica.rollout import roll
 from harness.replica.spec import (
+    ACTIONS,
     BALANCERS,
     DEFAULT_DEREGISTRATION_DELAY,
     DEFAULT_FAULTY_INSTANCE,
@@ -32,6 +30,8 @@ def _print_targets(targets: list[dict[str, Any]]) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from harness.replica import lifecycle
+
     config = ReplicaConfig(
         instances=args.instances,
         faults=tuple(args.fault),
@@ -67,6 +67,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from harness.replica import lifecycle
+
     described = lifecycle.status()
     if args.json:
         print(json.dumps(described, indent=2))
@@ -87,6 +89,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    from harness.replica import lifecycle
+
     stopped = lifecycle.down()
     print(f"replica stopped ({', '.join(stopped)})" if stopped else "no replica was running")
     return 0
@@ -94,6 +98,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_weights(args: argparse.Namespace) -> int:
     """New weights for the running replica's weighted forward: `blue=50 green=50`."""
+    from harness.replica import lifecycle
+
     weights: dict[str, int] = {}
     for pair in args.weights:
         name, _, weight = pair.partition("=")
@@ -107,6 +113,9 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 def cmd_rollout(args: argparse.Namespace) -> int:
     """A rolling deploy of the running replica to --build, and/or back (--rollback)."""
+    from harness.replica import lifecycle
+    from harness.replica.rollout import roll
+
     handle = lifecycle.running_handle()
     done = roll(handle.control, args.build, args.batch, args.rollback, print)
     _print_targets(handle.control.describe()["targets"])
@@ -116,6 +125,8 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
 def cmd_act(args: argparse.Namespace) -> int:
     """One action on one target of the running replica, through its control API."""
+    from harness.replica import lifecycle
+
     handle = lifecycle.running_handle()
     handle.control.act(args.target, args.action)
     described = handle.control.describe()

@@ -8,12 +8,13 @@ from typing import Any
 
 from harness.cli.durations import parse_duration
 from harness.cli.environment import add_environment_options
-from harness.commands.watch import WatchOptions, run_watch
 from harness.errors import UsageError
 from harness.topology import load_environment
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from harness.commands.watch import WatchOptions, run_watch
+
     command = list(args.deploy_command)
     if command[:1] == ["--"]:
         command = command[1:]

@@ -13,12 +13,10 @@ from pathlib import Path
 
 from harness.canary import cloudwatch, prometheus
 from harness.canary.probe import run_canary
-from harness.canary.result import CanaryResult
+from harness.canary.result import DEFAULT_BUDGET, CanaryResult
 from harness.errors import EnvironmentUnavailable, PublishError
 from harness.profile.environment import Environment
 from harness.topology import open_environment
-
-DEFAULT_BUDGET = 20.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.report.model import GateRecord
-from harness.spread import EVEN_FACTORS, SpreadRun
+from harness.spread import SpreadRun
+from harness.spread_promises import EVEN_FACTORS
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

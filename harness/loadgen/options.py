@@ -9,6 +9,8 @@ from typing import Any
 
 from harness.loadgen.gates import GateResult
 
+PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")  # the files in load/
+
 
 @dataclass
 class LoadOptions:

@@ -19,7 +19,7 @@ from harness.errors import EnvironmentUnavailable, UsageError
 from harness.handoff import HandOff, read_results, write_handoff
 from harness.loadgen.drainer import start_drainer
 from harness.loadgen.gates import Gate, check, metrics, unmeasured
-from harness.loadgen.options import LoadOptions, LoadResult
+from harness.loadgen.options import PROFILES, LoadOptions, LoadResult
 from harness.loadgen.phases import phases
 from harness.packaged import package_dir
 from harness.profile.environment import Environment
@@ -29,7 +29,6 @@ from harness.topology.shares import spread_semantics, target_weights
 from harness.traffic.contract import RecipeDriver, driver_class
 from harness.traffic.site import verify_of
 
-PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")
 MARGIN_SECONDS = 60.0
 
 

@@ -19,7 +19,7 @@ from harness.profile.validation import (
     Section,
     Url,
 )
-from harness.spread import ALGORITHM_SPREAD
+from harness.spread_promises import ALGORITHM_SPREAD
 from harness.statuses import STATUS_MATCHER
 from harness.traffic.balancers import BALANCERS
 
@@ -32,7 +32,7 @@ NAME = Scalar(
 )
 BOOL = Scalar((bool,))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-ALGORITHMS = tuple(ALGORITHM_SPREAD)  # each with the spread it promises (harness.spread)
+ALGORITHMS = tuple(ALGORITHM_SPREAD)  # each with the spread it promises (spread_promises)
 
 EXTRACT = Section(
     {

@@ -16,12 +16,12 @@ from typing import Any
 import requests
 
 from harness.errors import ParityError, ReplicaError
+from harness.replica.spec import ACTIONS
 from harness.replica.supervisor import Replica
 
 TOKEN_HEADER = "X-Parity-Token"
 TIMEOUT_SECONDS = 30.0
 DEPLOY_TIMEOUT = 120.0  # the app's shutdown grace (30 s) and a start-up (20 s), with room
-ACTIONS = ("deregister", "register", "kill", "restart", "fail-health", "pass-health")
 
 
 def _act(replica: Replica, target: str, action: str) -> None:

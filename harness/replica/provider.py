@@ -17,10 +17,9 @@ from typing import Any, ClassVar, Self
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.profile.environment import Environment, load_file, replica_profile
 from harness.replica import lifecycle
-from harness.replica.control import ACTIONS
 from harness.replica.lifecycle import running_state
 from harness.replica.running import ReplicaHandle, running_replica
-from harness.replica.spec import ReplicaConfig
+from harness.replica.spec import ACTIONS, ReplicaConfig
 from harness.topology import TargetStates
 from harness.topology.base import ProviderBase
 from harness.topology.model import (

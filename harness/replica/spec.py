@@ -12,6 +12,9 @@ from harness.replica.alb_config import ALGORITHMS
 from harness.replica.alb_spec import HealthCheck
 from harness.replica.faults import FAULTY_INDEX, check_faults, check_for_front
 
+# what `parity replica act` can do to a target
+ACTIONS = ("deregister", "register", "kill", "restart", "fail-health", "pass-health")
+
 MAX_INSTANCES = 8
 MAX_GROUPED_INSTANCES = 12
 DEFAULT_DEREGISTRATION_DELAY = 10.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.spread import EVEN_FACTORS, RATIO_FACTORS, Semantics, semantics
+from harness.spread_promises import EVEN_FACTORS, RATIO_FACTORS, Semantics, semantics
 from harness.topology.model import Target, Topology
 
 

@@ -13,7 +13,7 @@ import pytest
 from harness.replica.running import ReplicaHandle, running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.replica.supervisor import Replica
-from harness.spread import RATIO_FACTORS
+from harness.spread_promises import RATIO_FACTORS
 from tests.helpers import parity, static_profile
 
 pytestmark = pytest.mark.slow

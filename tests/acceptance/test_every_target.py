@@ -15,8 +15,8 @@ from harness.replica.running import running_replica
 from harness.replica.spec import ReplicaConfig
 from harness.traffic.site import rotation
 from tests.helpers import parity
-from tests.suite_runner import Outcome, run_suites
 from tests.replica.test_replica_faults import login_on, session_status_on
+from tests.suite_runner import Outcome, run_suites
 
 FOUR = ("--instances", "4", "--faulty-instance", "3")
 SHARING = "suites/test_sharing.py"
