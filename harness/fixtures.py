@@ -163,7 +163,7 @@ def session_driver(environment: Environment, topology: Topology) -> Iterator[Ses
     yield driver
     store = None
     with contextlib.suppress(Exception):  # no store, or one that does not answer: logouts only
-        if topology.redis_url and environment.redis.get("reachable") is not False:
+        if topology.redis_url and environment.redis.reachable is not False:
             store = open_store(settings_of(environment.redis, topology.redis_url))
     driver.finish(store, environment.redis)
 
@@ -174,9 +174,9 @@ def session_store(environment: Environment, topology: Topology) -> Any:
     there is none to check from here (no store configured, or `redis.reachable: false`). A
     configured store that does not answer is an error naming it (without the password)."""
     section = environment.redis
-    if section.get("reachable") is False:
+    if section.reachable is False:
         return None
-    if not topology.redis_url and section.get("mode") != "sentinel":
+    if not topology.redis_url and section.mode != "sentinel":
         return None
     return open_store(settings_of(section, topology.redis_url))
 
@@ -185,7 +185,7 @@ def session_store(environment: Environment, topology: Topology) -> Any:
 def redis(environment: Environment, session_store: Any) -> Any:
     """The session store's client, or a skip saying why there is none."""
     if session_store is None:
-        if environment.redis.get("reachable") is False:
+        if environment.redis.reachable is False:
             pytest.skip("the profile says the store is not reachable from here (redis.reachable)")
         pytest.skip("no session store is configured (redis.url): store checks do not apply")
     return session_store

@@ -56,7 +56,7 @@ def read_handoff() -> HandOff | None:
         return None
     body = json.loads(Path(path).read_text())
     return HandOff(
-        environment=Environment(**body["environment"]),
+        environment=Environment.from_json(body["environment"]),
         provider=body["provider"],
         run=body["run"],
         results=body["results"],

@@ -50,8 +50,8 @@ def _https_entry(environment: Environment, topology: Topology) -> str:
     HTTPS listener."""
     if topology.entry_url.startswith("https://"):
         return topology.entry_url.rstrip("/")
-    if environment.expect.get("https_entry"):
-        return str(environment.expect["https_entry"]).rstrip("/")
+    if environment.expect.https_entry:
+        return str(environment.expect.https_entry).rstrip("/")
     host = urlsplit(topology.entry_url).hostname
     port = next((x.port for x in topology.load_balancer.listeners if x.protocol == "HTTPS"), None)
     if port is None or host is None:
@@ -89,7 +89,7 @@ def test_targets_outlast_the_balancer_idle_timeout(
     environment: Environment, topology: Topology, site: Site, evidence: dict[str, Any]
 ) -> None:
     idle, source = _idle_timeout(environment, topology)
-    path = (environment.expect.get("health_check") or {}).get("path", "/")
+    path = environment.expect.health_check.path or "/"
     bound = min(idle + MEASURE_MARGIN, float(os.environ.get(WAIT_VARIABLE) or WAIT_LIMIT))
     measured = _measure(topology, path, bound)
     evidence["keepalive"] = {
@@ -112,7 +112,7 @@ def test_targets_outlast_the_balancer_idle_timeout(
         f"{topology.entry_url.rstrip('/')}{path}",
         (shortest.seconds or 0.0) + PACE_PAST,
         PACED_REQUESTS,
-        (environment.identity or {}).get("header", "X-Instance-Id"),
+        environment.identity.header or "X-Instance-Id",
         verify_of(environment, topology),
         _sticky_to(site, quickest),
         PACE_SPREAD,
@@ -145,7 +145,7 @@ def test_redirects_stay_on_https_and_the_balancer(
     internal = {f"{t.address}:{t.port}" for t in topology.targets if t.port}
     chains = []
     with requests.Session() as session:
-        for path in environment.expect.get("redirect_paths") or ["/"]:
+        for path in environment.expect.redirect_paths or ("/",):
             chains.append(follow(session, f"{entry}{path}", verify))
     evidence["redirects"] = {c.start: [h.location for h in c.hops] for c in chains}
     for chain in chains:
@@ -177,8 +177,8 @@ def test_session_cookie_is_secure_over_https(
     user = site.user("https-user", own_trace=True)
     user.base_url = _https_entry(environment, topology)
     session_driver.login(user, 1)
-    name = (environment.session or {}).get("cookie", "session")
-    twin = (environment.expect.get("cookie") or {}).get("cors_name")  # AWSALBCORS: Secure
+    name = environment.session.cookie if environment.session else "session"
+    twin = environment.expect.cookie.cors_name  # AWSALBCORS: Secure
     issued = [SetCookie.parse(c) for r in user.trace for c in r.set_cookies]
     cookie = next((c for c in reversed(issued) if c.name == name), None)
     if cookie is None:
@@ -202,21 +202,21 @@ def test_session_cookie_is_secure_over_https(
 def test_app_sees_the_callers_address(
     environment: Environment, topology: Topology, evidence: dict[str, Any]
 ) -> None:
-    spec = environment.expect.get("client_ip")
+    spec = environment.expect.client_ip
     if not spec:
         pytest.skip("not applicable: the profile names no endpoint that echoes the client address")
-    url = f"{topology.entry_url.rstrip('/')}{spec['path']}"
+    url = f"{topology.entry_url.rstrip('/')}{spec.path}"
     try:
-        seen = [seen_address(url, spec.get("json", "/ip")) for _ in range(4)]
+        seen = [seen_address(url, spec.json or "/ip") for _ in range(4)]
     except (KeyError, ValueError) as exc:
-        pytest.skip(f"not applicable: {url} did not answer JSON at {spec.get('json')}: {exc}")
+        pytest.skip(f"not applicable: {url} did not answer JSON at {spec.json}: {exc}")
     evidence["client_ip"] = [{"caller": c, "seen": s} for c, s in seen]
     for caller, address in seen:
         wrong = address != caller if is_private(caller) else bool(address and is_private(address))
         if wrong:
             fail(
                 "trusts-balancer-ip",
-                f"the app at {spec['path']} sees {address} for a caller at {caller}: it takes the "
+                f"the app at {spec.path} sees {address} for a caller at {caller}: it takes the "
                 "balancer's address for the client's; trust X-Forwarded-For (one hop: the "
                 "balancer's entry) instead",
             )
@@ -230,11 +230,11 @@ def test_app_sees_the_callers_address(
 def test_longest_request_within_idle_timeout(
     environment: Environment, topology: Topology, evidence: dict[str, Any]
 ) -> None:
-    spec = environment.expect.get("longest_request")
+    spec = environment.expect.longest_request
     if not spec:
         pytest.skip("not applicable: the profile names no longest request (expect.longest_request)")
     idle, source = _idle_timeout(environment, topology)
-    url = f"{topology.entry_url.rstrip('/')}{spec['path']}"
+    url = f"{topology.entry_url.rstrip('/')}{spec.path}"
     started = time.monotonic()
     status = requests.get(url, timeout=idle + 30, verify=verify_of(environment, topology))
     took = time.monotonic() - started
@@ -244,11 +244,11 @@ def test_longest_request_within_idle_timeout(
         "idle_timeout_seconds": idle,
         "idle_timeout_from": source,
     }
-    declared = float(spec.get("seconds") or 0)
+    declared = float(spec.seconds or 0)
     if status.status_code == 504 or max(took, declared) >= idle:
         fail(
             "idle-timeout",
-            f"GET {spec['path']} took {took:.1f} s (HTTP {status.status_code}; declared "
+            f"GET {spec.path} took {took:.1f} s (HTTP {status.status_code}; declared "
             f"{declared:g} s) against the balancer's idle timeout of {idle:g} s: raise the idle "
             "timeout, or stream or poll the long work",
         )

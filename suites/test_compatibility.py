@@ -53,12 +53,12 @@ def previous_site(pytestconfig: pytest.Config) -> Iterator[Site | None]:
 @pytest.fixture(scope="module")
 def sides(site: Site, previous_site: Site | None, environment: Environment) -> list[Side]:
     """Every healthy target of the environment (and of --previous-env) with its build."""
-    version = environment.expect.get("version")
+    version = environment.expect.version
     if not version:
         pytest.skip("no expect.version in the profile: the build of each target is unknown")
     found = sides_of(site, version)
     if previous_site is not None:
-        own = previous_site.env.expect.get("version") or version
+        own = previous_site.env.expect.version or version
         found += sides_of(previous_site, own, where=previous_site.env.name)
     return found
 
@@ -95,13 +95,13 @@ def test_sessions_work_across_builds(
 def test_every_asset_is_served_by_every_target(
     environment: Environment, site: Site, previous_site: Site | None, evidence: dict[str, Any]
 ) -> None:
-    assets = environment.expect.get("assets")
+    assets = environment.expect.assets
     if not assets:
         pytest.skip("no expect.assets in the profile (pages and a pattern, or a manifest)")
-    version = environment.expect.get("version")  # to name each target's build, if known
+    version = environment.expect.version  # to name each target's build, if known
     everyone = sides_of(site, version)
     if previous_site is not None:
-        own = previous_site.env.expect.get("version") or version
+        own = previous_site.env.expect.version or version
         everyone += sides_of(previous_site, own, where=previous_site.env.name)
     report = asset_report(everyone, assets)
     evidence["assets"] = report

@@ -139,7 +139,7 @@ def test_drain_moves_pinned_clients_with_their_sessions(
                 f"{left or 0:.1f} s of a {delay:g} s deregistration delay",
                 timeline,
             )
-    budget = int(site.env.expect.get("error_budget", 0))
+    budget = int(site.env.expect.error_budget)
     errors = drained.errors()
     if len(errors) > budget:
         fail(
@@ -208,12 +208,12 @@ def test_drain_moves_pinned_clients_with_their_sessions(
 def test_app_outlives_the_deregistration_delay(
     environment: Environment, topology: Topology
 ) -> None:
-    grace = environment.deploy.get("shutdown_grace_seconds")
+    grace = environment.deploy.shutdown_grace_seconds
     if grace is None:
         pytest.skip("not applicable: no deploy.shutdown_grace_seconds in the profile")
     if not topology.target_groups:
         pytest.skip("not applicable: the topology has no target group")
-    platform = environment.deploy.get("platform")
+    platform = environment.deploy.platform
     why = not_the_rule(platform)
     if why:
         raise NotApplicable(why)

@@ -22,7 +22,7 @@ USERS = int(os.environ.get("PARITY_LOAD_USERS", "10"))
     why="Session faults that hide at one request show up under concurrent load.",
 )
 def test_sticky_users_meet_the_load_gates(environment: Environment, provider: Provider) -> None:
-    gates = list((environment.raw.get("load") or {}).get("gates", [])) or [
+    gates = list(environment.load.gates) or [
         "error_ratio < 0.001",
         "sticky_violations == 0",
         "session_losses == 0",

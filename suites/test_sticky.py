@@ -30,7 +30,7 @@ TTL_UNTOUCHED = 2.0  # seconds a TTL moves between two reads of it when no one r
 
 @pytest.fixture(scope="module", autouse=True)
 def _needs_stickiness(environment: Environment) -> None:
-    if (environment.expect.get("stickiness") or {}).get("enabled") is False:
+    if environment.expect.stickiness.enabled is False:
         pytest.skip("the profile expects stickiness to be disabled")
 
 
@@ -377,7 +377,7 @@ def test_session_lifetimes_are_consistent(
         fail(
             "session-not-shared",
             f"the sessions made on {', '.join(missing)} are not in Redis under "
-            f"{site.env.redis['key']!r} nor under any key holding their id, while the others are",
+            f"{site.env.redis.key!r} nor under any key holding their id, while the others are",
             site.trace_text(),
         )
     for origin, m in made.items():
@@ -392,7 +392,7 @@ def test_session_lifetimes_are_consistent(
             f"{'; '.join(short)}: users are logged out long before the cookie expires",
             site.trace_text(),
         )
-    promised = site.env.session.get("lifetime_seconds")
+    promised = site.env.session.lifetime_seconds if site.env.session else None
     unequal = short_lives(seen, int(promised) if promised is not None else None)
     if unequal:
         fail("short-session-life", unequal, site.trace_text())

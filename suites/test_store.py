@@ -51,7 +51,7 @@ def _store_evidence(
     eviction: Eviction, environment: Environment, topology: Topology
 ) -> dict[str, Any]:
     return {
-        "mode": environment.redis.get("mode") or "standalone",
+        "mode": environment.redis.mode or "standalone",
         "maxmemory_policy": eviction.policy,
         "policy_source": eviction.source,
         "used_bytes": eviction.used,
@@ -128,7 +128,7 @@ def test_sessions_survive_memory_pressure(
     environment: Environment,
     evidence: dict[str, Any],
 ) -> None:
-    budget = int(environment.redis.get("pressure_mb") or DEFAULT_PRESSURE_MB)
+    budget = int(environment.redis.pressure_mb or DEFAULT_PRESSURE_MB)
     fill_mb = _reachable_limit(read_eviction(redis), budget)
     guard.allow("memory-pressure", f"{fill_mb} MiB on the session store")
     users = []
@@ -246,7 +246,7 @@ def test_store_failover(
     why_not = provider.store_failover_ready()  # type: ignore[attr-defined]
     if why_not:
         pytest.skip(f"not applicable: the store cannot be failed over here: {why_not}")
-    budget = {**FAILOVER_BUDGET, **(environment.expect.get("store_failover") or {})}
+    budget = {**FAILOVER_BUDGET, **environment.expect.store_failover.given()}
     window = float(budget["max_recovery_seconds"]) + FAILOVER_GRACE
     guard.allow("store-failover", "the session store")
     users = [site.user(f"through-failover-{n}") for n in range(FAILOVER_CLIENTS)]

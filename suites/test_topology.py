@@ -10,6 +10,7 @@ import requests
 from harness.errors import NotApplicable, ProfileError
 from harness.findings import fail
 from harness.profile.environment import Environment
+from harness.profile.sections import Expect
 from harness.profile.target_count import FIELD as TARGETS_FIELD
 from harness.profile.target_count import TargetCount
 from harness.topology import Provider
@@ -116,33 +117,33 @@ def test_every_target_answers(site: Site) -> None:
         )
 
 
-def _drift(group: TargetGroup, expect: dict[str, Any]) -> list[str]:
+def _drift(group: TargetGroup, expect: Expect) -> list[str]:
     found = []
-    sticky = expect.get("stickiness") or {}
+    sticky = expect.stickiness
     if sticky:
-        if sticky.get("enabled", True) and not group.stickiness.enabled:
+        if sticky.enabled is not False and not group.stickiness.enabled:
             found.append("stickiness is disabled, the profile expects it enabled")
-        if group.stickiness.enabled and sticky.get("type") not in (None, group.stickiness.type):
-            found.append(f"stickiness type {group.stickiness.type}, expected {sticky['type']}")
-        name = sticky.get("cookie_name")
+        if group.stickiness.enabled and sticky.type not in (None, group.stickiness.type):
+            found.append(f"stickiness type {group.stickiness.type}, expected {sticky.type}")
+        name = sticky.cookie_name
         if group.stickiness.type == "app_cookie" and name not in (
             None,
             group.stickiness.cookie_name,
         ):
             found.append(f"app cookie {group.stickiness.cookie_name}, expected {name}")
-        want = sticky.get("duration_seconds")
+        want = sticky.duration_seconds
         if group.stickiness.enabled and want and group.stickiness.duration_seconds != want:
             found.append(
                 f"stickiness duration {group.stickiness.duration_seconds} s, expected {want} s"
             )
-    delay = expect.get("deregistration_delay_seconds")
+    delay = expect.deregistration_delay_seconds
     if delay is not None and group.deregistration_delay_seconds != delay:
         found.append(
             f"deregistration delay {group.deregistration_delay_seconds:g} s, expected {delay:g} s"
         )
-    if expect.get("algorithm") and group.algorithm != expect["algorithm"]:
-        found.append(f"algorithm {group.algorithm}, expected {expect['algorithm']}")
-    for key, want in (expect.get("health_check") or {}).items():
+    if expect.algorithm and group.algorithm != expect.algorithm:
+        found.append(f"algorithm {group.algorithm}, expected {expect.algorithm}")
+    for key, want in expect.health_check.given().items():
         have = getattr(group.health_check, key)
         if have != want:
             found.append(f"health check {key} {have}, expected {want}")
@@ -158,7 +159,7 @@ def test_settings_match_the_profile(environment: Environment, topology: Topology
         raise NotApplicable("the topology has no target group whose settings could be read")
     if not any(g.settings_observed for g in topology.target_groups):
         raise NotApplicable(
-            f"the {environment.topology.get('provider')} provider reads no balancer settings: "
+            f"the {environment.topology.provider} provider reads no balancer settings: "
             "its stickiness, deregistration delay, algorithm and health check are the "
             "profile's expect:, so there is nothing observed to compare them with"
         )
@@ -182,14 +183,14 @@ def test_every_target_serves_the_same_build(
 ) -> None:
     """One build everywhere; with `expect.version.builds`, only the declared builds (a rolling
     deploy standing still, a canary)."""
-    version = environment.expect.get("version")
+    version = environment.expect.version
     if not version:
         pytest.skip("no expect.version in the profile (path and json pointer or header)")
     routes = {t.id: site.route(t.id) for t in site.topology.targets}
     builds = serving_builds(site, version, routes)
     evidence["builds"] = builds
     listing = ", ".join(f"{t} serves {b}" for t, b in builds.items())
-    declared = version.get("builds")
+    declared = version.builds
     if declared:
         evidence["declared_builds"] = declared
         stray = [f"{t} serves {b}" for t, b in builds.items() if b not in declared]
@@ -205,7 +206,7 @@ def test_every_target_serves_the_same_build(
     if failing:  # a target that fails the version path serves no build anyone can name
         fail(
             "server-error",
-            f"{', '.join(f'{t} answers {b}' for t, b in failing.items())} at {version['path']} "
+            f"{', '.join(f'{t} answers {b}' for t, b in failing.items())} at {version.path} "
             f"(all: {listing})",
             site.trace_text(),
         )
@@ -213,7 +214,7 @@ def test_every_target_serves_the_same_build(
     if not named:
         raise ProfileError(
             f"{environment.source}: expect.version: no target names a build at "
-            f"{version['path']} ({listing}): the same-build check needs a build it can read"
+            f"{version.path} ({listing}): the same-build check needs a build it can read"
         )
     groups = {t: _group_name(site.topology, t) for t in builds}
     if len(set(groups.values())) > 1:  # a weighted forward: one build per target group

@@ -8,6 +8,7 @@ command or the CLI.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import harness
@@ -103,3 +104,17 @@ def _reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
             seen.add(here)
             todo.extend(edges.get(here, ()))
     return False
+
+
+def test_no_stage_reads_the_profile_as_a_mapping() -> None:
+    """A profile's sections are typed (`harness.profile.sections`): outside `profile/` nothing
+    reads the raw document, and mypy refuses a string key on a section."""
+    reads = re.compile(r"\b(env|environment|reference)\.raw\b")
+    wrong = [
+        f"{path.relative_to(PACKAGE.parent)}:{n}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "profile" not in path.relative_to(PACKAGE).parts[:1]
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if reads.search(line)
+    ]
+    assert wrong == []

@@ -13,6 +13,7 @@ import pytest
 
 from harness.cli.check import suites_of
 from harness.environment_variables import APP_PREFIX, INTERNAL, VARIABLES
+from harness.profile.sections import Accept
 from harness.report.acceptance import Acceptance
 from harness.suite_names import SUITE_ALIASES, SUITES, check_named
 from harness.suite_run import SuiteSelection, pytest_argv
@@ -70,7 +71,7 @@ def test_the_old_suite_name_runs_the_groups_suite_and_says_so(
 
 def test_an_accepted_check_under_the_old_suite_name_matches_and_is_shown_as_written() -> None:
     old = "canary::test_fresh_clients_split_by_weight"
-    entry = {"check": old, "reason": "r", "until": "2099-01-01"}
+    entry = Accept(check=old, reason="r", until="2099-01-01")
     accepted = Acceptance.from_entry(0, entry)
     assert accepted.matches("groups::test_fresh_clients_split_by_weight", "[uneven] ...")
     assert not accepted.matches("sticky::test_fresh_clients_split_by_weight", "[uneven] ...")

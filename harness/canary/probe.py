@@ -19,6 +19,7 @@ import requests
 from harness.canary.result import CanaryResult, Step
 from harness.errors import DeploymentFinding
 from harness.profile.environment import Environment
+from harness.profile.sections import Redis
 from harness.topology.model import Topology
 from harness.traffic.builds import serving_builds
 from harness.traffic.cleanup import CleaningDriver, Ledger
@@ -98,9 +99,9 @@ def _login(site: Site, driver: SessionDriver, result: CanaryResult) -> VirtualUs
 
 
 def _stickiness(site: Site, user: VirtualUser, result: CanaryResult) -> str | None:
-    stickiness = site.env.expect.get("stickiness") or {}
+    stickiness = site.env.expect.stickiness
     home = served_by(user, None)
-    if stickiness.get("enabled") is False:
+    if stickiness.enabled is False:
         result.steps.append(Step("stickiness", None, "not applicable: stickiness is disabled"))
         return home
     seen = [served_by(user, None) for _ in range(STICKY_REQUESTS)]
@@ -211,7 +212,7 @@ def _sessions(
 
 
 def _builds(site: Site, routes: dict[str, Route], result: CanaryResult) -> None:
-    version = site.env.expect.get("version")
+    version = site.env.expect.version
     if not version:
         result.steps.append(Step("same_build", None, "not applicable: no expect.version"))
         return
@@ -237,7 +238,7 @@ def run_canary(
     started = time.monotonic()
     result = CanaryResult(env.name, time.time())
     site = CanarySite(env, topology)
-    site.pacer = Pacer(float(env.safety.get("max_rps") or 0), site.identity)
+    site.pacer = Pacer(float(env.safety.max_rps or 0), site.identity)
     in_time = _deadline(budget_seconds)
     healthy = [t.id for t in topology.healthy_targets()]
     ledger, driver = Ledger(), None
@@ -272,7 +273,7 @@ def run_canary(
         result.error = f"no response from {env.name}: {type(exc).__name__}"
     finally:
         if driver is not None:  # a session a failed step left open is logged out here
-            driver.finish(None, {})
+            driver.finish(None, Redis())
     result.test_sessions = ledger.as_dict()
     result.latency_ms = {t: v for t, v in site.pacer.latency_ms.items() if t in healthy}
     result.requests = site.pacer.responses

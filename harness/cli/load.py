@@ -90,7 +90,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     from harness.loadgen.runner import run_load
 
     env = load_environment(args.env, args.env_file)
-    gates = list(args.gate) or list((env.raw.get("load") or {}).get("gates", []))
+    gates = list(args.gate) or list(env.load.gates)
     opts = options_from(args, gates)
     with open_environment(env) as provider:
         result = run_load(env, provider, opts)

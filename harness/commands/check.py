@@ -61,7 +61,7 @@ def _load_options(env: Environment, opts: CheckOptions) -> LoadOptions | None:
         users=opts.load_users,
         spawn_rate=opts.load_users,
         run_time=opts.load_run_time,
-        gates=list((env.raw.get("load") or {}).get("gates", [])),
+        gates=list(env.load.gates),
         allow_disruptive=opts.allow_disruptive,
         allow_production=opts.allow_production,
     )

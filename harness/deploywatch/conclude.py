@@ -53,7 +53,7 @@ def conclude(
     delays = {
         t.id: g.deregistration_delay_seconds for g in topology.target_groups for t in g.targets
     }
-    grace = env.deploy.get("shutdown_grace_seconds")
+    grace = env.deploy.shutdown_grace_seconds
     windows = windows_of(poller.samples, ended)
     judge(windows, watchers.crossbuild.probes if watchers.crossbuild else [])
     return Watched(
@@ -65,7 +65,7 @@ def conclude(
         events,
         moved,
         drains=drains(
-            episodes, events, flights, poller.samples, delays, grace, env.deploy.get("platform")
+            episodes, events, flights, poller.samples, delays, grace, env.deploy.platform
         ),
         restarts=restarts(episodes, events),
         windows=windows,

@@ -116,7 +116,7 @@ def _verdict(out: Outcome, reasons: list[str]) -> str:
 
 def document(w: Watched) -> dict[str, Any]:
     out = w.out
-    budget = int(w.env.expect.get("error_budget", 0))
+    budget = int(w.env.expect.error_budget)
     ev = w.evidence
     errors = sum(1 for e in w.events if e.kind in ERRORS)
     losses = int(ev.get("session_losses", 0))

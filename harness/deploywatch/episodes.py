@@ -52,10 +52,10 @@ class Episode:
 
 def registrations_visible(env: Environment) -> bool:
     """Whether the provider reports a target's registration (not only its health)."""
-    if env.topology.get("provider") != "static":
+    if env.topology.provider != "static":
         return True
-    drain = env.topology.get("drain") or {}
-    return drain.get("adapter") == "haproxy" or bool(drain.get("state"))
+    drain = env.topology.drain
+    return drain is not None and (drain.adapter == "haproxy" or bool(drain.state))
 
 
 def in_service(row: dict[str, Any]) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from harness.errors import ParityError
+from harness.profile.sections import Version
 from harness.topology import Provider
 from harness.topology.model import Topology
 from harness.traffic.builds import build_named
@@ -91,7 +92,7 @@ class Poller(threading.Thread):
         self,
         provider: Provider,
         site: Site,
-        version: dict[str, Any] | None,
+        version: Version | None,
         notices: Path,
         interval: float = 0.5,
     ) -> None:
@@ -218,7 +219,7 @@ class Poller(threading.Thread):
         return (build_named(response, self.version) if self.version else None), True, False
 
     def _get(self, url: str) -> requests.Response:
-        path = (self.version or {}).get("path") or "/"
+        path = self.version.path if self.version else "/"
         user = self._user  # one client for every poll: its connections are kept
         return user.http.get(url.rstrip("/") + path, timeout=DIRECT_TIMEOUT, verify=user.verify)
 

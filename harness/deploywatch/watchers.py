@@ -50,9 +50,9 @@ def _crossbuild(
 ) -> CrossBuildProbe | None:
     """The probe of sessions across builds, paced within what safety.max_rps leaves beside the
     load; None without expect.version (no build is known) or without that room."""
-    if not env.expect.get("version"):
+    if not env.expect.version:
         return None
-    cap = float(env.safety["max_rps"])
+    cap = float(env.safety.max_rps)
     rps = min(PROBE_RPS, cap - rate)
     if rps < 1:
         poller.poll_errors.append(
@@ -76,12 +76,12 @@ def start_watchers(
     say: Callable[[str], object],
 ) -> Watchers:
     """Poll once, then start every watcher."""
-    poller = Poller(provider, site, env.expect.get("version"), notices, poll)
+    poller = Poller(provider, site, env.expect.version, notices, poll)
     poller.poll()
     poller.start()
     probes: list[InFlightProbe] = []
-    path = env.failover.get("in_flight_path")
+    path = env.failover.in_flight_path
     if path:
-        seconds = float(env.failover.get("in_flight_seconds") or IN_FLIGHT_SECONDS)
+        seconds = float(env.failover.in_flight_seconds or IN_FLIGHT_SECONDS)
         probes = start_probes(site, poller, str(path), seconds)
     return Watchers(poller, probes, _crossbuild(env, site, poller, rate, say))

@@ -258,13 +258,13 @@ def drain_scenario(
     healthy = site.topology.healthy_targets()
     share = target_weights(site.topology, healthy).get(target, 0.0)
     share /= sum(target_weights(site.topology, healthy).values()) or 1.0
-    evidence.clients = _pin_clients(site, driver, target, settings.get("clients", 4))
+    evidence.clients = _pin_clients(site, driver, target, settings.clients)
     name = primary_sticky(site.env)
     started: list[float] = []
     flight: list[Outcome] = []
     flight_thread = None
-    if settings.get("in_flight_path"):
-        evidence.in_flight_seconds = settings.get("in_flight_seconds") or max(
+    if settings.in_flight_path:
+        evidence.in_flight_seconds = settings.in_flight_seconds or max(
             0.5, min(delay * 0.5, 2.0)
         )
         flyer = site.user("in-flight")
@@ -272,7 +272,7 @@ def drain_scenario(
         flight_thread = threading.Thread(
             target=_in_flight,
             daemon=True,
-            args=(flyer, settings["in_flight_path"], evidence.in_flight_seconds, started, flight),
+            args=(flyer, settings.in_flight_path, evidence.in_flight_seconds, started, flight),
         )
         flight_thread.start()
         time.sleep(0.4)  # the long request is running on the target

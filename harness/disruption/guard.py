@@ -76,7 +76,7 @@ class Guard:
     def _permitted(self, action: str, target_id: str) -> None:
         """The profile and the run allow disruption here (production only when named)."""
         env = self.env
-        if not env.safety.get("allow_disruptive"):
+        if not env.safety.allow_disruptive:
             raise SafetyRefusal(
                 f"{action} {target_id} refused: {env.source} sets safety.allow_disruptive: false"
             )

@@ -33,4 +33,4 @@ def compare(
 
 def policy_of(env: Environment) -> list[dict[str, str]]:
     """The differences a profile expects (`parity.expected`: path globs and their reasons)."""
-    return list((env.raw.get("parity") or {}).get("expected", []))
+    return [{"path": e.path, "reason": e.reason} for e in env.parity.expected]

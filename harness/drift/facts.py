@@ -88,17 +88,16 @@ def facts(topology: Topology, builds: dict[str, str] | None = None) -> dict[str,
 
 def builds_of(env: Environment, topology: Topology) -> dict[str, str] | None:
     """The build each target serves, when the profile says how to ask and the targets answer."""
-    version = env.expect.get("version")
+    version = env.expect.version
     if not version:
         return None
     site, found = Site(env, topology), {}
     for target in topology.healthy_targets():
         try:
             response = site.user("diff").request(
-                "GET", version["path"], route=site.route(target.id), timeout=5
+                "GET", version.path, route=site.route(target.id), timeout=5
             )
         except (requests.RequestException, ParityError):
             return None
-        spec = {k: version[k] for k in ("json", "header") if version.get(k)} or {"json": "/build"}
-        found[target.id] = extract(response, spec) or f"HTTP {response.status_code}"
+        found[target.id] = extract(response, version.spec()) or f"HTTP {response.status_code}"
     return found

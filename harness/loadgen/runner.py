@@ -49,19 +49,19 @@ def check_caps(
             "(login, write, read); fresh_visitors needs none"
         )
     if opts.profile != "fresh_visitors" and env.session and driver_class(env.session) is None:
-        RecipeDriver(env.session, {})  # an incomplete recipe: refused here, once, not per user
+        RecipeDriver(env.session.recipe, {})  # an incomplete recipe: refused once, not per user
     if opts.users < 1:
         raise UsageError(f"{users} {opts.users}: must be 1 or more")
     if opts.spawn_rate <= 0:
         raise UsageError(f"{rate} {opts.spawn_rate:g}: must be more than 0")
-    cap = int(env.safety["max_users"])
+    cap = int(env.safety.max_users)
     if opts.users > cap:
         raise UsageError(f"{users} {opts.users} is above safety.max_users {cap} of {env.source}")
 
 
 def _handoff(env: Environment, topology: Topology, opts: LoadOptions, work: Path) -> HandOff:
     """What Locust's processes are told: the environment, and this run's entry and pace."""
-    rps = min(opts.rate or float(env.safety["max_rps"]), float(env.safety["max_rps"]))
+    rps = min(opts.rate or float(env.safety.max_rps), float(env.safety.max_rps))
     run = {
         "entry_url": topology.entry_url,
         "host": topology.host,

@@ -22,6 +22,8 @@ from requests.cookies import create_cookie
 
 from harness.handoff import read_handoff, write_results
 from harness.loadgen.evidence import Evidence
+from harness.profile.environment import Environment
+from harness.profile.sections import Identity as IdentitySection
 from harness.traffic.client import Identity, Route, identity_from
 from harness.traffic.contract import StepFailed, load_driver
 
@@ -29,19 +31,26 @@ CHECK = "CHECK"  # request type of the pseudo-requests that carry check failures
 _numbers = itertools.count(1)
 
 
-def load_context() -> tuple[dict[str, Any], str | None]:
-    """What `parity load` handed over, as one mapping a profile reads (`entry_url`, `host`,
-    `session`, `identity`, `secrets`, `verify`, pace and paths), and where the evidence goes."""
+def load_context() -> tuple[dict[str, Any], Environment | None, str | None]:
+    """What `parity load` handed over: one mapping a profile reads (`entry_url`, `host`,
+    `session` and `identity` as the profile wrote them, `secrets`, `verify`, pace and paths),
+    the environment, and where the evidence goes."""
     handoff = read_handoff()
     if handoff is None:
-        return {}, None
+        return {}, None, None
     env = handoff.environment
-    return {**handoff.run, "identity": env.identity, "session": env.session}, handoff.results
+    written = {
+        "identity": env.identity.given(),
+        "session": env.session.recipe if env.session else None,
+    }
+    return {**handoff.run, **written}, env, handoff.results
 
 
-CONTEXT, EVIDENCE_PATH = load_context()
+CONTEXT, ENVIRONMENT, EVIDENCE_PATH = load_context()
 EVIDENCE = Evidence()
-IDENTITY: Identity = identity_from(CONTEXT.get("identity") or {"header": "X-Instance-Id"})
+IDENTITY: Identity = identity_from(
+    ENVIRONMENT.identity if ENVIRONMENT else IdentitySection(header="X-Instance-Id")
+)
 DRAINED: dict[str, float] = {}  # target -> epoch its drain began (from the parity process)
 
 
@@ -141,7 +150,8 @@ class StickyUser(ParityUser):
     def on_start(self) -> None:
         self.number = next(_numbers)
         self.transport = LocustTransport(self)
-        self.driver = load_driver(CONTEXT["session"], CONTEXT.get("secrets", {}))
+        session = ENVIRONMENT.session if ENVIRONMENT else None
+        self.driver = load_driver(session, CONTEXT.get("secrets", {}))
         self.value: str | None = None  # a new login goes where its sticky cookie points
         try:
             self.driver.login(self.transport, self.number)

@@ -20,6 +20,20 @@ from harness.errors import ProfileError, UsageError
 from harness.findings import FIELD_FAULTS
 from harness.profile.recipe_rules import check_recipe
 from harness.profile.schema import PROFILE, TARGET_COUNT
+from harness.profile.sections import (
+    Accept,
+    Deploy,
+    DiffPolicy,
+    Expect,
+    Failover,
+    Identity,
+    Load,
+    Redis,
+    Safety,
+    Session,
+    TopologySection,
+    build,
+)
 from harness.profile.target_count import FIELD as TARGETS_FIELD
 from harness.profile.target_count import TargetCount
 from harness.profile.validation import Context, line_map
@@ -49,40 +63,47 @@ def mask_url(url: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Environment:
-    """A validated environment profile. Sections are plain dicts with defaults filled in."""
+    """A validated environment profile: its sections typed (`harness.profile.sections`)."""
 
     name: str
     source: str
     production: bool
     url: str | None
     tls_verify: bool | str
-    topology: dict[str, Any]
-    identity: dict[str, Any]
-    expect: dict[str, Any]
-    session: dict[str, Any] | None
-    redis: dict[str, Any]
-    safety: dict[str, Any]
-    failover: dict[str, Any] = field(default_factory=dict)
-    deploy: dict[str, Any] = field(default_factory=dict)  # shutdown_grace_seconds
-    accept: list[dict[str, Any]] = field(default_factory=list)
+    topology: TopologySection
+    identity: Identity = field(default_factory=Identity)
+    expect: Expect = field(default_factory=Expect)
+    session: Session | None = None
+    redis: Redis = field(default_factory=Redis)
+    safety: Safety = field(default_factory=Safety)
+    failover: Failover = field(default_factory=Failover)
+    deploy: Deploy = field(default_factory=Deploy)
+    accept: tuple[Accept, ...] = ()
+    load: Load = field(default_factory=Load)
+    parity: DiffPolicy = field(default_factory=DiffPolicy)
     owned_targets: bool = False  # the targets are Parity's: a profile a replica front end wrote
 
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)  # read only in profile/
 
     @property
     def provider(self) -> str:
-        return str(self.topology["provider"])
+        return self.topology.provider
 
     @property
     def target_count(self) -> TargetCount | None:
         """`expect.targets`, typed; None when the profile states no count."""
-        return TargetCount.from_expect(self.expect)
+        return self.expect.count
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Environment:
+        """The environment `dataclasses.asdict` made (handed to a child process), again."""
+        return build(cls, data)
 
     def __repr__(self) -> str:
         return (
             f"Environment(name={self.name!r}, source={self.source!r}, "
             f"provider={self.provider!r}, url={self.url!r}, "
-            f"redis={mask_url(self.redis.get('url'))!r})"
+            f"redis={mask_url(self.redis.url)!r})"
         )
 
 
@@ -222,23 +243,7 @@ def parse_profile(text: str, source: str) -> Environment:
     data = PROFILE.check(_interpolate(loaded, (), ctx), (), ctx)
     _provider_rules(data, ctx)
     check_recipe(data.get("session"), ctx)
-    return Environment(
-        name=data["name"],
-        source=source,
-        production=data["production"],
-        url=data.get("url"),
-        tls_verify=data["tls_verify"],
-        topology=data["topology"],
-        identity=data["identity"],
-        expect=data["expect"],
-        session=data.get("session"),
-        redis=data["redis"],
-        safety=data["safety"],
-        failover=data["failover"],
-        deploy=data.get("deploy") or {},
-        accept=data["accept"],
-        raw=loaded,
-    )
+    return build(Environment, {**data, "source": source, "raw": loaded})
 
 
 def load_file(path: Path) -> Environment:

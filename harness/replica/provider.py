@@ -39,7 +39,7 @@ REPLICA_TEST_DELAY = 3.0  # a replica started for one run drains in seconds, not
 
 def replica_config(env: Environment, **overrides: Any) -> ReplicaConfig:
     """The replica a profile asks for (`topology.replica`), with overrides."""
-    options = dict(env.topology.get("replica") or {})
+    options = env.topology.replica.given()
     options.setdefault("deregistration_delay", REPLICA_TEST_DELAY)
     options["faults"] = tuple(options.get("faults") or ())
     options.update(overrides)
@@ -52,7 +52,7 @@ def uses_running_replica(env: Environment) -> bool:
     state = running_state()
     if state is None:
         return False
-    wanted = env.topology.get("replica") or {}
+    wanted = env.topology.replica.given()
     running = state.get("config", {})
     return all(
         running.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in wanted.items()
@@ -65,7 +65,7 @@ def expecting_started(env: Environment, config: dict[str, Any]) -> Environment:
     if not config.get("instances"):
         return env
     started = int(config["instances"]) * max(1, len(config.get("groups") or ()))
-    return dataclasses.replace(env, expect={**env.expect, "targets": started})
+    return dataclasses.replace(env, expect=dataclasses.replace(env.expect, targets=started))
 
 
 def _groups(described: dict[str, Any]) -> list[TargetGroup]:
@@ -180,7 +180,7 @@ class ReplicaProvider(ProviderBase):
         if running_state() is not None:
             raise UsageError(
                 f"a replica with other settings is running; {env.source} asks for "
-                f"{env.topology.get('replica')}: stop it with `parity down` first"
+                f"{env.topology.replica.given()}: stop it with `parity down` first"
             )
         handle = lifecycle.up(replica_config(env), tied=True)
         try:
@@ -235,7 +235,7 @@ class ReplicaProvider(ProviderBase):
             entry_url=self.env.url or described["url"],
             load_balancer=lb,
             target_groups=groups,
-            redis_url=self.env.redis.get("url") or described["redis_url"],
+            redis_url=self.env.redis.url or described["redis_url"],
             secrets={"replica_password": self._control.password()},
             ca_file=described["ca_file"],
             session_store=_store_facts(described),

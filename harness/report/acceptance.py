@@ -8,10 +8,11 @@ nothing are warnings in the report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
+from harness.profile.sections import Accept
 from harness.report.model import AcceptanceRecord, CheckRecord
 from harness.suite_names import check_named
 
@@ -28,14 +29,14 @@ class Acceptance:
     written: str | None = None  # the check as the profile wrote it (an old suite name, say)
 
     @classmethod
-    def from_entry(cls, index: int, entry: dict[str, Any]) -> Acceptance:
-        check = entry.get("check")
+    def from_entry(cls, index: int, entry: Accept) -> Acceptance:
+        check = entry.check
         return cls(
             index,
             check_named(str(check)) if check else None,
-            entry.get("fault"),
-            str(entry["reason"]),
-            date.fromisoformat(str(entry["until"])),
+            entry.fault,
+            str(entry.reason),
+            date.fromisoformat(str(entry.until)),
             str(check) if check else None,
         )
 
@@ -52,7 +53,7 @@ class Acceptance:
         return f"{named}: {self.reason} (until {self.until.isoformat()})"
 
 
-def acceptances(entries: list[dict[str, Any]]) -> list[Acceptance]:
+def acceptances(entries: Sequence[Accept]) -> list[Acceptance]:
     return [Acceptance.from_entry(i, e) for i, e in enumerate(entries)]
 
 
@@ -61,7 +62,7 @@ def matching(found: list[Acceptance], check_id: str, message: str) -> Acceptance
 
 
 def acceptance_section(
-    entries: list[dict[str, Any]], checks: list[CheckRecord]
+    entries: Sequence[Accept], checks: list[CheckRecord]
 ) -> tuple[list[AcceptanceRecord], list[str]]:
     """What each `accept:` entry matched, and a warning for each that matched nothing."""
     records: list[AcceptanceRecord] = []

@@ -24,6 +24,7 @@ from redis.sentinel import Sentinel
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.printable import printable
 from harness.profile.environment import mask_url
+from harness.profile.sections import Redis
 
 MODES = ("standalone", "sentinel", "cluster")
 CONNECT_TIMEOUT = 3.0
@@ -58,22 +59,22 @@ def _sentinel(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def settings_of(section: dict[str, Any], url: str | None) -> StoreSettings:
+def settings_of(section: Redis, url: str | None) -> StoreSettings:
     """The profile's `redis:` section (with the URL the provider resolved) as settings."""
-    mode = str(section.get("mode") or "standalone")
+    mode = str(section.mode or "standalone")
     if mode not in MODES:
         raise UsageError(f"redis.mode {mode!r}: allowed {', '.join(MODES)}")
-    sentinels = tuple(_sentinel(s) for s in section.get("sentinels") or ())
-    if mode == "sentinel" and (not sentinels or not section.get("service")):
+    sentinels = tuple(_sentinel(s) for s in section.sentinels or ())
+    if mode == "sentinel" and (not sentinels or not section.service):
         raise UsageError("redis.mode sentinel needs redis.sentinels (HOST:PORT) and redis.service")
     return StoreSettings(
         mode=mode,
         url=url,
         sentinels=sentinels,
-        service=section.get("service"),
-        username=section.get("username"),
-        password=section.get("password"),
-        ca_file=section.get("ca_file"),
+        service=section.service,
+        username=section.username,
+        password=section.password,
+        ca_file=section.ca_file,
     )
 
 

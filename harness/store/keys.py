@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from harness.errors import NotApplicable, ProfileError
+from harness.profile.sections import Redis
 from harness.traffic.session_location import decodings
 
 # Known session layouts, by a cookie the framework sets: (framework, redis.key, session_id);
@@ -67,11 +68,11 @@ def key_problem(template: str) -> str | None:
     return None
 
 
-def configured_key(redis_section: dict[str, Any], cookie: str) -> str:
+def configured_key(redis_section: Redis, cookie: str) -> str:
     """The profile's key for the session whose cookie value is `cookie`."""
-    match = re.search(str(redis_section["session_id"]), cookie)
+    match = re.search(str(redis_section.session_id), cookie)
     session_id = match.group(1) if match else cookie
-    return str(redis_section["key"]).format(
+    return str(redis_section.key).format(
         session_id=session_id, session_id_sha256=sha256_hex(session_id)
     )
 
@@ -161,7 +162,7 @@ def masked(key: str, cookie: str) -> str:
 
 
 def find_key(
-    redis_section: dict[str, Any], store: Any, cookie: str, driver: Any, user: Any
+    redis_section: Redis, store: Any, cookie: str, driver: Any, user: Any
 ) -> Lookup:
     """Where the session is: the driver's key (`store_key(user)`), else the profile's, else a
     bounded scan for a key holding its id."""
@@ -182,7 +183,7 @@ def find_key(
     return Lookup(key, "absent", key, examined, shown=shown)
 
 
-def check_layout(redis_section: dict[str, Any], lookups: list[Lookup]) -> None:
+def check_layout(redis_section: Redis, lookups: list[Lookup]) -> None:
     """NotApplicable when no session made in the run was found; a ProfileError when each one
     found was found only by a scan (the profile names the wrong key), saying what to write."""
     present = [x for x in lookups if x.present]
@@ -191,7 +192,7 @@ def check_layout(redis_section: dict[str, Any], lookups: list[Lookup]) -> None:
     if all(x.how == "scan" for x in present):
         x = present[0]
         raise ProfileError(
-            f"redis.key: sessions are not under {redis_section['key']!r} but the store holds "
+            f"redis.key: sessions are not under {redis_section.key!r} but the store holds "
             f"{x.printable!r} for a session made in this run; write {x.hint}"
         )
 
@@ -204,11 +205,11 @@ def elsewhere(lookups: dict[str, Lookup]) -> dict[str, Lookup]:
     return {t: x for t, x in lookups.items() if x.how == "scan"}
 
 
-def unknown_layout(redis_section: dict[str, Any], lookups: list[Lookup]) -> NotApplicable:
+def unknown_layout(redis_section: Redis, lookups: list[Lookup]) -> NotApplicable:
     """Why a store check cannot look: no session made in this run was found in the store."""
     return NotApplicable(
         f"no session made in this run is in the store under redis.key "
-        f"{redis_section['key']!r}, nor under any key holding its id (scanned "
+        f"{redis_section.key!r}, nor under any key holding its id (scanned "
         f"{max((x.examined for x in lookups), default=0)} keys): "
         "the store's key for a session is unknown here; set redis.key and redis.session_id, or "
         "give the session driver a store_key(user) method"

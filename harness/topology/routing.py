@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from harness.errors import UsageError
+from harness.profile.sections import Route
 from harness.topology.aws.rules import RouteRequest, choose
 from harness.topology.model import Listener, RouteMatch
 
 DEFAULT_PORTS = {"HTTP": 80, "HTTPS": 443}
 
 
-def entry_listener(listeners: list[Listener], route: dict[str, Any] | None) -> Listener | None:
+def entry_listener(listeners: list[Listener], route: Route | None) -> Listener | None:
     """The listener requests enter by: the route's, else the first HTTPS one, else the first."""
-    wanted = (route or {}).get("listener")
+    wanted = route.listener if route else None
     if wanted is not None:
         found = next((li for li in listeners if li.port == int(wanted)), None)
         if found is None:
@@ -29,27 +30,28 @@ def entry_listener(listeners: list[Listener], route: dict[str, Any] | None) -> L
 
 
 def select(
-    listener: Listener | None, raw_rules: dict[int, list[Any]], route: dict[str, Any] | None
+    listener: Listener | None, raw_rules: dict[int, list[Any]], route: Route | None
 ) -> RouteMatch | None:
     """The rule the route takes on its listener; None when the profile names no route."""
     if not route or listener is None:
         return None
-    request = RouteRequest(route.get("listener"), route.get("host"), route.get("path"))
+    request = RouteRequest(route.listener, route.host, route.path)
     rule, why, passed = choose(raw_rules.get(listener.port, []), request)
     priority = "default" if rule is None else str(rule.get("Priority"))
     chosen = next(r for r in listener.rules if r.priority == priority)
     if not chosen.target_groups:
         raise UsageError(
-            f"topology.route {route}: {why} on {listener.protocol}:{listener.port}, whose action "
-            f"is {chosen.actions}: it forwards to no target group, so there is nothing to test"
+            f"topology.route {route.given()}: {why} on {listener.protocol}:{listener.port}, "
+            f"whose action is {chosen.actions}: it forwards to no target group, so there is "
+            "nothing to test"
         )
     return RouteMatch(
         listener=f"{listener.protocol}:{listener.port}",
         rule=priority,
         why=why,
         passed_over=passed,
-        host=route.get("host"),
-        path=route.get("path"),
+        host=route.host,
+        path=route.path,
     )
 
 

@@ -22,6 +22,7 @@ import requests
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.haproxy_admin import HaproxyAdmin, ServerStat
 from harness.profile.environment import Environment
+from harness.profile.sections import Drain, StaticTarget
 from harness.statuses import status_matches
 from harness.topology import TargetStates
 from harness.topology.base import ProviderBase
@@ -68,18 +69,18 @@ class StaticProvider(ProviderBase):
     def __init__(self, env: Environment) -> None:
         self.env = env
         self.topo = env.topology
-        self.drain_cfg: dict[str, Any] | None = self.topo.get("drain")
+        self.drain_cfg: Drain | None = self.topo.drain
         self._admin: HaproxyAdmin | None = None
         self._drained: dict[str, float] = {}  # target -> when its drain command succeeded
-        if self.drain_cfg and self.drain_cfg["adapter"] == "haproxy":
-            if not self.drain_cfg.get("socket") or not self.drain_cfg.get("backend"):
+        if self.drain_cfg and self.drain_cfg.adapter == "haproxy":
+            if not self.drain_cfg.socket or not self.drain_cfg.backend:
                 raise UsageError(
                     f"{env.source}: topology.drain: the haproxy adapter needs socket and backend"
                 )
-            self._admin = HaproxyAdmin(self.drain_cfg["socket"])
-        if self.drain_cfg and self.drain_cfg["adapter"] == "command":
+            self._admin = HaproxyAdmin(self.drain_cfg.socket)
+        if self.drain_cfg and self.drain_cfg.adapter == "command":
             for key in ("drain", "restore"):
-                if not self.drain_cfg.get(key):
+                if not getattr(self.drain_cfg, key):
                     raise UsageError(
                         f"{env.source}: topology.drain.{key}: the command adapter "
                         "needs drain and restore commands with {target}"
@@ -88,29 +89,28 @@ class StaticProvider(ProviderBase):
     # ---- resolve --------------------------------------------------------------------------
     def resolve(self) -> Topology:
         expect = self.env.expect
-        sticky = expect.get("stickiness") or {}
-        health = expect.get("health_check") or {}
+        sticky = expect.stickiness
         states = self.target_states()
         targets = []
-        for t in self.topo["targets"]:
-            state, reason = states.get(t["id"], ("unused", "Target.NotRegistered"))
-            url = t.get("url")
-            address = t.get("address") or (urlsplit(url).hostname if url else "") or ""
+        for t in self.topo.targets or ():
+            state, reason = states.get(t.id, ("unused", "Target.NotRegistered"))
+            url = t.url
+            address = t.address or (urlsplit(url).hostname if url else "") or ""
             port = urlsplit(url).port if url else None
-            targets.append(Target(t["id"], address, port, state, reason, t.get("zone"), url))
+            targets.append(Target(t.id, address, port, state, reason, t.zone, url))
         group = TargetGroup(
             name=GROUP_NAME,
             target_type="ip",
             settings_source="expect",
             states_source=self.states_source(),
             stickiness=Stickiness(
-                enabled=bool(sticky.get("enabled", bool(sticky))),
-                type=sticky.get("type", "lb_cookie"),
-                duration_seconds=sticky.get("duration_seconds", 86400),
+                enabled=bool(sticky.enabled if sticky.enabled is not None else bool(sticky)),
+                type=sticky.type or "lb_cookie",
+                duration_seconds=sticky.duration_seconds or 86400,
             ),
-            deregistration_delay_seconds=expect.get("deregistration_delay_seconds", 0),
-            algorithm=expect.get("algorithm", "round_robin"),
-            health_check=HealthCheckSettings(**{k: v for k, v in health.items()}),
+            deregistration_delay_seconds=expect.deregistration_delay_seconds or 0,
+            algorithm=expect.algorithm or "round_robin",
+            health_check=HealthCheckSettings(**expect.health_check.given()),
             targets=targets,
         )
         entry = str(self.env.url)
@@ -127,40 +127,40 @@ class StaticProvider(ProviderBase):
             entry,
             lb,
             [group],
-            redis_url=self.env.redis.get("url"),
+            redis_url=self.env.redis.url,
             drain_keeps_pinned=self.keeps_pinned,
         )
 
     def states_source(self) -> str:
         """Where `target_states` reads the targets' states, in words."""
-        cfg = self.drain_cfg or {}
-        if self._admin is not None:
-            return f"the HAProxy runtime API (show stat, backend {cfg['backend']})"
-        if cfg.get("state"):
+        cfg = self.drain_cfg
+        if self._admin is not None and cfg is not None:
+            return f"the HAProxy runtime API (show stat, backend {cfg.backend})"
+        if cfg and cfg.state:
             return "the profile's state command"
-        if cfg.get("health"):
+        if cfg and cfg.health:
             return "the profile's health command"
         return "a probe of each target's url (expect.health_check)"
 
     @property
     def keeps_pinned(self) -> bool:
         """Whether the drain keeps pinned clients on the target (`topology.drain.pinned: keep`)."""
-        return bool(self.drain_cfg and self.drain_cfg.get("pinned") == "keep")
+        return bool(self.drain_cfg and self.drain_cfg.pinned == "keep")
 
     # ---- health -----------------------------------------------------------------------------
     def target_states(self) -> TargetStates:
-        ids = [t["id"] for t in self.topo["targets"]]
+        ids = [t.id for t in self.topo.targets or ()]
         if self._admin is not None:
-            stats = self._admin.servers(str(self.drain_cfg["backend"]))  # type: ignore[index]
+            stats = self._admin.servers(str(self.drain_cfg.backend))  # type: ignore[union-attr]
             states = {i: haproxy_state(stats[i]) for i in ids if i in stats}
             return {i: s for i, s in states.items() if s[0] != "unused"}
-        if self.drain_cfg and self.drain_cfg.get("state"):
+        if self.drain_cfg and self.drain_cfg.state:
             return self._state_command(ids)
-        if self.drain_cfg and self.drain_cfg.get("health"):
+        if self.drain_cfg and self.drain_cfg.health:
             states = {i: self._command_health(i) for i in ids}
         else:
-            states = {t["id"]: self._probe(t) for t in self.topo["targets"]}
-        delay = float(self.env.expect.get("deregistration_delay_seconds", 0))
+            states = {t.id: self._probe(t) for t in self.topo.targets or ()}
+        delay = float(self.env.expect.deregistration_delay_seconds or 0)
         for target_id, since in self._drained.items():
             state = "draining" if time.monotonic() - since < delay else "unused"
             states[target_id] = (state, REASONS[state])
@@ -169,7 +169,7 @@ class StaticProvider(ProviderBase):
     def _state_command(self, ids: list[str]) -> TargetStates:
         """The `state` command's answer: JSON {id: state}, lines "id state", or, with
         {target} in it, one word per target."""
-        template = str(self.drain_cfg["state"])  # type: ignore[index]
+        template = str(self.drain_cfg.state)  # type: ignore[union-attr]
         if "{target}" in template:
             words = {i: self._run("state", i).stdout.strip() for i in ids}
         else:
@@ -192,15 +192,15 @@ class StaticProvider(ProviderBase):
             )
         return {i: (w, REASONS.get(w, "")) for i, w in words.items() if i in ids}
 
-    def _probe(self, target: dict[str, Any]) -> tuple[str, str]:
+    def _probe(self, target: StaticTarget) -> tuple[str, str]:
         """The target's health as its health check would see it (`expect.health_check`: path
         and matcher, as the ALB's)."""
-        if not target.get("url"):
+        if not target.url:
             return "unavailable", "no direct URL and no health command"
-        health = self.env.expect.get("health_check") or {}
-        path, matcher = health.get("path", "/"), str(health.get("matcher", "200"))
+        health = self.env.expect.health_check
+        path, matcher = health.path or "/", str(health.matcher or "200")
         try:
-            code = requests.get(target["url"].rstrip("/") + path, timeout=5).status_code
+            code = requests.get(target.url.rstrip("/") + path, timeout=5).status_code
         except requests.RequestException as exc:
             return "unhealthy", f"Target.FailedHealthChecks ({type(exc).__name__})"
         if status_matches(code, matcher):
@@ -218,7 +218,7 @@ class StaticProvider(ProviderBase):
     def _run(
         self, which: str, target_id: str, *, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        template = str(self.drain_cfg[which])  # type: ignore[index]
+        template = str(getattr(self.drain_cfg, which))
         command = template.replace("{target}", shlex.quote(target_id))
         result = subprocess.run(
             command,
@@ -236,7 +236,7 @@ class StaticProvider(ProviderBase):
         return result
 
     # ---- drive --------------------------------------------------------------------------------
-    def _need_adapter(self) -> dict[str, Any]:
+    def _need_adapter(self) -> Drain:
         if not self.drain_cfg:
             raise UsageError(
                 f"{self.env.source}: topology.drain is not set: this environment "
@@ -247,9 +247,9 @@ class StaticProvider(ProviderBase):
     def deregister(self, target_id: str) -> dict[str, Any]:
         cfg = self._need_adapter()
         if self._admin is not None and self.keeps_pinned:
-            self._admin.set_drain(cfg["backend"], target_id)
+            self._admin.set_drain(str(cfg.backend), target_id)
         elif self._admin is not None:
-            self._admin.set_maint(cfg["backend"], target_id)
+            self._admin.set_maint(str(cfg.backend), target_id)
         else:
             self._run("drain", target_id)
             self._drained[target_id] = time.monotonic()
@@ -258,8 +258,8 @@ class StaticProvider(ProviderBase):
     def register(self, target_id: str, details: dict[str, Any] | None = None) -> None:
         cfg = self._need_adapter()
         if self._admin is not None:  # with health checks, it must pass them before traffic
-            stat = self._admin.servers(cfg["backend"]).get(target_id)
-            self._admin.set_ready(cfg["backend"], target_id, recheck=bool(stat and stat.checked))
+            stat = self._admin.servers(str(cfg.backend)).get(target_id)
+            self._admin.set_ready(str(cfg.backend), target_id, recheck=bool(stat and stat.checked))
         else:
             self._run("restore", target_id)
             self._drained.pop(target_id, None)
@@ -271,6 +271,6 @@ class StaticProvider(ProviderBase):
         raise UsageError(f"the static provider cannot {action} a target")
 
     def identity(self) -> str:
-        if self.drain_cfg and self.drain_cfg["adapter"] == "haproxy":
-            return f"static haproxy {self.drain_cfg['socket']} {self.drain_cfg['backend']}"
+        if self.drain_cfg and self.drain_cfg.adapter == "haproxy":
+            return f"static haproxy {self.drain_cfg.socket} {self.drain_cfg.backend}"
         return f"static {self.env.url}"

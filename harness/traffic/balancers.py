@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+from harness.profile.sections import Expect
 
 Issued = Literal["every_response", "on_assignment", "on_app_cookie", "never"]
 Lifetime = Literal["expires", "max_age", "session", "any"]  # any: not assumed
@@ -94,12 +96,12 @@ ALB_APP_COOKIE = CookieRule(
 )  # fmt: skip
 
 
-def cookie_rule(expect: dict[str, Any]) -> CookieRule:
+def cookie_rule(expect: Expect) -> CookieRule:
     """The rule for a profile's `expect`: the balancer's defaults, then `expect.cookie`."""
-    rule = BALANCERS[str(expect.get("balancer") or "alb")]
-    if rule.balancer == "alb" and (expect.get("stickiness") or {}).get("type") == "app_cookie":
+    rule = BALANCERS[str(expect.balancer or "alb")]
+    if rule.balancer == "alb" and expect.stickiness.type == "app_cookie":
         rule = ALB_APP_COOKIE
-    overrides = {k: v for k, v in (expect.get("cookie") or {}).items() if v is not None}
+    overrides = expect.cookie.given()
     if overrides.get("expires_days") is not None:
         overrides.setdefault("lifetime", "expires")
     return dataclasses.replace(rule, **overrides) if overrides else rule

@@ -12,6 +12,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from harness.profile.sections import Redis
 from harness.store.keys import configured_key
 from harness.traffic.client import Route
 from harness.traffic.contract import SessionDriver, Transport
@@ -69,7 +70,7 @@ class CleaningDriver:
             if self._open.pop(id(user), None) is not None:
                 self._ledger.logged_out += 1
 
-    def finish(self, store: Any, redis_section: dict[str, Any]) -> None:
+    def finish(self, store: Any, redis_section: Redis) -> None:
         """Log out every session still open; delete its store key where known and still there."""
         with self._lock:
             left, self._open = list(self._open.values()), {}
@@ -85,9 +86,9 @@ class CleaningDriver:
             self._ledger.left += not (logged_out or deleted)
 
 
-def _delete_key(store: Any, redis_section: dict[str, Any], cookie: str) -> bool:
+def _delete_key(store: Any, redis_section: Redis, cookie: str) -> bool:
     """Delete the session's key (from the profile's layout) if it is still in the store."""
-    if store is None or not redis_section.get("key"):
+    if store is None or not redis_section.key:
         return False
     try:
         return bool(store.delete(configured_key(redis_section, cookie)))

@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from requests.cookies import create_cookie
 
 from harness.errors import UsageError
+from harness.profile.sections import Identity as IdentitySection
 from harness.traffic.cookies import set_cookies
 
 TRACE_LIMIT = 40
@@ -262,9 +263,10 @@ def trace_text(records: Iterable[RequestRecord], last: int) -> str:
     return "\n".join("  " + r.line() for r in list(records)[-last:])
 
 
-def identity_from(spec: dict[str, Any]) -> Identity:
-    if spec.get("json"):
-        return Identity(json=str(spec["json"]))
-    if spec.get("header"):
-        return Identity(header=str(spec["header"]))
+def identity_from(spec: IdentitySection) -> Identity:
+    """How responses name their instance, from the profile's `identity:`."""
+    if spec.json:
+        return Identity(json=str(spec.json))
+    if spec.header:
+        return Identity(header=str(spec.header))
     raise UsageError("identity: give a header or a json pointer")

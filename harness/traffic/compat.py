@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from harness.errors import DeploymentFinding, NotApplicable
+from harness.profile.sections import Assets, Version
 from harness.traffic.builds import serving_builds
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver, StepFailed
@@ -35,7 +36,7 @@ class Side:
         return f"{self.target} ({notes})" if notes else self.target
 
 
-def sides_of(site: Site, version: dict[str, Any] | None, where: str = "") -> list[Side]:
+def sides_of(site: Site, version: Version | None, where: str = "") -> list[Side]:
     """Every healthy target of `site`, with the build it names when there is `expect.version`
     ("" for a target that does not answer it)."""
     routes = {t.id: site.route(t.id) for t in site.topology.healthy_targets()}
@@ -147,20 +148,20 @@ def same_origin_path(url: str, entry_url: str) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def referenced_assets(side: Side, assets: dict[str, Any]) -> tuple[set[str], list[str]]:
+def referenced_assets(side: Side, assets: Assets) -> tuple[set[str], list[str]]:
     """The asset paths `side`'s pages (and manifest) reference, and what could not be read."""
     user = side.site.user(f"assets-{side.target}")
     found: set[str] = set()
     unread: list[str] = []
-    pattern = re.compile(assets.get("pattern") or "$^")
-    for page in assets.get("pages") or []:
+    pattern = re.compile(assets.pattern or "$^")
+    for page in assets.pages or ():
         response = user.request("GET", page, route=side.route)
         if response.status_code != 200:
             unread.append(f"{page} answered {response.status_code} on {side.label}")
             continue
         for match in pattern.finditer(response.text):
             found.add(match.group(1) if pattern.groups else match.group(0))
-    manifest = assets.get("manifest")
+    manifest = assets.manifest
     if manifest:
         response = user.request("GET", manifest, route=side.route)
         try:
@@ -195,7 +196,7 @@ def asset_status(side: Side, path: str, route: Route | None = None) -> str:
         return type(exc).__name__
 
 
-def asset_report(sides: list[Side], assets: dict[str, Any]) -> dict[str, Any]:
+def asset_report(sides: list[Side], assets: Assets) -> dict[str, Any]:
     """Per side the assets its pages reference; per asset the sides that do not serve it."""
     referenced: dict[str, set[str]] = {}
     unread: list[str] = []

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import requests
 
 from harness.errors import ParityError, UsageError
+from harness.profile.sections import Session
 from harness.statuses import matcher_of, status_matches
 from harness.traffic.answer import answer_of, answering, ask, is_transport
 from harness.traffic.client import Route, json_pointer
@@ -312,10 +313,10 @@ def _import_class(module: str, cls: str) -> Any:
         return getattr(importlib.import_module(module), cls)
 
 
-def driver_class(recipe: dict[str, Any]) -> Any:
+def driver_class(session: Session) -> Any:
     """The class a profile's `session.driver: package.module:Class` names, imported (not
     made: its `__init__` may need the environment's secrets); None for the YAML recipe."""
-    name = str(recipe.get("driver", "recipe"))
+    name = session.driver
     if name == "recipe":
         return None
     module, _, cls = name.partition(":")
@@ -327,16 +328,17 @@ def driver_class(recipe: dict[str, Any]) -> Any:
         raise UsageError(f"session.driver {name!r} cannot be loaded: {exc}") from exc
 
 
-def load_driver(recipe: dict[str, Any] | None, secrets: dict[str, str]) -> SessionDriver:
-    """The driver a profile names: the YAML recipe, or `package.module:Class`."""
-    if recipe is None:
+def load_driver(session: Session | None, secrets: dict[str, str]) -> SessionDriver:
+    """The driver a profile names: the YAML recipe, or `package.module:Class` (made with the
+    `session:` mapping and the environment's secrets)."""
+    if session is None:
         raise UsageError("the profile has no session: section; describe login, write and read")
-    found = driver_class(recipe)
+    found = driver_class(session)
     if found is None:
-        return RecipeDriver(recipe, secrets)
-    name = str(recipe["driver"])
+        return RecipeDriver(session.recipe, secrets)
+    name = session.driver
     try:
-        made = found(recipe, secrets)
+        made = found(session.recipe, secrets)
     except Exception as exc:
         raise DriverError(f"session driver {name}.__init__ raised {raised_where(exc)}") from exc
     driver: SessionDriver = _UsersDriver(made, name)

@@ -81,7 +81,7 @@ def draw_fresh(
 ) -> FreshDraw:
     """Fresh clients until `run` decides (and `min_clients` are drawn), within the bounds.
     `key` maps the answering target to what the run counts (a target, or its group)."""
-    max_rps = float(site.env.safety.get("max_rps") or 0)
+    max_rps = float(site.env.safety.max_rps or 0)
     batch_seconds = WORKERS / max_rps if max_rps > 0 else 0.0
     draw, limits = FreshDraw(), (min_clients, max_clients, time.monotonic() + MAX_SECONDS)
     weighted = set(run.ids) if run is not None else None

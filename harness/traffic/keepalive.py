@@ -15,19 +15,20 @@ import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
+
+from harness.profile.sections import Expect
 
 CUT = "cut"  # no response at all: the connection was closed under the request
 IDLE_ATTRIBUTE = "idle_timeout.timeout_seconds"  # the ALB's load balancer attribute
 
 
 def balancer_idle_timeout(
-    expect: dict[str, Any], attributes: dict[str, str]
+    expect: Expect, attributes: dict[str, str]
 ) -> tuple[float | None, str]:
     """The balancer's idle timeout: `expect.idle_timeout_seconds`, else the load balancer's
     `idle_timeout.timeout_seconds` (AWS's, the replica's); None and why when neither says."""
-    declared = expect.get("idle_timeout_seconds")
+    declared = expect.idle_timeout_seconds
     if declared is not None:
         return float(declared), "expect.idle_timeout_seconds"
     published = attributes.get(IDLE_ATTRIBUTE)

@@ -118,8 +118,9 @@ class Site:
         """The app's own cookie that application-based stickiness follows."""
         group = self.topology.target_groups[0] if self.topology.target_groups else None
         named = group.stickiness.cookie_name if group else None
-        expected = (self.env.expect.get("stickiness") or {}).get("cookie_name")
-        return str(named or expected or (self.env.session or {}).get("cookie", "session"))
+        expected = self.env.expect.stickiness.cookie_name
+        own = self.env.session.cookie if self.env.session else "session"
+        return str(named or expected or own)
 
     def _start_app_session(self, user: VirtualUser) -> SessionDriver:
         """Log in, so that the app sets the cookie an ALB's app_cookie stickiness follows."""
@@ -249,7 +250,7 @@ def read_reached(
         if route.direct:
             raise ProfileError(
                 f"{site.env.source}: topology: the URL of {route.target} ({route.base_url}) is "
-                f"answered by {answered} (identity: {site.env.identity})"
+                f"answered by {answered} (identity: {site.env.identity.given()})"
             )
         if not route.cookies:  # nothing pins it: the balancer sets no cookie to follow
             raise NotApplicable(

@@ -63,7 +63,7 @@ def test_an_exception_inside_still_undoes(fresh_replica: Pair, tmp_path: Path) -
 
 def test_refusals_say_why(fresh_replica: Pair, tmp_path: Path) -> None:
     _, handle = fresh_replica
-    safety = {**replica_profile().safety, "allow_disruptive": False}
+    safety = dataclasses.replace(replica_profile().safety, allow_disruptive=False)
     cases = [
         (guard_for(handle, tmp_path, safety=safety), "sets safety.allow_disruptive: false"),
         (

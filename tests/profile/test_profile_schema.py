@@ -64,7 +64,7 @@ def test_an_integral_float_is_an_integer_to_both() -> None:
         .replace("targets: 2\n", "targets: 2.0\n")
     )
     assert VALIDATOR.is_valid(yaml.safe_load(text))
-    assert parse_profile(text, "float.yaml").expect["targets"] == 2
+    assert parse_profile(text, "float.yaml").expect.targets == 2
     half = text.replace("targets: 2.0\n", "targets: 2.5\n")
     assert not VALIDATOR.is_valid(yaml.safe_load(half))
     with pytest.raises(ProfileError, match=r"expect\.targets: got 2\.5"):

@@ -8,6 +8,7 @@ import pytest
 
 from harness.errors import ProfileError
 from harness.profile.environment import parse_profile, replica_profile
+from harness.profile.sections import Identity, Safety
 from harness.topology import load_environment
 
 GOOD = """\
@@ -31,10 +32,10 @@ def test_a_good_profile_loads_with_defaults(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PARITY_TEST_REDIS_PASSWORD", "hunter2")
     env = parse_profile(GOOD, "staging.yaml")
     assert env.name == "staging" and env.provider == "aws"
-    assert env.expect["stickiness"]["duration_seconds"] == 86400
-    assert env.identity == {"header": "X-Instance-Id"}
-    assert env.safety == {"allow_disruptive": True, "max_users": 200, "max_rps": 500}
-    assert env.redis["url"] == "redis://:hunter2@cache.internal:6379/0"
+    assert env.expect.stickiness.duration_seconds == 86400
+    assert env.identity == Identity(header="X-Instance-Id")
+    assert env.safety == Safety(allow_disruptive=True, max_users=200, max_rps=500)
+    assert env.redis.url == "redis://:hunter2@cache.internal:6379/0"
     assert "hunter2" not in repr(env)
 
 
@@ -53,7 +54,7 @@ def test_variable_default_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         GOOD.replace("${PARITY_TEST_REDIS_PASSWORD}", "${PARITY_TEST_REDIS_PASSWORD:-dev}"),
         "s.yaml",
     )
-    assert env.redis["url"] == "redis://:dev@cache.internal:6379/0"
+    assert env.redis.url == "redis://:dev@cache.internal:6379/0"
 
 
 @pytest.mark.parametrize(
@@ -125,4 +126,4 @@ def test_named_environment_is_looked_up_and_a_missing_one_lists_the_others(
 def test_the_replica_is_the_default_environment() -> None:
     env = load_environment()
     assert env.provider == "replica" and env == replica_profile()
-    assert env.session is not None and env.session["cookie"] == "session"
+    assert env.session is not None and env.session.cookie == "session"

@@ -18,6 +18,7 @@ import redis
 from botocore.stub import Stubber
 
 from harness.errors import EnvironmentUnavailable
+from harness.profile.sections import Redis
 from harness.replica.processes import free_port, stop_pid, wait_until
 from harness.store.connection import StoreSettings, open_store, settings_of
 from harness.store.eviction import read_eviction
@@ -106,7 +107,7 @@ def test_a_cluster_is_used_through_its_slots(servers: Servers, tmp_path: Path) -
     with pytest.raises(redis.exceptions.MovedError):  # what a plain client meets
         for key in keys:
             plain.set(key, "x")
-    store = open_store(settings_of({"mode": "cluster"}, url))
+    store = open_store(settings_of(Redis(mode="cluster"), url))
     for key in keys:
         store.set(key, "x", ex=600)
     assert all(store.exists(k) for k in keys) and all(0 < store.ttl(k) <= 600 for k in keys)
@@ -138,12 +139,12 @@ def test_a_cluster_over_tls(servers: Servers, tmp_path: Path) -> None:
     nodes = [redis.Redis(port=p, ssl=True, ssl_ca_certs=str(ca)) for p in ports]
     wait_until(lambda: _cluster_ok(nodes), 20, "every node of the TLS cluster to say it is ok")
     url = f"rediss://127.0.0.1:{ports[2]}/0"
-    store = open_store(settings_of({"mode": "cluster", "ca_file": str(ca)}, url))
+    store = open_store(settings_of(Redis(mode="cluster", ca_file=str(ca)), url))
     for i in range(20):
         store.set(f"session:{i}", "x")
     assert all(store.exists(f"session:{i}") for i in range(20))
     with pytest.raises(EnvironmentUnavailable, match="cannot be used"):
-        open_store(settings_of({"mode": "cluster"}, url))  # the system CAs do not know it
+        open_store(settings_of(Redis(mode="cluster"), url))  # the system CAs do not know it
 
 
 def _sentinel_conf(path: Path, port: int, primary: int) -> None:
@@ -165,13 +166,13 @@ def test_a_sentinel_set_gives_the_primary(servers: Servers, tmp_path: Path) -> N
         servers.start(str(conf), "--sentinel", ready=_ping(port))
         sentinels.append(f"127.0.0.1:{port}")
     settings = settings_of(
-        {"mode": "sentinel", "sentinels": sentinels, "service": "sessions"}, None
+        Redis(mode="sentinel", sentinels=tuple(sentinels), service="sessions"), None
     )
     store = open_store(settings)
     store.set("session:s", "x")
     assert redis.Redis(port=primary).get("session:s") == b"x"
     wait_until(lambda: redis.Redis(port=replica).get("session:s") == b"x", 10, "replication")
-    unknown = settings_of({"mode": "sentinel", "sentinels": sentinels, "service": "nope"}, None)
+    unknown = settings_of(Redis(mode="sentinel", sentinels=tuple(sentinels), service="nope"), None)
     with pytest.raises(EnvironmentUnavailable, match="Sentinel service nope"):
         open_store(unknown)
 
@@ -204,16 +205,16 @@ def test_tls_with_an_acl_user(servers: Servers, tmp_path: Path) -> None:
     admin.acl_setuser("parity", enabled=True, passwords=["+s3cret-pass"], keys=["session:*"],
                       commands=["+@all"])  # fmt: skip
     url = f"rediss://parity:s3cret-pass@127.0.0.1:{port}/0"
-    store = open_store(settings_of({"ca_file": str(ca)}, url))
+    store = open_store(settings_of(Redis(ca_file=str(ca)), url))
     store.set("session:tls", "x")
     assert store.get("session:tls") == b"x"
     with pytest.raises(redis.exceptions.NoPermissionError):
         store.set("elsewhere", "x")  # the ACL user is scoped to session keys
-    wrong = settings_of({"ca_file": str(ca)}, url.replace("s3cret-pass", "wrong-pass"))
+    wrong = settings_of(Redis(ca_file=str(ca)), url.replace("s3cret-pass", "wrong-pass"))
     with pytest.raises(EnvironmentUnavailable) as refused:
         open_store(wrong)
     assert "wrong-pass" not in str(refused.value) and "parity:***@127.0.0.1" in str(refused.value)
-    untrusted = settings_of({}, url)  # the system CAs do not know this one
+    untrusted = settings_of(Redis(), url)  # the system CAs do not know this one
     with pytest.raises(EnvironmentUnavailable, match="cannot be used"):
         open_store(untrusted)
 

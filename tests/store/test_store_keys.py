@@ -14,15 +14,16 @@ import pytest
 import redis
 
 from harness.errors import NotApplicable, ProfileError
+from harness.profile.sections import Redis
 from harness.store.keys import check_layout, elsewhere, find_key, id_candidates, suggestion
 from harness.traffic.sharing_cause import Placement, cause, signed_id
 from tests.store.test_store import Servers, servers  # noqa: F401  (the fixture)
 
-DEFAULT = {"key": "session:{session_id}", "session_id": "^([^.]+)"}
+DEFAULT = Redis(key="session:{session_id}", session_id="^([^.]+)")
 DJANGO_ID = "k3v9x0q2m1w8e7r6t5y4u3i2o1p0a9s8"
 EXPRESS_ID = "Zr8mQ2vX9kLp4sT7wYb1nC6dF3gH5jK0"
 RAILS_ID = "7748a0f9f24854454b43699a50890896"  # a _shop_session cookie: Rack's public id
-RAILS = {"key": "session:2::{session_id_sha256}", "session_id": "^([^.]+)"}
+RAILS = Redis(key="session:2::{session_id_sha256}", session_id="^([^.]+)")
 
 
 class Hook:

@@ -15,6 +15,7 @@ from moto import mock_aws
 from harness.disruption.drain import Transition, wait_drained
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.profile.environment import parse_profile
+from harness.profile.sections import Expect
 from harness.topology import open_provider
 from harness.topology.aws.parse import target_of
 from harness.topology.aws.provider import AwsProvider, _desc
@@ -78,12 +79,12 @@ def test_the_keepalive_check_reads_the_albs_idle_timeout_attribute() -> None:
     through DescribeLoadBalancerAttributes; the profile's expect.idle_timeout_seconds wins."""
     topo = provider_for(build(idle_timeout=120)).resolve()
     attributes = topo.load_balancer.attributes
-    assert balancer_idle_timeout({}, attributes) == (
+    assert balancer_idle_timeout(Expect(), attributes) == (
         120.0,
         "the load balancer's idle_timeout.timeout_seconds",
     )
-    assert balancer_idle_timeout({"idle_timeout_seconds": 30}, attributes)[0] == 30.0
-    idle, why = balancer_idle_timeout({}, {})
+    assert balancer_idle_timeout(Expect(idle_timeout_seconds=30), attributes)[0] == 30.0
+    idle, why = balancer_idle_timeout(Expect(), {})
     assert idle is None and "set expect.idle_timeout_seconds" in why
 
 

@@ -68,7 +68,7 @@ def test_a_multi_request_login_with_a_form_token_is_a_valid_profile() -> None:
         'username: "{username}"}, expect_status: [302, 303], follow_redirects: false}\n'
     )
     env = parse_profile(_profile(login), "django.yaml")
-    steps = env.session["login"]  # type: ignore[index]
+    steps = env.session.recipe["login"]  # type: ignore[union-attr]
     assert [s["method"] for s in steps] == ["GET", "POST"]
     assert steps[1]["follow_redirects"] is False and steps[0]["follow_redirects"] is True
 

@@ -44,17 +44,17 @@ class AwsProvider(ProviderBase):
     def __init__(self, env: Environment) -> None:
         self.env = env
         topo = env.topology
-        self.ref = str(topo["load_balancer"])
+        self.ref = str(topo.load_balancer)
         session = aws_call(
             "sts",
             "Session",
-            lambda: boto3.Session(profile_name=topo.get("profile"), region_name=topo.get("region")),
+            lambda: boto3.Session(profile_name=topo.profile, region_name=topo.region),
             env.source,
         )
         self.region = session.region_name
         kwargs: dict[str, Any] = {"config": RETRIES}
-        if topo.get("endpoint_url"):
-            kwargs["endpoint_url"] = topo["endpoint_url"]
+        if topo.endpoint_url:
+            kwargs["endpoint_url"] = topo.endpoint_url
         self.elb: ElasticLoadBalancingv2Client = aws_call(
             "elbv2", "client", lambda: session.client("elbv2", **kwargs), env.source
         )
@@ -125,8 +125,8 @@ class AwsProvider(ProviderBase):
             listener, forwards = listener_of(raw, rules)
             listeners.append(listener)
             weights.update({k: v for k, v in forwards.items() if k not in weights or v})
-        entry_listener = routing.entry_listener(listeners, self.env.topology.get("route"))
-        route = routing.select(entry_listener, raw_rules, self.env.topology.get("route"))
+        entry_listener = routing.entry_listener(listeners, self.env.topology.route)
+        route = routing.select(entry_listener, raw_rules, self.env.topology.route)
         if route is not None and entry_listener is not None:
             chosen = next(r for r in entry_listener.rules if r.priority == route.rule)
             weights = {arn: w for arn, w in weights.items() if arn in chosen.target_groups}
@@ -153,12 +153,12 @@ class AwsProvider(ProviderBase):
         )
         self._groups = groups
         entry = self.env.url or routing.entry_url(lb["DNSName"], entry_listener, route)
-        topology = Topology(self.name, entry, balancer, groups, redis_url=self.env.redis.get("url"))
+        topology = Topology(self.name, entry, balancer, groups, redis_url=self.env.redis.url)
         topology.route = route
         topology.host = route.host if route else None
-        if self.env.redis.get("elasticache"):
+        if self.env.redis.elasticache:
             client = self._session.client("elasticache", **self._client_kwargs)
-            topology.session_store = aws_store.session_store(client, self.env.redis["elasticache"])
+            topology.session_store = aws_store.session_store(client, self.env.redis.elasticache)
         return topology
 
     def _rules(self, listener_arn: str) -> list[Any]:
@@ -170,14 +170,14 @@ class AwsProvider(ProviderBase):
 
     def store_failover_ready(self) -> str | None:
         """Why the store cannot be failed over from here, or None."""
-        if not self.env.redis.get("elasticache"):
+        if not self.env.redis.elasticache:
             return "name the ElastiCache replication group in redis.elasticache"
         return None
 
     def store_failover(self) -> dict[str, Any]:
         """ElastiCache TestFailover on `redis.elasticache` (guarded by the caller)."""
         client = self._session.client("elasticache", **self._client_kwargs)
-        return aws_store.fail_over(client, str(self.env.redis["elasticache"]))
+        return aws_store.fail_over(client, str(self.env.redis.elasticache))
 
     def hygiene(self, topology: Topology) -> list[str]:
         """Security-group and zone problems of the resolved topology."""
@@ -215,7 +215,7 @@ class AwsProvider(ProviderBase):
                 lambda: self.ec2.describe_instances(InstanceIds=ids)["Reservations"],
             )
             instances = {i["InstanceId"]: dict(i) for r in reservations for i in r["Instances"]}
-        template = self.env.topology.get("instance_url")
+        template = self.env.topology.instance_url
         ids_seen = [h["Target"]["Id"] for h in health]
         return [
             target_of(
