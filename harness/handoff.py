@@ -29,15 +29,15 @@ class HandOff:
     """One child's hand-off."""
 
     environment: Environment
-    provider: dict[str, Any] | None = None  # the provider's `hand_off()`: taken over by the child
+    provider: dict[str, Any] | None = field(default=None, repr=False)  # its `hand_off()`
     run: dict[str, Any] = field(default_factory=dict)  # what this child is asked (Locust's pace)
     results: str | None = None  # where the child writes its results
 
 
-def _write_private(path: Path, data: Any) -> None:
-    """JSON in a file only its owner reads, whole or not at all (written aside, then renamed)."""
+def _write_whole(path: Path, data: Any, mode: int) -> None:
+    """JSON in a file, whole or not at all (written aside, then renamed)."""
     aside = path.with_name(path.name + ".part")
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as out:
         json.dump(data, out, default=str)  # a YAML date in a profile travels as its text
     aside.replace(path)
@@ -45,7 +45,7 @@ def _write_private(path: Path, data: Any) -> None:
 
 def write_handoff(handoff: HandOff, path: Path) -> dict[str, str]:
     """Write the hand-off; the process environment a child needs to find it."""
-    _write_private(path, dataclasses.asdict(handoff))
+    _write_whole(path, dataclasses.asdict(handoff), 0o600)  # it holds resolved secrets
     return {**os.environ, HANDOFF_VARIABLE: str(path)}
 
 
@@ -67,7 +67,7 @@ def write_results(path: str | Path, results: dict[str, Any]) -> None:
     """What the child found, for the command that started it."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(target, results)
+    _write_whole(target, results, 0o666)  # as any file the user's umask allows
 
 
 def read_results(path: Path, child: str, said: str = "") -> dict[str, Any]:

@@ -118,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config, "workerinput", {}).get(LOADGROUP):
         config.option.loadgroup = True  # workers re-parse the command line: tell them here
     handoff = read_handoff()  # started by a parity command: opened once, there
-    results = config.getoption("parity_results", None) or (handoff and handoff.results)
+    results = (handoff and handoff.results) or config.getoption("parity_results", None)
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(NothingRanGuard(), "parity-nothing-ran")
         if results:

@@ -24,11 +24,16 @@ REGISTRY = "harness.topology"  # the package module itself: `PROVIDERS` names th
 
 
 def _modules() -> dict[str, ast.Module]:
+    """Every module of the package, the suites and the load profiles (shipped inside it)."""
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         found[name] = ast.parse(path.read_text(), str(path))
+    for folder in ("suites", "load"):
+        for path in sorted((PACKAGE.parent / folder).glob("*.py")):
+            name = f"harness.{folder}" + ("" if path.stem == "__init__" else f".{path.stem}")
+            found[name] = ast.parse(path.read_text(), str(path))
     return found
 
 

@@ -42,6 +42,7 @@ def load_context() -> tuple[dict[str, Any], Environment | None, str | None]:
     written = {
         "identity": env.identity.given(),
         "session": env.session.recipe if env.session else None,
+        "evidence_path": handoff.results,
     }
     return {**handoff.run, **written}, env, handoff.results
 
@@ -49,7 +50,9 @@ def load_context() -> tuple[dict[str, Any], Environment | None, str | None]:
 CONTEXT, ENVIRONMENT, EVIDENCE_PATH = load_context()
 EVIDENCE = Evidence()
 IDENTITY: Identity = identity_from(
-    ENVIRONMENT.identity if ENVIRONMENT else IdentitySection(header="X-Instance-Id")
+    ENVIRONMENT.identity
+    if ENVIRONMENT and ENVIRONMENT.identity
+    else IdentitySection(header="X-Instance-Id")
 )
 DRAINED: dict[str, float] = {}  # target -> epoch its drain began (from the parity process)
 

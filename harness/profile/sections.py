@@ -278,22 +278,24 @@ class Session(Section):
     is given `recipe`, the section as the profile wrote it with its defaults: that mapping is
     the contract's public form."""
 
-    cookie: str
-    recipe: dict[str, Any] = field(repr=False, default_factory=dict)
-    driver: str = "recipe"
-    lifetime_seconds: int | None = None
+    recipe: dict[str, Any] = field(repr=False)  # may hold credentials
+
+    @property
+    def cookie(self) -> str:
+        return str(self.recipe["cookie"])  # required by the schema
+
+    @property
+    def driver(self) -> str:
+        return str(self.recipe.get("driver") or "recipe")
+
+    @property
+    def lifetime_seconds(self) -> int | None:
+        given = self.recipe.get("lifetime_seconds")
+        return None if given is None else int(given)
 
     @classmethod
     def of(cls, recipe: Mapping[str, Any] | None) -> Session | None:
-        if recipe is None:
-            return None
-        given = dict(recipe)
-        return cls(
-            cookie=str(given["cookie"]),
-            recipe=given,
-            driver=str(given.get("driver") or "recipe"),
-            lifetime_seconds=given.get("lifetime_seconds"),
-        )
+        return None if recipe is None else cls(dict(recipe))
 
 
 def build(kind: type[T], data: Any) -> T:

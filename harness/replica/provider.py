@@ -59,6 +59,11 @@ def uses_running_replica(env: Environment) -> bool:
     )
 
 
+def _shown(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as the profile wrote them (a list, not a tuple)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+
+
 def expecting_started(env: Environment, config: dict[str, Any]) -> Environment:
     """`env` expecting exactly the targets a replica of this config (its JSON) started:
     `instances` in each of its weighted `groups`."""
@@ -180,7 +185,7 @@ class ReplicaProvider(ProviderBase):
         if running_state() is not None:
             raise UsageError(
                 f"a replica with other settings is running; {env.source} asks for "
-                f"{env.topology.replica.given()}: stop it with `parity down` first"
+                f"{_shown(env.topology.replica.given())}: stop it with `parity down` first"
             )
         handle = lifecycle.up(replica_config(env), tied=True)
         try:

@@ -172,5 +172,6 @@ class Topology:
         """JSON for machines and reports; secrets and Redis passwords left out."""
         data = dataclasses.asdict(self)
         data.pop("secrets")
+        data.pop("ports_fixed")  # how `parity diff` reads the ports, not a setting
         data["redis_url"] = mask_url(self.redis_url)
         return data
