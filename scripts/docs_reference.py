@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,14 @@ def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").strip() or "-"
 
 
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table: the header, its rule, a line per row of cells already made."""
+    def line(cells: Sequence[str]) -> str:
+        return f"| {' | '.join(cells)} |\n"
+
+    return line(header) + "|" + "---|" * len(header) + "\n" + "".join(line(r) for r in rows)
+
+
 def first_paragraph(doc: str) -> str:
     """A docstring's first paragraph, on one line."""
     return " ".join(doc.strip().split("\n\n")[0].split())
@@ -56,7 +64,7 @@ def _is_group(parser: argparse.ArgumentParser) -> bool:
     return any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
 
 
-def _flag_rows(parser: argparse.ArgumentParser) -> list[str]:
+def _flag_rows(parser: argparse.ArgumentParser) -> list[list[str]]:
     rows = []
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
@@ -66,7 +74,7 @@ def _flag_rows(parser: argparse.ArgumentParser) -> list[str]:
         default = action.default
         shown = "" if default in (None, False, argparse.SUPPRESS, []) else f"`{default}`"
         help_text = (action.help or "") % {"default": default} if action.help else ""
-        rows.append(f"| {name} | {cell(help_text)} | {cell(allowed)} | {cell(shown)} |")
+        rows.append([name, cell(help_text), cell(allowed), cell(shown)])
     return rows
 
 
@@ -74,11 +82,8 @@ def cli_page() -> str:
     """Every command and flag, from the parser `parity` runs."""
     parser = build_parser()
     out = [HEAD, "# Commands and flags\n\n", f"{cell(parser.description)}\n\n"]
-    out.append("| flag | what it does |\n|---|---|\n")
-    for row in _flag_rows(parser):  # the command's own flags: the flag and what it does
-        flag, what = row.removeprefix("| ").split(" | ")[:2]
-        out.append(f"| {flag} | {what} |\n")
-    out.append("\n")
+    own = [row[:2] for row in _flag_rows(parser)]  # the command's own: the flag, what it does
+    out.append(table(["flag", "what it does"], own) + "\n")
     for words, child in _commands(parser, []):
         out.append(f"## `parity {' '.join(words)}`\n\n")
         if child.description:
@@ -87,8 +92,7 @@ def cli_page() -> str:
         out.append(f"```text\n{' '.join(usage.split())}\n```\n\n")
         rows = _flag_rows(child)
         if rows and not _is_group(child):
-            out.append("| flag | what it does | allowed | default |\n|---|---|---|---|\n")
-            out.append("\n".join(rows) + "\n\n")
+            out.append(table(["flag", "what it does", "allowed", "default"], rows) + "\n")
         if child.epilog:
             out.append(f"{child.epilog.strip()}\n\n")
     return "".join(out)
@@ -124,18 +128,16 @@ def profile_page() -> str:
         "Every field of `environments/<name>.yaml`, as `parity profile check` validates it. "
         "`a[]` is an item of the list `a`; `a.<name>` is any key of the map `a`. "
         "`parity profile schema` writes the same schema as JSON Schema, for editors.\n\n",
-        "| field | allowed | required | default |\n|---|---|---|---|\n",
     ]
     seen: set[str] = set()
+    rows = []
     for where, node, required, default in _fields(PROFILE, ""):
         if where in seen:
             continue
         seen.add(where)
         shown = "" if default in (None, {}, []) else f"`{default}`"
-        out.append(
-            f"| `{where}` | {cell(node.describe())} | {'yes' if required else ''} | "
-            f"{cell(shown)} |\n"
-        )
+        rows.append([f"`{where}`", cell(node.describe()), "yes" if required else "", cell(shown)])
+    out.append(table(["field", "allowed", "required", "default"], rows))
     return "".join(out)
 
 
@@ -162,10 +164,8 @@ def checks_page() -> str:
         suite = path.stem.removeprefix("test_")
         doc = ast.get_docstring(ast.parse(path.read_text())) or ""
         out.append(f"## `{suite}`\n\n{first_paragraph(doc)}\n\n")
-        out.append("| check | title | why |\n|---|---|---|\n")
-        for name, title, why in _marks(path):
-            out.append(f"| `{suite}::{name}` | {cell(title)} | {cell(why)} |\n")
-        out.append("\n")
+        rows = [[f"`{suite}::{name}`", cell(title), cell(why)] for name, title, why in _marks(path)]
+        out.append(table(["check", "title", "why"], rows) + "\n")
     return "".join(out)
 
 
@@ -176,23 +176,24 @@ def faults_page() -> str:
         "# Faults\n\n",
         "## Field faults\n\n",
         "Every finding starts `[fault] title: what was seen`. These are the faults a finding "
-        "can name.\n\n| fault | title |\n|---|---|\n",
+        "can name.\n\n",
+        table(["fault", "title"], [[f"`{n}`", cell(t)] for n, t in sorted(FIELD_FAULTS.items())]),
     ]
-    out += [f"| `{name}` | {cell(title)} |\n" for name, title in sorted(FIELD_FAULTS.items())]
     out.append(
         "\n## Fault switches of the replica\n\n"
         "`parity up --fault NAME [--faulty-instance N]`: each switch is a real misconfiguration "
         "of the embedded replica. The harness never reads them: the suites must find each fault "
-        "from outside.\n\n| switch | what it breaks | front ends that cannot have it |\n"
-        "|---|---|---|\n"
+        "from outside.\n\n"
     )
+    rows = []
     for name, what in sorted(FAULTS.items()):
         cannot = "; ".join(
-            f"{front}: {table[name]}"
-            for front, table in (("caddy, nginx", ALB_ONLY), ("caddy", CADDY_CANNOT))
-            if name in table
+            f"{front}: {missing[name]}"
+            for front, missing in (("caddy, nginx", ALB_ONLY), ("caddy", CADDY_CANNOT))
+            if name in missing
         )
-        out.append(f"| `{name}` | {cell(what)} | {cell(cannot)} |\n")
+        rows.append([f"`{name}`", cell(what), cell(cannot)])
+    out.append(table(["switch", "what it breaks", "front ends that cannot have it"], rows))
     return "".join(out)
 
 
@@ -204,19 +205,20 @@ def exit_codes_page() -> str:
         "0 passed, 1 a finding about the deployment (with its evidence), 2 bad usage, flag or "
         "profile (one line naming it), 3 the harness could not run. 130 and 143: interrupted by "
         "Ctrl-C or SIGTERM, after every drain was undone.\n\n",
-        "| command | exit codes |\n|---|---|\n",
+        table(["command", "exit codes"], [[f"`parity {n}`", cell(t)] for n, t in EXITS.items()]),
     ]
-    out += [f"| `parity {name}` | {cell(text)} |\n" for name, text in EXITS.items()]
     out.append(
         "\n## Errors\n\nEvery error is one line, `parity: error: ...`, naming the file, field "
         "or flag. A bug prints `parity: internal error: ...` and exits 3 (`PARITY_DEBUG=1` "
-        "shows the traceback).\n\n| error | exit | when |\n|---|---|---|\n"
+        "shows the traceback).\n\n"
     )
+    rows = []
     for name in dir(errors):
         kind = getattr(errors, name)
         if isinstance(kind, type) and issubclass(kind, errors.ParityError):
             doc = first_paragraph(kind.__doc__ or "")
-            out.append(f"| `{name}` | {kind.exit_code} | {cell(doc)} |\n")
+            rows.append([f"`{name}`", str(kind.exit_code), cell(doc)])
+    out.append(table(["error", "exit", "when"], rows))
     return "".join(out)
 
 
@@ -226,9 +228,8 @@ def environment_page() -> str:
         HEAD,
         "# Environment variables\n\n",
         "Besides these, a profile's `${VAR}` reads any variable you name (a password, say).\n\n",
-        "| variable | what it does |\n|---|---|\n",
+        table(["variable", "what it does"], [[f"`{n}`", cell(w)] for n, w in VARIABLES.items()]),
     ]
-    out += [f"| `{name}` | {cell(what)} |\n" for name, what in VARIABLES.items()]
     return "".join(out)
 
 
