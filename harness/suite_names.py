@@ -6,6 +6,7 @@ SUITES = (
     "topology",
     "sticky",
     "sharing",
+    "realtime",
     "compatibility",
     "store",
     "failover",

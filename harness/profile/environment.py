@@ -28,6 +28,7 @@ from harness.profile.sections import (
     Failover,
     Identity,
     Load,
+    Realtime,
     Redis,
     Safety,
     Session,
@@ -74,6 +75,7 @@ class Environment:
     identity: Identity = field(default_factory=Identity)
     expect: Expect = field(default_factory=Expect)
     session: Session | None = None
+    realtime: Realtime | None = None
     redis: Redis = field(default_factory=Redis)
     safety: Safety = field(default_factory=Safety)
     failover: Failover = field(default_factory=Failover)
@@ -191,6 +193,31 @@ def _replica_target_rules(data: dict[str, Any], ctx: Context) -> None:
         )
 
 
+def _realtime_rules(data: dict[str, Any], ctx: Context) -> None:
+    """realtime: one way to publish; frames only on a WebSocket; a session to open it with."""
+    realtime = data.get("realtime")
+    if not realtime:
+        return
+    if bool(realtime.get("publish")) == bool(realtime.get("publish_frame")):
+        raise ctx.fail(
+            ("realtime",), "give publish (an HTTP request) or publish_frame (a socket message)"
+        )
+    for name in ("publish_frame", "subscribe"):
+        if realtime.get(name) and realtime["protocol"] != "websocket":
+            raise ctx.fail(
+                ("realtime", name),
+                f"a socket message; protocol {realtime['protocol']} has none: use publish",
+            )
+    if not data.get("session"):
+        raise ctx.fail(("realtime",), "needs a session: section (the socket opens with it)")
+    if (data.get("identity") or {}).get("json") and not realtime.get("identity"):
+        raise ctx.fail(
+            ("realtime", "identity"),
+            "missing; identity.json reads a response body, which a stream's upgrade has none "
+            "of: give a JSON pointer into the stream's first message",
+        )
+
+
 def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
     topo = data["topology"]
     provider = topo["provider"]
@@ -219,6 +246,7 @@ def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
     _redis_rules(data.get("redis") or {}, ctx)
     _target_rules(data, ctx)
     _replica_target_rules(data, ctx)
+    _realtime_rules(data, ctx)
     expect.setdefault("balancer", "alb" if provider in ("aws", "replica") else "generic")
     ident = data["identity"]
     if not ident.get("header") and not ident.get("json"):

@@ -32,6 +32,7 @@ NAME = Scalar(
 )
 BOOL = Scalar((bool,))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+REALTIME_PROTOCOLS = ("websocket", "sse")
 ALGORITHMS = tuple(ALGORITHM_SPREAD)  # each with the spread it promises (spread_promises)
 
 EXTRACT = Section(
@@ -275,6 +276,27 @@ FAILOVER = Section(
     },
     defaults={"clients": 4},
 )
+POLLING = Section(  # a long-polling transport: its handshake (extracting {sid}), then its polls
+    {"handshake": REQUEST, "poll": REQUEST, "polls": Scalar((int,), minimum=2, maximum=100)},
+    required=("handshake", "poll"),
+    defaults={"polls": 10},
+)
+REALTIME = Section(
+    {
+        "protocol": Scalar((str,), choices=REALTIME_PROTOCOLS),
+        "path": Scalar((str,), pattern=r"/\S*", pattern_text="a path starting with /"),
+        "identity": STR,  # a JSON pointer into the stream's first message (its hello)
+        "user": STR,  # a JSON pointer into the hello naming the session's user
+        "subscribe": STR,  # a WebSocket text frame sent once the socket is open
+        "publish": REQUEST,  # an HTTP request that publishes {message}
+        "publish_frame": STR,  # or a WebSocket text frame that does
+        "message": STR,  # a JSON pointer to a delivered message's text (default: the whole)
+        "delivery_within_seconds": Scalar((float,), minimum=0.01, maximum=60),
+        "polling": POLLING,
+    },
+    required=("protocol", "path"),
+    defaults={"delivery_within_seconds": 2.0},
+)
 LOAD = Section({"gates": ListOf(STR)}, defaults={"gates": []})
 ACCEPT = Section(
     {"check": STR, "fault": STR, "reason": STR, "until": Scalar((date,))},
@@ -297,6 +319,7 @@ PROFILE = Section(
         "identity": IDENTITY,
         "expect": EXPECT,
         "session": SESSION,
+        "realtime": REALTIME,
         "redis": REDIS,
         "safety": SAFETY,
     },

@@ -298,6 +298,31 @@ class Session(Section):
         return None if recipe is None else cls(dict(recipe))
 
 
+@dataclass(frozen=True)
+class Polling(Section):
+    """`realtime.polling`: a long-polling transport, as recipe requests."""
+
+    handshake: dict[str, Any] = field(repr=False)
+    poll: dict[str, Any] = field(repr=False)
+    polls: int | None = 10
+
+
+@dataclass(frozen=True)
+class Realtime(Section):
+    """`realtime:`: the app's real-time endpoint, how to subscribe and how to publish."""
+
+    protocol: str
+    path: str
+    identity: str | None = None  # a JSON pointer into the hello; None: the identity header
+    user: str | None = None  # a JSON pointer into the hello naming the session's user
+    subscribe: str | None = None
+    publish: dict[str, Any] | None = field(default=None, repr=False)
+    publish_frame: str | None = None
+    message: str | None = None
+    delivery_within_seconds: float | None = 2.0
+    polling: Polling | None = None
+
+
 def build(kind: type[T], data: Any) -> T:
     """`kind` (a section) from a mapping: nested sections built, lists made tuples."""
     if not isinstance(data, Mapping):

@@ -44,15 +44,17 @@ def matcher_rule(matcher: str) -> str:
 
 
 def _sticky_request_rules(spec: AlbSpec, targets: tuple[Target, ...]) -> list[str]:
+    skip = "".join(f" !{{ path_beg {p} }}" for p in spec.unsticky_paths)
     if spec.app_cookie:  # the ALB's cookie counts only next to the app's own
         read = [
             f"http-request set-var(txn.alb) req.cook({APP_COOKIE}-0) "
-            f"if {{ req.cook({spec.app_cookie}) -m found }}"
+            f"if {{ req.cook({spec.app_cookie}) -m found }}{skip}"
         ]
     else:
         read = [
-            "http-request set-var(txn.alb) req.cook(AWSALB)",
-            "http-request set-var(txn.alb) req.cook(AWSALBCORS) if !{ var(txn.alb) -m found }",
+            f"http-request set-var(txn.alb) req.cook(AWSALB){' if' + skip if skip else ''}",
+            "http-request set-var(txn.alb) req.cook(AWSALBCORS) "
+            f"if !{{ var(txn.alb) -m found }}{skip}",
         ]
     rules = [
         *read,

@@ -71,3 +71,4 @@ class AlbSpec:
     group_stickiness_seconds: int = 0  # AWSALBTG, when more than 0
     weights_map: str = ""  # the map file of the groups' weights (changed at run time)
     idle_timeout: int = IDLE_TIMEOUT_SECONDS  # client and idle server connections, 504 after
+    unsticky_paths: tuple[str, ...] = ()  # balanced anew on every request (a fault)

@@ -16,6 +16,7 @@ from flask import Flask, Response, abort, jsonify, request, session
 from harness.replica.app_settings import AppSettings
 from harness.replica.assets import register_assets
 from harness.replica.behind import register_balancer_routes
+from harness.replica.realtime import register_realtime
 from harness.replica.sessions import (
     CachedStore,
     MemoryStore,
@@ -54,6 +55,7 @@ def create_app(settings: AppSettings | None = None) -> Flask:
     _register_routes(app, cfg)
     register_assets(app, cfg.build, cfg.asset_dir)
     register_balancer_routes(app, cfg)
+    register_realtime(app, cfg)
     return app
 
 

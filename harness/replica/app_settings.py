@@ -31,6 +31,7 @@ class AppSettings:
     internal_redirect: bool = False  # redirects from the instance's own address (a fault)
     secure_cookie: bool = True  # the session cookie is Secure over https (insecure-cookie: no)
     forwarded_for: bool = True  # the client address from X-Forwarded-For (trusts-balancer-ip: no)
+    broadcast: str = "redis"  # real-time messages through Redis pub/sub ("local": a fault)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppSettings:
@@ -56,6 +57,7 @@ class AppSettings:
             internal_redirect=e.get("PARITY_APP_INTERNAL_REDIRECT", "0") == "1",
             secure_cookie=e.get("PARITY_APP_SECURE_COOKIE", "1") == "1",
             forwarded_for=e.get("PARITY_APP_FORWARDED_FOR", "1") == "1",
+            broadcast=e.get("PARITY_APP_BROADCAST", "redis"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -81,4 +83,5 @@ class AppSettings:
             "PARITY_APP_INTERNAL_REDIRECT": str(int(self.internal_redirect)),
             "PARITY_APP_SECURE_COOKIE": str(int(self.secure_cookie)),
             "PARITY_APP_FORWARDED_FOR": str(int(self.forwarded_for)),
+            "PARITY_APP_BROADCAST": self.broadcast,
         }

@@ -63,9 +63,14 @@ def haproxy_lines(idle: int) -> list[str]:
     ]
 
 
+NGINX_UPGRADE_MAP = (  # an upgrade (WebSocket) passed on; any other request keeps its keep-alive
+    "  map $http_upgrade $connection_upgrade {\n"
+    '    default upgrade;\n    "" "";\n  }\n'
+)
 NGINX_PROXY_HEADERS = (  # HTTP/1.1 with keep-alive to the upstreams, and the forwarded headers
     "      proxy_http_version 1.1;\n"
-    '      proxy_set_header Connection "";\n'
+    "      proxy_set_header Upgrade $http_upgrade;\n"
+    "      proxy_set_header Connection $connection_upgrade;\n"
     "      proxy_set_header Host $http_host;\n"
     "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
     "      proxy_set_header X-Forwarded-Proto $scheme;\n"

@@ -21,9 +21,11 @@ FAULTS: dict[str, str] = {
     "ignores-forwarded-proto": "the app ignores X-Forwarded-Proto: redirects to https behind TLS",
     "insecure-cookie": "the app sets its session cookie without Secure, also over https",
     "internal-redirect": "the app builds redirects from its instance's own host and port",
+    "local-broadcast": "real-time messages reach only the publishing instance's own clients",
     "local-sessions": "the faulty instance keeps sessions in its own process memory",
     "lost-update": "instances write the whole session back, so concurrent writes lose keys",
     "no-stickiness": "the target group has stickiness disabled",
+    "polling-not-sticky": "the front end routes long polling (/realtime/poll) without stickiness",
     "secret-mismatch": "the faulty instance signs session cookies with another secret key",
     "session-format": "a newer build stores sessions in an encoding the oldest build cannot read",
     "short-keepalive": "the faulty instance closes idle keep-alive connections after 1 s",
@@ -146,7 +148,17 @@ def _app_wide(s: AppSettings, faults: tuple[str, ...]) -> AppSettings:
         internal_redirect=s.internal_redirect or "internal-redirect" in faults,
         secure_cookie=s.secure_cookie and "insecure-cookie" not in faults,
         forwarded_for=s.forwarded_for and "trusts-balancer-ip" not in faults,
+        broadcast="local" if "local-broadcast" in faults else s.broadcast,
     )
+
+
+POLLING_PATH = "/realtime/poll"  # the reference app's long-polling transport
+
+
+def unsticky_paths(faults: tuple[str, ...]) -> tuple[str, ...]:
+    """Paths the front end balances without stickiness (polling-not-sticky: a listener rule
+    that forwards long polling to a target group with stickiness off)."""
+    return (POLLING_PATH,) if "polling-not-sticky" in faults else ()
 
 
 def target_weight(index: int, faults: tuple[str, ...]) -> int:

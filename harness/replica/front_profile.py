@@ -130,6 +130,7 @@ def front_profile(replica: Replica) -> dict[str, Any]:
         },
         "deploy": base["deploy"],
         "session": session,
+        "realtime": base["realtime"],
         "redis": {**base["redis"], "url": replica.redis_url},
         "failover": base["failover"],
         "safety": base["safety"],

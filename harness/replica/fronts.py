@@ -25,6 +25,7 @@ from harness.errors import ReplicaError
 from harness.haproxy_admin import ServerStat
 from harness.replica.connections import (
     NGINX_PROXY_HEADERS,
+    NGINX_UPGRADE_MAP,
     caddy_tls_server,
     certificate_files,
     idle_timeout,
@@ -95,9 +96,16 @@ class CaddyFront(_Probed):
 
     name = "caddy"
 
-    def __init__(self, work: Path, upstreams: list[Upstream], health: str, sticky: bool) -> None:
+    def __init__(
+        self,
+        work: Path,
+        upstreams: list[Upstream],
+        health: str,
+        sticky: bool,
+        unsticky_paths: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(upstreams, health)
-        self.work, self.sticky = work, sticky
+        self.work, self.sticky, self.unsticky_paths = work, sticky, unsticky_paths
         self.port, self.admin_port = free_port(), free_port()
         self.idle_timeout = idle_timeout()  # its transport's keep_alive.idle_timeout
         self.https_port = free_port()  # a TLS server in front of `front` (the replica's cert)
@@ -108,26 +116,18 @@ class CaddyFront(_Probed):
 
     @property
     def upstreams_url(self) -> str:
-        return f"{self.api}/config/apps/http/servers/front/routes/0/handle/0/upstreams"
+        main = 1 if self.unsticky_paths else 0  # after the unsticky route, when there is one
+        return f"{self.api}/config/apps/http/servers/front/routes/{main}/handle/0/upstreams"
 
     def config(self) -> dict[str, Any]:
         policy = {"policy": "cookie", "name": "lb"} if self.sticky else {"policy": "round_robin"}
-        proxy = {
-            "handler": "reverse_proxy",
-            "load_balancing": {"selection_policy": policy},
-            "trusted_proxies": ["127.0.0.1/32"],  # its own TLS server (callers: 127.0.0.2)
-            "health_checks": {
-                "active": {"uri": self._health_path, "interval": "1s", "timeout": "1s"}
-            },
-            "upstreams": [
-                {"@id": f"upstream-{u.id}", "dial": u.dial} for u in self.upstreams.values()
-            ],
-            "transport": {
-                "protocol": "http",
-                "keep_alive": {"enabled": True, "idle_timeout": f"{self.idle_timeout}s"},
-            },
-        }
-        server = {"listen": [f"127.0.0.1:{self.port}"], "routes": [{"handle": [proxy]}]}
+        routes: list[dict[str, Any]] = []
+        if self.unsticky_paths:  # a route of its own, balanced without the cookie (a fault)
+            unsticky = self._proxy({"policy": "round_robin"}, "unsticky-")
+            paths = [f"{p}*" for p in self.unsticky_paths]
+            routes.append({"match": [{"path": paths}], "handle": [unsticky]})
+        routes.append({"handle": [self._proxy(policy, "")]})
+        server = {"listen": [f"127.0.0.1:{self.port}"], "routes": routes}
         return {
             "admin": {"listen": f"127.0.0.1:{self.admin_port}"},
             "logging": {"logs": {"default": {"level": "ERROR"}}},
@@ -139,6 +139,25 @@ class CaddyFront(_Probed):
                     }
                 },
                 "tls": {"certificates": {"load_files": [certificate_files(self.work)]}},
+            },
+        }
+
+    def _proxy(self, policy: dict[str, str], prefix: str) -> dict[str, Any]:
+        """A reverse_proxy handler over every upstream (ids `<prefix>upstream-<target>`)."""
+        return {
+            "handler": "reverse_proxy",
+            "load_balancing": {"selection_policy": policy},
+            "trusted_proxies": ["127.0.0.1/32"],  # its own TLS server (callers: 127.0.0.2)
+            "health_checks": {
+                "active": {"uri": self._health_path, "interval": "1s", "timeout": "1s"}
+            },
+            "upstreams": [
+                {"@id": f"{prefix}upstream-{u.id}", "dial": u.dial}
+                for u in self.upstreams.values()
+            ],
+            "transport": {
+                "protocol": "http",
+                "keep_alive": {"enabled": True, "idle_timeout": f"{self.idle_timeout}s"},
             },
         }
 
@@ -186,10 +205,17 @@ class NginxFront(_Probed):
     name = "nginx"
 
     def __init__(
-        self, work: Path, upstreams: list[Upstream], health: str, sticky: bool, cookie: str
+        self,
+        work: Path,
+        upstreams: list[Upstream],
+        health: str,
+        sticky: bool,
+        cookie: str,
+        unsticky_paths: tuple[str, ...] = (),
     ) -> None:
         super().__init__(upstreams, health)
         self.work, self.sticky, self.cookie = work, sticky, cookie
+        self.unsticky_paths = unsticky_paths
         self.port = free_port()
         self.idle_timeout = idle_timeout()  # its upstream keepalive_timeout
         self.https_port = free_port()  # ssl, with the replica's certificate
@@ -212,13 +238,27 @@ class NginxFront(_Probed):
             f"  scgi_temp_path {w}/nginx-scgi;\n"
             f"  map $cookie_{self.cookie} $affinity {{\n"
             f'    "" $request_id;\n    default $cookie_{self.cookie};\n  }}\n'
-            f"  upstream app {{\n{balance}{servers}\n"
-            f"    keepalive 32;\n    keepalive_timeout {self.idle_timeout}s;\n  }}\n"
+            f"{NGINX_UPGRADE_MAP}"
+            f"{self._upstream('app', balance, servers)}"
+            f"{self._upstream('app_unsticky', '', servers) if self.unsticky_paths else ''}"
             f"  server {{\n    listen 127.0.0.1:{self.port};\n"
             f"    listen 127.0.0.1:{self.https_port} ssl;\n    ssl_certificate {w}/alb.crt;\n"
-            f"    ssl_certificate_key {w}/alb.key;\n    location / {{\n"
-            f"      proxy_pass http://app;\n{NGINX_PROXY_HEADERS}"
-            "      proxy_next_upstream error timeout http_502;\n    }\n  }\n}\n"
+            f"    ssl_certificate_key {w}/alb.key;\n"
+            + "".join(self._location(p, "app_unsticky") for p in self.unsticky_paths)
+            + f"{self._location('/', 'app')}  }}\n}}\n"
+        )
+
+    def _upstream(self, name: str, balance: str, servers: str) -> str:
+        return (
+            f"  upstream {name} {{\n{balance}{servers}\n"
+            f"    keepalive 32;\n    keepalive_timeout {self.idle_timeout}s;\n  }}\n"
+        )
+
+    @staticmethod
+    def _location(path: str, upstream: str) -> str:
+        return (
+            f"    location {path} {{\n      proxy_pass http://{upstream};\n{NGINX_PROXY_HEADERS}"
+            "      proxy_next_upstream error timeout http_502;\n    }\n"
         )
 
     def argv(self) -> list[str]:

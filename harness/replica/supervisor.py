@@ -250,6 +250,7 @@ class Replica(TargetOperations):
             group_stickiness_seconds=cfg.group_stickiness,
             weights_map=str(self._weights_map),
             idle_timeout=self.idle_timeout,
+            unsticky_paths=faults.unsticky_paths(cfg.faults),
         )
         if self._groups:
             pairs = [(g.name, g.weight) for g in self._groups]
@@ -275,10 +276,11 @@ class Replica(TargetOperations):
         )
         upstreams = [Upstream(i.id, i.balancer_port, i.weight) for i in self._instances]
         path = cfg.health.path
+        unsticky = faults.unsticky_paths(cfg.faults)
         front: CaddyFront | NginxFront = (
-            CaddyFront(self.work_dir, upstreams, path, enabled)
+            CaddyFront(self.work_dir, upstreams, path, enabled, unsticky)
             if cfg.balancer == "caddy"
-            else NginxFront(self.work_dir, upstreams, path, enabled, "session")
+            else NginxFront(self.work_dir, upstreams, path, enabled, "session", unsticky)
         )
         self._procs[cfg.balancer] = self._spawner.spawn(cfg.balancer, front.argv())
         self.front, self.other_front = front, front

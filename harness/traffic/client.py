@@ -152,7 +152,7 @@ class VirtualUser:
         *,
         route: Route | None = None,
         step: str | None = None,
-        timeout: float = TIMEOUT_SECONDS,
+        timeout: float | tuple[float, float] = TIMEOUT_SECONDS,
         **kwargs: Any,
     ) -> requests.Response:
         """Send one request (through `route` when given); record it; raise on no response."""
@@ -199,6 +199,25 @@ class VirtualUser:
                 if name in response.cookies:
                     route.cookies[name] = response.cookies[name]
         return response
+
+    def note(
+        self,
+        method: str,
+        path: str,
+        route: Route | None,
+        outcome: tuple[int | None, str | None, float],
+        *,
+        step: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Keep in the trace a request sent by other means (a WebSocket's upgrade): its
+        (status, target that answered, milliseconds)."""
+        status, target, elapsed_ms = outcome
+        via = route.describe() if route else "the load balancer"
+        record = RequestRecord(next(_SEQUENCE), self.name, method, path, via, target, status, 0)
+        record.elapsed_ms, record.step, record.error = elapsed_ms, step, error
+        self.trace.append(record)
+        self.last_target = target
 
     def _as_if_through_the_balancer(self, direct_url: str, response: requests.Response) -> None:
         """Cookies a target set on a direct route move to the balancer's host, replacing any

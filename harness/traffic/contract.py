@@ -171,6 +171,49 @@ def requests_of(step: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, A
     return step if isinstance(step, list) else [step]
 
 
+def send_request(
+    name: str,
+    request: dict[str, Any],
+    user: Transport,
+    values: dict[str, str],
+    route: Route | None = None,
+    *,
+    secrets: dict[str, str] | None = None,
+    auth_cookies: dict[str, str] | None = None,
+    field: str | None = None,
+) -> Any:
+    """One recipe request of step `name` (the profile's `field`, for messages: `session.<name>`
+    by default): filled with the secrets, what earlier requests extracted and `values`, its
+    status checked (StepFailed), its extracts kept in `user.vars`; the response."""
+    context = _Context({**(secrets or {}), **user.vars, **values}, user)
+    kwargs: dict[str, Any] = {"headers": fill(request.get("headers", {}), context)}
+    if auth_cookies:  # an ALB's authenticate-oidc/cognito session, say
+        kwargs["cookies"] = fill(auth_cookies, context)
+    if request.get("json") is not None:
+        kwargs["json"] = fill(request["json"], context)
+    if request.get("form") is not None:
+        kwargs["data"] = fill(request["form"], context)
+    kwargs["allow_redirects"] = request.get("follow_redirects", True)
+    path = fill(request["path"], context)
+    missing = [p for p in placeholders([path, kwargs]) if p.startswith(COOKIE_PREFIX)]
+    if missing:
+        raise UsageError(
+            f"{field or 'session.' + name}: the client holds no "
+            f"{missing[0].removeprefix(COOKIE_PREFIX)} "
+            f"cookie for {{{missing[0]}}} (no earlier answer set it)"
+        )
+    response = ask(user, request["method"], path, route=route, step=name, **kwargs)
+    expected = request.get("expect_status", 200)
+    if not status_matches(response.status_code, matcher_of(expected)):
+        sent = f"{request['method']} {path}"
+        raise StepFailed(name, response.status_code, expected, user.last_target, sent)
+    for var, spec in (request.get("extract") or {}).items():
+        got = extract(response, fill(spec, context))
+        if got is not None:
+            user.vars[var] = got
+    return response
+
+
 class RecipeDriver:
     """A SessionDriver from the profile's `session:` recipe."""
 
@@ -207,32 +250,15 @@ class RecipeDriver:
         values: dict[str, str],
         route: Route | None,
     ) -> Any:
-        context = _Context({**self.secrets, **user.vars, **values}, user)
-        kwargs: dict[str, Any] = {"headers": fill(request.get("headers", {}), context)}
-        if self.recipe.get("auth_cookies"):  # an ALB's authenticate-oidc/cognito session, say
-            kwargs["cookies"] = fill(self.recipe["auth_cookies"], context)
-        if request.get("json") is not None:
-            kwargs["json"] = fill(request["json"], context)
-        if request.get("form") is not None:
-            kwargs["data"] = fill(request["form"], context)
-        kwargs["allow_redirects"] = request.get("follow_redirects", True)
-        path = fill(request["path"], context)
-        missing = [p for p in placeholders([path, kwargs]) if p.startswith(COOKIE_PREFIX)]
-        if missing:
-            raise UsageError(
-                f"session.{name}: the client holds no {missing[0].removeprefix(COOKIE_PREFIX)} "
-                f"cookie for {{{missing[0]}}} (no earlier answer set it)"
-            )
-        response = ask(user, request["method"], path, route=route, step=name, **kwargs)
-        expected = request.get("expect_status", 200)
-        if not status_matches(response.status_code, matcher_of(expected)):
-            sent = f"{request['method']} {path}"
-            raise StepFailed(name, response.status_code, expected, user.last_target, sent)
-        for var, spec in (request.get("extract") or {}).items():
-            got = extract(response, fill(spec, context))
-            if got is not None:
-                user.vars[var] = got
-        return response
+        return send_request(
+            name,
+            request,
+            user,
+            values,
+            route,
+            secrets=self.secrets,
+            auth_cookies=self.recipe.get("auth_cookies"),
+        )
 
     def credentials(self, n: int) -> dict[str, str]:
         raw = self.recipe.get("credentials") or {}

@@ -29,7 +29,12 @@ INSTANCES = (2, 4, 8)
 # fault: (suite to run, the check that must catch it); None where the fault does not apply
 SHARING_CHECK = "test_session_made_on_one_target_works_on_every_other"
 LIFETIMES = "test_session_lifetimes_are_consistent"
+STREAM_CHECK = "test_stream_opens_on_every_target_with_a_session_made_on_another"
+POLLING_CHECK = "test_long_polling_stays_on_the_target_of_its_handshake"
+MESSAGE_CHECK = "test_message_published_on_one_target_reaches_every_target"
 MATRIX: dict[str, dict[str, tuple[str, str] | None]] = {
+    "local-broadcast": dict.fromkeys(FRONTS, ("realtime", MESSAGE_CHECK)),
+    "polling-not-sticky": dict.fromkeys(FRONTS, ("realtime", POLLING_CHECK)),
     "local-sessions": dict.fromkeys(FRONTS, ("sharing", SHARING_CHECK)),
     "secret-mismatch": dict.fromkeys(
         FRONTS, ("sharing", "test_cookie_signed_on_one_target_is_accepted_by_every_other")
@@ -136,6 +141,8 @@ def test_a_healthy_front_end_passes_every_suite_run_after_run(
             assert checks["test_drain_moves_pinned_clients_with_their_sessions"]["outcome"] == (
                 "passed"
             )
+            for name in (STREAM_CHECK, POLLING_CHECK, MESSAGE_CHECK):  # looked, and saw no fault
+                assert checks[name]["outcome"] == "passed", (where, name, checks[name]["message"])
     finally:
         parity(tmp_path, "down")
 
@@ -152,6 +159,8 @@ def test_weighted_groups_pass_every_suite_five_times(tmp_path: Path, groups: str
             bad = {n: c["message"][:300] for n, c in checks.items() if c["outcome"] == "failed"}
             assert code == 0 and not bad, f"{groups} run {run}: {bad or output[-800:]}"
             assert checks["test_fresh_clients_split_by_weight"]["outcome"] == "passed"
+            for name in (STREAM_CHECK, POLLING_CHECK, MESSAGE_CHECK):
+                assert checks[name]["outcome"] == "passed", (name, checks[name]["message"])
             assert _spread_decided(checks), checks["test_fresh_clients_spread_evenly"]
     finally:
         parity(tmp_path, "down")

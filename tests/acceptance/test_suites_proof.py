@@ -45,8 +45,14 @@ SHARING = [
 SPREAD = ["test_distribution::test_fresh_clients_spread_evenly"]
 FAILOVER = ["test_failover::test_drain_moves_pinned_clients_with_their_sessions"]
 
+STREAM = "test_realtime::test_stream_opens_on_every_target_with_a_session_made_on_another"
+POLLING = "test_realtime::test_long_polling_stays_on_the_target_of_its_handshake"
+MESSAGE = "test_realtime::test_message_published_on_one_target_reaches_every_target"
+
 # fault: (the test that must catch it, tests that must not notice it)
 PROOF = {
+    "local-broadcast": (MESSAGE, TOPOLOGY + STICKY + SHARING + [STREAM, POLLING]),
+    "polling-not-sticky": (POLLING, TOPOLOGY + STICKY + SHARING + [STREAM, MESSAGE]),
     "local-sessions": (
         "test_sharing::test_session_made_on_one_target_works_on_every_other",
         TOPOLOGY + STICKY + SPREAD,

@@ -1,0 +1,311 @@
+"""Real-time streams as a browser opens them: a WebSocket or Server-Sent Events through the
+balancer, with the client's session and sticky cookies, read in a thread of their own.
+
+A stream knows the target that serves it (the identity header of its upgrade, or a JSON
+pointer into its first message, the hello) and the session's user the hello names. Each
+message it delivers is kept with the time it arrived; a stream closes itself after
+`MAX_STREAM_SECONDS`, so no check leaves a socket open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import websocket
+from requests.structures import CaseInsensitiveDict
+
+from harness.profile.sections import Realtime
+from harness.traffic.client import Identity, Route, VirtualUser, json_pointer
+from harness.traffic.contract import send_request
+
+OPEN_TIMEOUT_SECONDS = 10.0
+HELLO_TIMEOUT_SECONDS = 5.0
+MAX_STREAM_SECONDS = 120.0
+READ_TICK_SECONDS = 0.5
+SSE_READ_BYTES = 65536
+
+
+class StreamRefused(Exception):
+    """The upgrade (or the stream's request) was answered with another status than 101/200."""
+
+    def __init__(self, status: int | None, target: str | None, detail: str) -> None:
+        super().__init__(f"answered {status if status is not None else 'nothing'}: {detail}")
+        self.status, self.target, self.detail = status, target, detail
+
+
+@dataclass
+class Arrival:
+    text: str
+    at: float  # time.monotonic() when it arrived
+
+
+@dataclass
+class Stream:
+    """One open stream and what it has delivered so far."""
+
+    protocol: str
+    target: str | None
+    user: str | None
+    hello: Any
+    arrivals: list[Arrival] = field(default_factory=list)
+    closed_at: float | None = None
+    close_code: int | None = None
+    _socket: Any = None  # the WebSocket, or the event stream's response
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, text: str) -> None:
+        with self._lock:
+            self.arrivals.append(Arrival(text, time.monotonic()))
+
+    def received(self, text: str) -> Arrival | None:
+        with self._lock:
+            return next((a for a in self.arrivals if a.text == text), None)
+
+    def send(self, frame: str) -> None:
+        if self.protocol != "websocket":
+            raise ValueError("only a WebSocket sends frames")
+        self._socket.send(frame)
+
+    def close(self) -> None:
+        """Close it now: a WebSocket with its close frame, an event stream by shutting its
+        connection (a reader blocked on it wakes, and the server sees the end at once)."""
+        if self.protocol == "sse":
+            connection: Any = getattr(self._socket.raw, "_connection", None)
+            with contextlib.suppress(OSError, AttributeError):
+                connection.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(Exception):
+            self._socket.close()
+
+
+def _cookie_header(user: VirtualUser, route: Route | None) -> str:
+    """What a browser sends on the upgrade: the route's sticky cookies, and its own others (its
+    own session too when the route carries one: application-based stickiness pins with the
+    app's cookie, and this client's session is the one the stream must open with)."""
+    own = {
+        c.name: c.value
+        for c in user.http.cookies
+        if c.value is not None and c.name not in user.sticky_names
+    }
+    pinned = route.cookies if route else {}
+    return "; ".join(f"{k}={v}" for k, v in {**pinned, **own}.items())
+
+
+def text_of(spec: Realtime, raw: str) -> str:
+    """A delivered message's text: at `realtime.message` (a JSON pointer), else the frame."""
+    if not spec.message:
+        return raw
+    try:
+        return str(json_pointer(json.loads(raw), spec.message))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return raw
+
+
+def _named(hello: Any, pointer: str | None) -> str | None:
+    if pointer is None or hello is None:
+        return None
+    try:
+        found = json_pointer(hello, pointer)
+    except (KeyError, IndexError, TypeError):
+        return None
+    return None if found is None else str(found)
+
+
+def open_stream(
+    user: VirtualUser, route: Route | None, spec: Realtime, identity: Identity
+) -> Stream:
+    """Open `spec`'s stream for `user` through `route` (None: the balancer chooses, with the
+    client's own cookies); StreamRefused when it is not opened."""
+    if spec.protocol == "websocket":
+        return _open_websocket(user, route, spec, identity)
+    return _open_sse(user, route, spec, identity)
+
+
+def _ssl_options(user: VirtualUser) -> dict[str, Any]:
+    if user.verify is False:
+        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+    options: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
+    if isinstance(user.verify, str):
+        options["ca_certs"] = user.verify
+    host = _host(user)
+    if host:
+        options["server_hostname"] = host
+    return options
+
+
+def _host(user: VirtualUser) -> str | None:
+    """The Host the client sends (a listener rule's host), when it names one."""
+    host = user.http.headers.get("Host")
+    return host.decode() if isinstance(host, bytes) else host
+
+
+def _open_websocket(
+    user: VirtualUser, route: Route | None, spec: Realtime, identity: Identity
+) -> Stream:
+    base = urlsplit(route.base_url if route else user.base_url)
+    scheme = "wss" if base.scheme == "https" else "ws"
+    url = f"{scheme}://{base.netloc}{spec.path}"
+    host = _host(user)
+    headers = [f"Host: {host}"] if host else []
+    ws = websocket.WebSocket(sslopt=_ssl_options(user))
+    started = time.perf_counter()
+
+    def note(status: int | None, target: str | None, error: str | None = None) -> None:
+        took = (time.perf_counter() - started) * 1000
+        user.note("GET", spec.path, route, (status, target, took), step="upgrade", error=error)
+
+    try:
+        ws.connect(  # type: ignore[no-untyped-call]
+            url, cookie=_cookie_header(user, route), header=headers, timeout=OPEN_TIMEOUT_SECONDS
+        )
+    except websocket.WebSocketBadStatusException as exc:
+        answered = _Headers(exc.resp_headers or {})
+        body = (exc.resp_body or b"")[:200]
+        detail = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        note(exc.status_code, identity.of(answered))
+        raise StreamRefused(exc.status_code, identity.of(answered), detail.strip()) from exc
+    except (OSError, websocket.WebSocketException) as exc:
+        note(None, None, type(exc).__name__)
+        raise StreamRefused(None, None, f"{type(exc).__name__}: {exc}") from exc
+    answered = _Headers(ws.getheaders() or {})
+    hello = None
+    if spec.identity or spec.user:
+        hello = _first_frame(ws)
+    target = _named(hello, spec.identity) if spec.identity else identity.of(answered)
+    note(ws.getstatus(), target)
+    stream = Stream("websocket", target, _named(hello, spec.user), hello, _socket=ws)
+    if spec.subscribe:
+        ws.send(spec.subscribe)
+    threading.Thread(target=_read_websocket, args=(ws, stream, spec), daemon=True).start()
+    return stream
+
+
+class _Headers:
+    """Response headers as `Identity.of` reads them."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = CaseInsensitiveDict(headers)
+
+    def json(self) -> Any:
+        raise ValueError("an upgrade has no body")
+
+
+def _first_frame(ws: websocket.WebSocket) -> Any:
+    ws.settimeout(HELLO_TIMEOUT_SECONDS)
+    try:
+        return json.loads(ws.recv())
+    except (ValueError, websocket.WebSocketException, OSError):
+        return None
+
+
+def _read_websocket(ws: websocket.WebSocket, stream: Stream, spec: Realtime) -> None:
+    ws.settimeout(READ_TICK_SECONDS)
+    ends = time.monotonic() + MAX_STREAM_SECONDS
+    try:
+        while time.monotonic() < ends:
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            if not frame:  # closed by the other end
+                break
+            stream.add(text_of(spec, frame if isinstance(frame, str) else frame.decode()))
+    except (websocket.WebSocketException, OSError):
+        pass
+    finally:
+        stream.closed_at = time.monotonic()
+        stream.close_code = getattr(ws, "status", None)
+        with contextlib.suppress(Exception):
+            ws.close()
+
+
+def _open_sse(user: VirtualUser, route: Route | None, spec: Realtime, identity: Identity) -> Stream:
+    try:
+        response = user.request(
+            "GET",
+            spec.path,
+            route=route,
+            step="subscribe",
+            stream=True,
+            headers={"Accept": "text/event-stream"},
+            timeout=(OPEN_TIMEOUT_SECONDS, MAX_STREAM_SECONDS),
+        )
+    except requests.RequestException as exc:
+        raise StreamRefused(None, None, f"{type(exc).__name__}") from exc
+    target = identity.of(response)
+    if response.status_code != 200:
+        detail = response.text[:200].strip()
+        response.close()
+        raise StreamRefused(response.status_code, target, detail)
+    events = sse_events(_sse_lines(response))
+    hello = None
+    if spec.identity or spec.user:
+        with contextlib.suppress(StopIteration, requests.RequestException, ValueError):
+            hello = json.loads(next(events))
+    if spec.identity:
+        target = _named(hello, spec.identity)
+    stream = Stream("sse", target, _named(hello, spec.user), hello, _socket=response)
+    threading.Thread(target=_read_sse, args=(events, response, stream, spec), daemon=True).start()
+    return stream
+
+
+def _sse_lines(response: requests.Response) -> Iterator[str]:
+    """The stream's lines as they arrive (what has come is read at once, not a block of it)."""
+    pending = b""
+    while True:
+        chunk = response.raw.read1(SSE_READ_BYTES)
+        if not chunk:
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.rstrip(b"\r").decode("utf-8", "replace")
+
+
+def sse_events(lines: Iterable[str]) -> Iterator[str]:
+    """The data of each event of an event stream (comments and other fields skipped)."""
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+
+
+def _read_sse(events: Any, response: requests.Response, stream: Stream, spec: Realtime) -> None:
+    try:
+        for data in events:
+            stream.add(text_of(spec, data))
+    except (requests.RequestException, OSError, ValueError, AttributeError):
+        pass
+    finally:
+        stream.closed_at = time.monotonic()
+        response.close()
+
+
+def publish(
+    user: VirtualUser, route: Route | None, spec: Realtime, text: str, on: Stream | None = None
+) -> float:
+    """Publish `text` through `route` (None: wherever the balancer sends it) with an HTTP
+    request, or as a frame on the stream `on`; when it was sent (time.monotonic())."""
+    sent = time.monotonic()
+    if spec.publish_frame:
+        if on is None:
+            raise ValueError("a frame is published on an open stream")
+        on.send(spec.publish_frame.replace("{message}", text))
+    elif spec.publish is not None:
+        send_request(
+            "publish", spec.publish, user, {"message": text}, route, field="realtime.publish"
+        )
+    return sent
