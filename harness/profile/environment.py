@@ -203,11 +203,14 @@ def _realtime_rules(data: dict[str, Any], ctx: Context) -> None:
             ("realtime",), "give publish (an HTTP request) or publish_frame (a socket message)"
         )
     for name in ("publish_frame", "subscribe"):
-        if realtime.get(name) and realtime["protocol"] != "websocket":
+        if realtime.get(name) and realtime["protocol"] == "sse":
             raise ctx.fail(
                 ("realtime", name),
-                f"a socket message; protocol {realtime['protocol']} has none: use publish",
+                "a socket message; Server-Sent Events have none: use publish",
             )
+    for name in ("hello_event", "message_event"):
+        if realtime.get(name) and realtime["protocol"] != "socketio":
+            raise ctx.fail(("realtime", name), "a Socket.IO event; give it with protocol socketio")
     if not data.get("session"):
         raise ctx.fail(("realtime",), "needs a session: section (the socket opens with it)")
     if (data.get("identity") or {}).get("json") and not realtime.get("identity"):

@@ -23,7 +23,7 @@ GIVEN: dict[str, frozenset[str]] = {
 SECRETS = frozenset({"replica_password"})  # the providers' secrets (the replica's password)
 CREDENTIALS = frozenset({"n"}) | SECRETS
 STEPS = tuple(GIVEN)
-FILLED = ("path", "headers", "json", "form", "extract")  # the fields a request fills
+FILLED = ("path", "headers", "json", "form", "body", "extract")  # the fields a request fills
 
 
 def _whole_placeholders(value: Any) -> list[str]:

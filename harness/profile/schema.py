@@ -32,7 +32,7 @@ NAME = Scalar(
 )
 BOOL = Scalar((bool,))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-REALTIME_PROTOCOLS = ("websocket", "sse")
+REALTIME_PROTOCOLS = ("websocket", "sse", "socketio")
 ALGORITHMS = tuple(ALGORITHM_SPREAD)  # each with the spread it promises (spread_promises)
 
 EXTRACT = Section(
@@ -60,6 +60,7 @@ REQUEST = Section(
         "headers": MapOf(STR),
         "json": Free(),
         "form": MapOf(Scalar((str, int, float))),
+        "body": STR,  # a raw body, as text (an Engine.IO packet, say)
         "expect_status": EXPECT_STATUS,
         "follow_redirects": BOOL,
         "extract": MapOf(EXTRACT),
@@ -287,11 +288,14 @@ REALTIME = Section(
         "path": Scalar((str,), pattern=r"/\S*", pattern_text="a path starting with /"),
         "identity": STR,  # a JSON pointer into the stream's first message (its hello)
         "user": STR,  # a JSON pointer into the hello naming the session's user
-        "subscribe": STR,  # a WebSocket text frame sent once the socket is open
+        "subscribe": STR,  # a WebSocket text frame sent once open (Socket.IO: an event)
         "publish": REQUEST,  # an HTTP request that publishes {message}
-        "publish_frame": STR,  # or a WebSocket text frame that does
+        "publish_frame": STR,  # or a WebSocket frame that does (Socket.IO: the event emitted)
+        "hello_event": STR,  # Socket.IO: the event that opens with the hello (default hello)
+        "message_event": STR,  # Socket.IO: the event that carries messages (default message)
         "message": STR,  # a JSON pointer to a delivered message's text (default: the whole)
         "delivery_within_seconds": Scalar((float,), minimum=0.01, maximum=60),
+        "max_lost_messages": Scalar((int,), minimum=0),  # across a drain's reconnect
         "polling": POLLING,
     },
     required=("protocol", "path"),

@@ -318,8 +318,11 @@ class Realtime(Section):
     subscribe: str | None = None
     publish: dict[str, Any] | None = field(default=None, repr=False)
     publish_frame: str | None = None
+    hello_event: str | None = None  # Socket.IO only
+    message_event: str | None = None
     message: str | None = None
     delivery_within_seconds: float | None = 2.0
+    max_lost_messages: int | None = None  # None: a drain's losses are measured, not gated
     polling: Polling | None = None
 
 

@@ -11,6 +11,7 @@ from harness.scaffold.frameworks import (
     LOGIN_PATHS,
     LoginPage,
 )
+from harness.scaffold.realtime import observe_realtime
 from harness.scaffold.source import Source
 from harness.traffic.contract import html_fields
 
@@ -61,6 +62,7 @@ def observe_http(entry: str, verify: bool | str) -> dict[str, Any]:
         for path in LOGIN_PATHS
         if (answer := _get(entry.rstrip("/") + path, verify)) is not None
     ]  # fmt: skip
+    found["realtime"] = observe_realtime(entry, verify)
     return found
 
 

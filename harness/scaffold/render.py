@@ -12,6 +12,7 @@ from typing import Any
 from harness.profile.environment import Environment, parse_profile, variables_in
 from harness.profile.schema import profile_json_schema
 from harness.scaffold.line import Line
+from harness.scaffold.realtime import realtime_lines
 from harness.scaffold.session import session_lines
 from harness.scaffold.source import Source, aws_topology
 from harness.topology.model import Topology
@@ -140,6 +141,7 @@ def render_profile(
         ),
         *_expect(source, topology, http),
         *session_lines(source, http),
+        *realtime_lines(http.get("realtime")),
         Line(
             0,
             "safety",

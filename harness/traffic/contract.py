@@ -28,6 +28,7 @@ from harness.traffic.client import Route, json_pointer
 from harness.where import raised_where
 
 _PLACEHOLDER = re.compile(r"\{(cookie:[A-Za-z0-9_.-]+|[A-Za-z_][A-Za-z0-9_]*)\}")
+FAILED_BODY_CHARS = 120  # what a failed step keeps of its answer's body
 COOKIE_PREFIX = "cookie:"  # {cookie:csrftoken}: the value of the client's cookie, when sent
 
 
@@ -41,10 +42,12 @@ class StepFailed(Exception):
         expected: int | str,
         target: str | None,
         request: str | None = None,
+        body: str = "",
     ) -> None:
         super().__init__(f"{step} answered {status} from {target or '?'} (expected {expected})")
         self.step, self.status, self.expected, self.target = step, status, expected, target
         self.request = request  # "POST /login", when the driver knows it
+        self.body = body  # the start of the answer's body, for the checks that show it
 
 
 class Transport(Protocol):
@@ -193,6 +196,8 @@ def send_request(
         kwargs["json"] = fill(request["json"], context)
     if request.get("form") is not None:
         kwargs["data"] = fill(request["form"], context)
+    if request.get("body") is not None:
+        kwargs["data"] = str(fill(request["body"], context)).encode()
     kwargs["allow_redirects"] = request.get("follow_redirects", True)
     path = fill(request["path"], context)
     missing = [p for p in placeholders([path, kwargs]) if p.startswith(COOKIE_PREFIX)]
@@ -206,7 +211,8 @@ def send_request(
     expected = request.get("expect_status", 200)
     if not status_matches(response.status_code, matcher_of(expected)):
         sent = f"{request['method']} {path}"
-        raise StepFailed(name, response.status_code, expected, user.last_target, sent)
+        body = str(getattr(response, "text", "") or "")[:FAILED_BODY_CHARS]
+        raise StepFailed(name, response.status_code, expected, user.last_target, sent, body)
     for var, spec in (request.get("extract") or {}).items():
         got = extract(response, fill(spec, context))
         if got is not None:

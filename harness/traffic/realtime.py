@@ -71,10 +71,15 @@ class Stream:
         with self._lock:
             return next((a for a in self.arrivals if a.text == text), None)
 
-    def send(self, frame: str) -> None:
-        if self.protocol != "websocket":
-            raise ValueError("only a WebSocket sends frames")
-        self._socket.send(frame)
+    def send(self, frame: str, text: str) -> None:
+        """Send `frame` (a WebSocket's, with {message} as `text`; Socket.IO: the event, with
+        `text` as its data)."""
+        if self.protocol == "socketio":
+            self._socket.emit(frame, text)
+        elif self.protocol == "websocket":
+            self._socket.send(frame.replace("{message}", text))
+        else:
+            raise ValueError("Server-Sent Events send nothing")
 
     def close(self) -> None:
         """Close it now: a WebSocket with its close frame, an event stream by shutting its
@@ -87,7 +92,7 @@ class Stream:
             self._socket.close()
 
 
-def _cookie_header(user: VirtualUser, route: Route | None) -> str:
+def cookie_header(user: VirtualUser, route: Route | None) -> str:
     """What a browser sends on the upgrade: the route's sticky cookies, and its own others (its
     own session too when the route carries one: application-based stickiness pins with the
     app's cookie, and this client's session is the one the stream must open with)."""
@@ -110,7 +115,8 @@ def text_of(spec: Realtime, raw: str) -> str:
         return raw
 
 
-def _named(hello: Any, pointer: str | None) -> str | None:
+def named(hello: Any, pointer: str | None) -> str | None:
+    """What the hello holds at `pointer` (the instance, the user), or None."""
     if pointer is None or hello is None:
         return None
     try:
@@ -127,6 +133,10 @@ def open_stream(
     client's own cookies); StreamRefused when it is not opened."""
     if spec.protocol == "websocket":
         return _open_websocket(user, route, spec, identity)
+    if spec.protocol == "socketio":
+        from harness.traffic.realtime_socketio import open_socketio  # its client, when used
+
+        return open_socketio(user, route, spec, identity)
     return _open_sse(user, route, spec, identity)
 
 
@@ -136,13 +146,13 @@ def _ssl_options(user: VirtualUser) -> dict[str, Any]:
     options: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
     if isinstance(user.verify, str):
         options["ca_certs"] = user.verify
-    host = _host(user)
+    host = host_of(user)
     if host:
         options["server_hostname"] = host
     return options
 
 
-def _host(user: VirtualUser) -> str | None:
+def host_of(user: VirtualUser) -> str | None:
     """The Host the client sends (a listener rule's host), when it names one."""
     host = user.http.headers.get("Host")
     return host.decode() if isinstance(host, bytes) else host
@@ -154,7 +164,7 @@ def _open_websocket(
     base = urlsplit(route.base_url if route else user.base_url)
     scheme = "wss" if base.scheme == "https" else "ws"
     url = f"{scheme}://{base.netloc}{spec.path}"
-    host = _host(user)
+    host = host_of(user)
     headers = [f"Host: {host}"] if host else []
     ws = websocket.WebSocket(sslopt=_ssl_options(user))
     started = time.perf_counter()
@@ -165,7 +175,7 @@ def _open_websocket(
 
     try:
         ws.connect(  # type: ignore[no-untyped-call]
-            url, cookie=_cookie_header(user, route), header=headers, timeout=OPEN_TIMEOUT_SECONDS
+            url, cookie=cookie_header(user, route), header=headers, timeout=OPEN_TIMEOUT_SECONDS
         )
     except websocket.WebSocketBadStatusException as exc:
         answered = _Headers(exc.resp_headers or {})
@@ -180,9 +190,9 @@ def _open_websocket(
     hello = None
     if spec.identity or spec.user:
         hello = _first_frame(ws)
-    target = _named(hello, spec.identity) if spec.identity else identity.of(answered)
+    target = named(hello, spec.identity) if spec.identity else identity.of(answered)
     note(ws.getstatus(), target)
-    stream = Stream("websocket", target, _named(hello, spec.user), hello, _socket=ws)
+    stream = Stream("websocket", target, named(hello, spec.user), hello, _socket=ws)
     if spec.subscribe:
         ws.send(spec.subscribe)
     threading.Thread(target=_read_websocket, args=(ws, stream, spec), daemon=True).start()
@@ -252,8 +262,8 @@ def _open_sse(user: VirtualUser, route: Route | None, spec: Realtime, identity: 
         with contextlib.suppress(StopIteration, requests.RequestException, ValueError):
             hello = json.loads(next(events))
     if spec.identity:
-        target = _named(hello, spec.identity)
-    stream = Stream("sse", target, _named(hello, spec.user), hello, _socket=response)
+        target = named(hello, spec.identity)
+    stream = Stream("sse", target, named(hello, spec.user), hello, _socket=response)
     threading.Thread(target=_read_sse, args=(events, response, stream, spec), daemon=True).start()
     return stream
 
@@ -303,7 +313,7 @@ def publish(
     if spec.publish_frame:
         if on is None:
             raise ValueError("a frame is published on an open stream")
-        on.send(spec.publish_frame.replace("{message}", text))
+        on.send(spec.publish_frame, text)
     elif spec.publish is not None:
         send_request(
             "publish", spec.publish, user, {"message": text}, route, field="realtime.publish"

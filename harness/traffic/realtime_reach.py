@@ -69,8 +69,9 @@ class Reach:
         """Open a stream for `user` (through `route`, or wherever the balancer sends it)."""
         try:
             stream = open_stream(user, route, self.realtime, self.site.identity)
-        except StreamRefused as refused:
-            return Attempt(user, made_on, refused.target, route, refused=refused)
+        except StreamRefused as refused:  # who refused: its identity, or where it was pinned
+            served = refused.target or (route.target if route else None)
+            return Attempt(user, made_on, served, route, refused=refused)
         self.opened.append(stream)
         if route is not None and stream.target is not None and stream.target != route.target:
             raise DeploymentFinding(

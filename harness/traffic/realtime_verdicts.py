@@ -44,16 +44,48 @@ def upgrade_finding(
     return None
 
 
-def polls_finding(handshake: str | None, polls: list[tuple[str | None, int]]) -> str | None:
-    """The polls another target answered than the handshake's (with their statuses), or None."""
-    moved = [(i, t, s) for i, (t, s) in enumerate(polls, 1) if t != handshake]
-    if not moved:
-        return None
-    listed = "; ".join(f"poll {i}: {t or '?'} answered {s}" for i, t, s in moved)
-    return (
-        f"{len(moved)} of {len(polls)} polls after a handshake on {handshake or '?'} reached "
-        f"another target: {listed}"
-    )
+@dataclass(frozen=True)
+class Poll:
+    """One poll after the handshake: who answered (None: the answer named no instance)."""
+
+    target: str | None
+    status: int
+    body: str = ""
+
+    def describe(self, i: int) -> str:
+        said = f" ({self.body.strip()})" if self.body.strip() else ""
+        return f"poll {i}: {self.target or 'an unnamed server'} answered {self.status}{said}"
+
+
+def polls_finding(handshake: str | None, polls: list[Poll]) -> tuple[str | None, str] | None:
+    """(fault, what was seen) when a poll left the handshake's target, or None. A refusal whose
+    answer names no instance counts as another target's only when a later poll still reached
+    the handshake's target (the handshake was alive there); otherwise it is shown, unnamed."""
+    listed = [(i, p) for i, p in enumerate(polls, 1)]
+    moved = [(i, p) for i, p in listed if p.target is not None and p.target != handshake]
+    unnamed = [(i, p) for i, p in listed if p.target is None and p.status != 200]
+    alive_after = [
+        (i, p)
+        for i, p in unnamed
+        if any(q.target == handshake and q.status == 200 for q in polls[i:])
+    ]
+    elsewhere = sorted(moved + alive_after, key=lambda ip: ip[0])
+    if elsewhere:
+        shown = "; ".join(p.describe(i) for i, p in elsewhere)
+        return (
+            "polling-not-sticky",
+            f"{len(elsewhere)} of {len(polls)} polls after a handshake on {handshake or '?'} "
+            f"reached another target: {shown}",
+        )
+    refused = [(i, p) for i, p in listed if p.status != 200]
+    if refused:
+        shown = "; ".join(p.describe(i) for i, p in refused)
+        return (
+            None,
+            f"{len(refused)} of {len(polls)} polls after a handshake on {handshake or '?'} were "
+            f"refused, and no later poll reached the handshake's target: {shown}",
+        )
+    return None
 
 
 def _line(publisher: str, seen: list[Delivery], bound: float) -> str:
@@ -98,3 +130,68 @@ def broadcast_finding(deliveries: list[Delivery], bound: float) -> tuple[str, st
         f"{len(late)} of {len(deliveries)} deliveries came later than the profile's "
         f"{bound:g} s (realtime.delivery_within_seconds): {evidence}",
     )
+
+
+EARLY_TOLERANCE_SECONDS = 0.5  # a stream cut this much before the delay ends is cut early
+
+
+@dataclass
+class DrainSeen:
+    """What a drain did to the streams: when the drained target's stream closed (seconds after
+    the deregistration; None: still open), the other targets' streams it closed, the reconnect
+    (target, user named, or why it failed), and the messages published and received."""
+
+    target: str
+    delay: float
+    closed_after: float | None
+    others_closed: list[str]
+    reconnected_to: str | None = None
+    reconnect_error: str | None = None
+    published: int = 0
+    received: int = 0
+    gap_seconds: float | None = None
+
+    @property
+    def lost(self) -> int:
+        return self.published - self.received
+
+    def summary(self) -> str:
+        closed = (
+            f"its stream closed {self.closed_after:.2f} s after the deregistration"
+            if self.closed_after is not None
+            else f"its stream was still open {self.delay:g} s and more after the deregistration"
+        )
+        back = (
+            f"; it came back on {self.reconnected_to} with its session"
+            f"{f' {self.gap_seconds:.2f} s later' if self.gap_seconds is not None else ''}"
+            if self.reconnected_to
+            else ""
+        )
+        return (
+            f"{self.target} drained with a {self.delay:g} s deregistration delay: {closed}{back}; "
+            f"{self.received} of {self.published} messages published meanwhile reached it "
+            f"({self.lost} lost)"
+        )
+
+
+def drain_finding(seen: DrainSeen, max_lost: int | None) -> tuple[str, str] | None:
+    """(fault, what was seen) when the drain cut streams early or elsewhere, the client did not
+    come back with its session, or more messages were lost than the profile allows."""
+    if seen.closed_after is not None and seen.closed_after < seen.delay - EARLY_TOLERANCE_SECONDS:
+        return "abrupt-drain", f"closed before the delay ended: {seen.summary()}"
+    if seen.others_closed:
+        return (
+            "abrupt-drain",
+            f"the drain of {seen.target} also closed the streams on "
+            f"{', '.join(seen.others_closed)}: {seen.summary()}",
+        )
+    if seen.closed_after is not None and seen.reconnected_to is None:
+        fault = "session-not-shared" if "401" in (seen.reconnect_error or "") else "upgrade-refused"
+        return fault, f"the client did not come back ({seen.reconnect_error}): {seen.summary()}"
+    if max_lost is not None and seen.lost > max_lost:
+        return (
+            "lost-message",
+            f"{seen.lost} messages lost, more than realtime.max_lost_messages ({max_lost}): "
+            f"{seen.summary()}",
+        )
+    return None

@@ -32,6 +32,7 @@ LIFETIMES = "test_session_lifetimes_are_consistent"
 STREAM_CHECK = "test_stream_opens_on_every_target_with_a_session_made_on_another"
 POLLING_CHECK = "test_long_polling_stays_on_the_target_of_its_handshake"
 MESSAGE_CHECK = "test_message_published_on_one_target_reaches_every_target"
+DRAIN_CHECK = "test_drain_keeps_streams_for_its_delay_and_they_come_back_with_their_session"
 MATRIX: dict[str, dict[str, tuple[str, str] | None]] = {
     "local-broadcast": dict.fromkeys(FRONTS, ("realtime", MESSAGE_CHECK)),
     "polling-not-sticky": dict.fromkeys(FRONTS, ("realtime", POLLING_CHECK)),
@@ -143,8 +144,27 @@ def test_a_healthy_front_end_passes_every_suite_run_after_run(
             )
             for name in (STREAM_CHECK, POLLING_CHECK, MESSAGE_CHECK):  # looked, and saw no fault
                 assert checks[name]["outcome"] == "passed", (where, name, checks[name]["message"])
+            _drained_streams_as_the_front_end_does(balancer, checks[DRAIN_CHECK], where)
     finally:
         parity(tmp_path, "down")
+
+
+def _drained_streams_as_the_front_end_does(
+    balancer: str, drain: dict[str, Any], where: str
+) -> None:
+    """The ALB closes a drained target's streams when the delay ends, and they come back on
+    another target; nginx's reload leaves them open; Caddy 2.6 closes every stream at each
+    config change, which its replica profile accepts, saying why."""
+    seen = drain["evidence"]["realtime_drain"]
+    if balancer == "caddy":
+        assert drain["outcome"] == "accepted", (where, drain["message"][:300])
+        assert seen["others_closed"], (where, seen)
+        return
+    assert drain["outcome"] == "passed", (where, drain["message"][:300])
+    if balancer == "alb":
+        assert seen["closed_after"] >= seen["delay"] - 0.5 and seen["reconnected_to"], seen
+    else:
+        assert seen["closed_after"] is None and seen["received"] == seen["published"] > 0, seen
 
 
 @pytest.mark.servers
@@ -159,7 +179,7 @@ def test_weighted_groups_pass_every_suite_five_times(tmp_path: Path, groups: str
             bad = {n: c["message"][:300] for n, c in checks.items() if c["outcome"] == "failed"}
             assert code == 0 and not bad, f"{groups} run {run}: {bad or output[-800:]}"
             assert checks["test_fresh_clients_split_by_weight"]["outcome"] == "passed"
-            for name in (STREAM_CHECK, POLLING_CHECK, MESSAGE_CHECK):
+            for name in (STREAM_CHECK, POLLING_CHECK, MESSAGE_CHECK, DRAIN_CHECK):
                 assert checks[name]["outcome"] == "passed", (name, checks[name]["message"])
             assert _spread_decided(checks), checks["test_fresh_clients_spread_evenly"]
     finally:

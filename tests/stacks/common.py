@@ -22,21 +22,33 @@ from tests.installed import run
 
 
 def haproxy_config(
-    port: int, targets: dict[str, str], cookie_attr: str = "", cdn: int | None = None
+    port: int,
+    targets: dict[str, str],
+    cookie_attr: str = "",
+    cdn: int | None = None,
+    unsticky: str | None = None,
 ) -> str:
-    """The balancer; with a `cdn` port, `/static/` goes there and never to an instance."""
+    """The balancer; with a `cdn` port, `/static/` goes there and never to an instance; paths
+    under `unsticky` go to a backend of their own without the cookie (a misconfiguration)."""
     servers = "\n".join(
         f"  server {t} {u.removeprefix('http://')} check cookie {t} inter 500ms"
         for t, u in targets.items()
     )
     to_cdn = "  use_backend cdn if { path_beg /static/ }\n" if cdn else ""
     cdn_backend = f"backend cdn\n  server cdn 127.0.0.1:{cdn}\n" if cdn else ""
+    to_unsticky = f"  use_backend unsticky if {{ path_beg {unsticky} }}\n" if unsticky else ""
+    unsticky_backend = (
+        "backend unsticky\n  balance roundrobin\n"
+        + "".join(f"  server {t} {u.removeprefix('http://')}\n" for t, u in targets.items())
+        if unsticky
+        else ""
+    )
     return (
         "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n"
-        f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n{to_cdn}"
+        f"  timeout server 30s\nfrontend entry\n  bind 127.0.0.1:{port}\n{to_cdn}{to_unsticky}"
         "  default_backend app\nbackend app\n  balance roundrobin\n"
         f"  cookie SERVERID insert indirect nocache{cookie_attr}\n"
-        f"  option httpchk GET /healthz\n{servers}\n{cdn_backend}"
+        f"  option httpchk GET /healthz\n{servers}\n{cdn_backend}{unsticky_backend}"
     )
 
 

@@ -1,11 +1,13 @@
-"""An Express app (express-session in Redis through connect-redis, csrf-sync) as a user runs it:
-node instances behind HAProxy with cookie stickiness, a real redis-server. Its npm packages are
+"""An Express app (express-session in Redis through connect-redis, csrf-sync, Socket.IO with its
+Redis adapter) as a user runs it: node instances behind HAProxy with cookie stickiness, a real
+redis-server. Its npm packages are
 installed from tests/stacks/parity_express/package-lock.json (`make setup` does it; so does the
 first stack here). Every process is started here and stopped by its PID."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -29,7 +31,8 @@ def install_packages() -> None:
         raise RuntimeError("the Express stack needs Node.js and npm on PATH")
     with open(Path(tempfile.gettempdir()) / "parity-express-npm.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (APP / "node_modules" / "express-session").is_dir():
+        wanted = json.loads((APP / "package.json").read_text())["dependencies"]
+        if not all((APP / "node_modules" / name).is_dir() for name in wanted):
             subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund", "--loglevel", "error"],
                 cwd=APP, check=True, timeout=300,
@@ -46,9 +49,16 @@ class ExpressStack:
 
 @contextmanager
 def express_stack(
-    work: Path, instances: int = 2, odd_secret: int | None = None
+    work: Path,
+    instances: int = 2,
+    odd_secret: int | None = None,
+    *,
+    adapter: str = "redis",
+    unsticky: str | None = None,
 ) -> Iterator[ExpressStack]:
-    """The stack, up; `odd_secret` gives instance i (1-based) a session secret of its own."""
+    """The stack, up; `odd_secret` gives instance i (1-based) a session secret of its own;
+    `adapter` is Socket.IO's (`memory`: none shared); HAProxy balances paths under
+    `unsticky` without its cookie."""
     install_packages()
     work.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -61,11 +71,12 @@ def express_stack(
                 "SESSION_SECRET": secrets.token_hex(32) if i == odd_secret else secret,
                 "APP_USERNAME": USERNAME,
                 "APP_PASSWORD": password,
+                "REALTIME_ADAPTER": adapter,
             }
             for i in range(1, instances + 1)
         ]
         targets = serve_instances(
             stack, work, "express", envs, lambda port: ["node", str(APP / "app.js")]
         )
-        url = start_haproxy(stack, work, targets)
+        url = start_haproxy(stack, work, targets, unsticky=unsticky)
         yield ExpressStack(url, redis_url, targets, password)

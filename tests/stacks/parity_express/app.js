@@ -1,9 +1,15 @@
 // An Express app as its team writes it: express-session keeping sessions in Redis through
 // connect-redis, csrf-sync's synchronizer tokens on the login form, every write and the logout,
-// the session regenerated at login. Settings from the environment; one instance per process.
+// the session regenerated at login. Socket.IO on the same server shares the session
+// (io.engine.use) and broadcasts through its Redis adapter, as its documentation shows; with
+// REALTIME_ADAPTER=memory it keeps the default in-memory adapter, as a team that forgot it.
+// Settings from the environment; one instance per process.
 "use strict";
 
+const http = require("node:http");
 const express = require("express");
+const { Server } = require("socket.io");
+const { createAdapter } = require("@socket.io/redis-adapter");
 const session = require("express-session");
 const { RedisStore } = require("connect-redis");
 const { createClient } = require("redis");
@@ -25,15 +31,14 @@ app.use((req, res, next) => {
 app.get("/healthz", (req, res) => res.status(204).end());
 app.use(express.urlencoded({ extended: false }));
 app.use(express.json());
-app.use(
-  session({
-    store: new RedisStore({ client: redis }),
-    secret: env.SESSION_SECRET,
-    resave: false,
-    saveUninitialized: false,
-    cookie: { httpOnly: true, sameSite: "lax", maxAge: 14 * 24 * 3600 * 1000 },
-  }),
-);
+const sessions = session({
+  store: new RedisStore({ client: redis }),
+  secret: env.SESSION_SECRET,
+  resave: false,
+  saveUninitialized: false,
+  cookie: { httpOnly: true, sameSite: "lax", maxAge: 14 * 24 * 3600 * 1000 },
+});
+app.use(sessions);
 
 function loginRequired(req, res, next) {
   if (!req.session.user) return res.status(401).json({ error: "login required" });
@@ -76,6 +81,32 @@ app.post("/logout", loginRequired, csrfSynchronisedProtection, (req, res, next) 
   });
 });
 
-redis.connect().then(() => {
-  app.listen(Number(env.PORT), "127.0.0.1", () => console.log(`${env.INSTANCE_ID} on ${env.PORT}`));
+const server = http.createServer(app);
+const io = new Server(server);
+io.engine.use(sessions);
+io.engine.on("headers", (headers) => {
+  headers["X-Instance-Id"] = env.INSTANCE_ID;
 });
+io.use((socket, next) => {
+  const user = socket.request.session && socket.request.session.user;
+  return user ? next() : next(new Error("login required"));
+});
+io.on("connection", (socket) => {
+  socket.emit("hello", { instance: env.INSTANCE_ID, user: socket.request.session.user });
+  socket.on("chat", (text) => {
+    io.emit("message", { text: String(text), published_on: env.INSTANCE_ID });
+  });
+});
+
+async function start() {
+  await redis.connect();
+  if (env.REALTIME_ADAPTER !== "memory") {
+    const pub = redis.duplicate();
+    const sub = redis.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub));
+  }
+  server.listen(Number(env.PORT), "127.0.0.1", () => console.log(`${env.INSTANCE_ID} on ${env.PORT}`));
+}
+
+start();
