@@ -95,6 +95,7 @@ def test_stream_opens_on_every_target_with_a_session_made_on_another(
         if why is None and realtime.user and a.stream is not None and not a.stream.user:
             why = "opened, but its hello names no user"
         seen.append((a.made_on, a.served_by, why))
+    reach.close()  # judged: their server threads are freed before the next check
     finding = upgrade_finding(seen)
     if finding:
         fail(finding[0], finding[1], site.trace_text())
@@ -128,6 +129,11 @@ def test_long_polling_stays_on_the_target_of_its_handshake(
             )
         raise
     handshake = user.last_target
+    if handshake is None:
+        raise NotApplicable(
+            "the long-polling handshake's answer names no instance (identity): which target "
+            "its polls should stay on cannot be seen"
+        )
     polls: list[Poll] = []
     for _ in range(polling.polls or 10):
         try:

@@ -76,3 +76,15 @@ def test_an_accepted_check_under_the_old_suite_name_matches_and_is_shown_as_writ
     assert accepted.matches("groups::test_fresh_clients_split_by_weight", "[uneven] ...")
     assert not accepted.matches("sticky::test_fresh_clients_split_by_weight", "[uneven] ...")
     assert accepted.describe().startswith("canary::test_fresh_clients_split_by_weight: r")
+
+
+def test_an_acceptance_naming_a_check_and_a_fault_matches_only_that_check_with_that_fault() -> None:
+    check = "realtime::test_drain_keeps_streams_for_its_delay_and_they_come_back_with_their_session"
+    accepted = Acceptance.from_entry(
+        0, Accept(check=check, fault="abrupt-drain", reason="r", until="2099-01-01")
+    )
+    assert accepted.matches(check, "[abrupt-drain] the drain also closed the streams on app-2")
+    assert not accepted.matches(check, "[session-not-shared] the client did not come back")
+    assert not accepted.matches("failover::test_x", "[abrupt-drain] cut")
+    alone = Acceptance.from_entry(0, Accept(fault="abrupt-drain", reason="r", until="2099-01-01"))
+    assert alone.matches("failover::test_x", "[abrupt-drain] cut")

@@ -213,6 +213,12 @@ def _realtime_rules(data: dict[str, Any], ctx: Context) -> None:
             raise ctx.fail(("realtime", name), "a Socket.IO event; give it with protocol socketio")
     if not data.get("session"):
         raise ctx.fail(("realtime",), "needs a session: section (the socket opens with it)")
+    if realtime["protocol"] == "socketio" and not realtime.get("identity"):
+        raise ctx.fail(
+            ("realtime", "identity"),
+            "missing; a Socket.IO connection names its instance in its hello event: give a "
+            "JSON pointer into the hello's data",
+        )
     if (data.get("identity") or {}).get("json") and not realtime.get("identity"):
         raise ctx.fail(
             ("realtime", "identity"),
@@ -235,8 +241,11 @@ def _provider_rules(data: dict[str, Any], ctx: Context) -> None:
         if not topo.get("targets"):
             raise ctx.fail(("topology", "targets"), "missing; list every target (id, url)")
     for i, entry in enumerate(data["accept"]):
-        if bool(entry.get("check")) == bool(entry.get("fault")):
-            raise ctx.fail(("accept", i), "give either check (suite::test) or fault, not both")
+        if not entry.get("check") and not entry.get("fault"):
+            raise ctx.fail(
+                ("accept", i),
+                "give check (suite::test), fault, or both (that check failing with that fault)",
+            )
         if entry.get("fault") and entry["fault"] not in FIELD_FAULTS:
             raise ctx.fail(
                 ("accept", i, "fault"),

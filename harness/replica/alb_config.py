@@ -45,6 +45,10 @@ def matcher_rule(matcher: str) -> str:
 
 def _sticky_request_rules(spec: AlbSpec, targets: tuple[Target, ...]) -> list[str]:
     skip = "".join(f" !{{ path_beg {p} }}" for p in spec.unsticky_paths)
+    unsticky = [  # remembered for the response: no cookie is issued there either
+        f"http-request set-var(txn.unsticky) bool(1) if {{ path_beg {p} }}"
+        for p in spec.unsticky_paths
+    ]
     if spec.app_cookie:  # the ALB's cookie counts only next to the app's own
         read = [
             f"http-request set-var(txn.alb) req.cook({APP_COOKIE}-0) "
@@ -57,6 +61,7 @@ def _sticky_request_rules(spec: AlbSpec, targets: tuple[Target, ...]) -> list[st
             f"if !{{ var(txn.alb) -m found }}{skip}",
         ]
     rules = [
+        *unsticky,
         *read,
         "http-request set-var(txn.tok) var(txn.alb),bytes(0,16) if { var(txn.alb) -m len 32 }",
         "http-request set-var(txn.issued) var(txn.alb),bytes(16,16),hex2i,"
@@ -88,14 +93,22 @@ def _sticky_response_rules(spec: AlbSpec, targets: tuple[Target, ...]) -> list[s
         f'http-response set-var-fmt(txn.exp) "%[date({COOKIE_EXPIRY_SECONDS}),http_date]"',
     ]
     if spec.app_cookie:
-        return rules + _app_cookie_response_rules(spec.app_cookie)
-    rules += [
-        "http-response add-header Set-Cookie "
-        '"AWSALB=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/"',
-        "http-response add-header Set-Cookie "
-        '"AWSALBCORS=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/; SameSite=None; Secure"',
-    ]
-    return rules
+        issued = _app_cookie_response_rules(spec.app_cookie)
+    else:
+        issued = [
+            "http-response add-header Set-Cookie "
+            '"AWSALB=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/"',
+            "http-response add-header Set-Cookie "
+            '"AWSALBCORS=%[var(txn.newck)]; Expires=%[var(txn.exp)]; Path=/; SameSite=None; '
+            'Secure"',
+        ]
+    if spec.unsticky_paths:  # a path balanced without stickiness issues no sticky cookie
+        skip = "!{ var(txn.unsticky) -m found }"
+        issued = [  # each alternative of an OR needs it: AND binds first
+            f"{r.replace(' || ', f' {skip} || ')} {skip}" if " if " in r else f"{r} if {skip}"
+            for r in issued
+        ]
+    return rules + issued
 
 
 def _app_cookie_response_rules(app_cookie: str) -> list[str]:

@@ -153,7 +153,7 @@ def _accepted(front_name: str) -> list[dict[str, Any]]:
         return []
     check, reason = CADDY_RELOAD_CLOSES_STREAMS
     until = datetime.date.today() + datetime.timedelta(days=ACCEPTED_FOR_DAYS)
-    return [{"check": check, "reason": reason, "until": until}]
+    return [{"check": check, "fault": "abrupt-drain", "reason": reason, "until": until}]
 
 
 def write_front_profile(replica: Replica) -> Path:

@@ -174,26 +174,42 @@ class CaddyFront(_Probed):
         if answer.status_code >= 300:
             raise ReplicaError(f"Caddy's admin API refused {method} {url}: {answer.text[:200]}")
 
+    def _routes(self) -> list[tuple[str, str]]:
+        """Each route's upstream id prefix and its upstreams' URL (the unsticky one first)."""
+        main = [("", self.upstreams_url)]
+        if not self.unsticky_paths:
+            return main
+        first = f"{self.api}/config/apps/http/servers/front/routes/0/handle/0/upstreams"
+        return [("unsticky-", first), *main]
+
     def set_maint(self, backend: str, server: str) -> None:
-        self._call("DELETE", f"{self.api}/id/upstream-{server}")
+        for prefix, _ in self._routes():
+            self._call("DELETE", f"{self.api}/id/{prefix}upstream-{server}")
         self.removed.add(server)
 
     def set_ready(self, backend: str, server: str, *, recheck: bool = False) -> None:
         dial = self.upstreams[server].dial
-        self._call("POST", self.upstreams_url, {"@id": f"upstream-{server}", "dial": dial})
+        for prefix, url in self._routes():
+            self._call("POST", url, {"@id": f"{prefix}upstream-{server}", "dial": dial})
         self.removed.discard(server)
 
     def profile_drain(self) -> dict[str, str]:
         """The command adapter a Caddy user would write: its admin API, with curl."""
         dials = " ".join(f"{u.id}) D={u.dial} ;;" for u in self.upstreams.values())
         body = '\'{"@id": "upstream-\'{target}\'", "dial": "\'$D\'"}\''
+        drain = " && ".join(
+            f"curl -sf -X DELETE {self.api}/id/{prefix}upstream-{{target}}"
+            for prefix, _ in self._routes()
+        )
+        restore = " && ".join(
+            f"curl -sf -X POST -H 'Content-Type: application/json' "
+            f"-d {body.replace('upstream-', prefix + 'upstream-')} {url}"
+            for prefix, url in self._routes()
+        )
         return {
             "adapter": "command",
-            "drain": f"curl -sf -X DELETE {self.api}/id/upstream-{{target}}",
-            "restore": (
-                f"case {{target}} in {dials} esac; curl -sf -X POST "
-                f"-H 'Content-Type: application/json' -d {body} {self.upstreams_url}"
-            ),
+            "drain": drain,
+            "restore": f"case {{target}} in {dials} esac; {restore}",
             "health": f"case {{target}} in {dials} esac; curl -sf http://$D{self._health_path}",
         }
 

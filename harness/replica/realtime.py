@@ -104,8 +104,9 @@ class Hub:
                 while True:
                     got = pubsub.get_message(timeout=1.0)
                     if got and isinstance(got.get("data"), bytes | str):
-                        self._deliver(json.loads(got["data"]))
-            except (redis.ConnectionError, redis.TimeoutError, ValueError):
+                        with contextlib.suppress(ValueError):  # not ours: skipped, not fatal
+                            self._deliver(json.loads(got["data"]))
+            except (redis.ConnectionError, redis.TimeoutError):
                 self._ready.clear()
                 time.sleep(0.5)
 
@@ -184,9 +185,9 @@ def register_realtime(app: Flask, cfg: AppSettings) -> None:
     @app.get("/realtime/events")
     def events() -> Response:
         hello = _hello(cfg)
-        inbox = hub.subscribe()
 
         def stream() -> Iterator[str]:
+            inbox = hub.subscribe()  # once the stream is read: a response never sent holds none
             try:
                 yield f"event: hello\ndata: {json.dumps(hello)}\n\n"
                 while True:
@@ -205,7 +206,10 @@ def register_realtime(app: Flask, cfg: AppSettings) -> None:
         sid = request.args.get("sid")
         if not sid:
             return jsonify({**_hello(cfg), "sid": polls.handshake()}), 200
-        wait = min(max(float(request.args.get("wait", "1")), 0.0), MAX_POLL_WAIT_SECONDS)
+        try:
+            wait = min(max(float(request.args.get("wait", "1")), 0.0), MAX_POLL_WAIT_SECONDS)
+        except ValueError:
+            return jsonify(error="wait: a number of seconds"), 400
         messages = polls.poll(sid, wait)
         if messages is None:
             return jsonify(code=1, message="Session ID unknown"), 400

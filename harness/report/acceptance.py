@@ -1,6 +1,7 @@
 """Accepted findings: a profile's `accept:` list, for failures a team knows and accepts.
 
-An entry names a check (`suite::test_name`) or a fault (`lost-update`), a reason and an expiry.
+An entry names a check (`suite::test_name`), a fault (`lost-update`) or both (that check failing
+with that fault), a reason and an expiry.
 A failure it matches is ACCEPTED (skipped with the reason; it does not fail the gate) until the
 expiry; after it, the failure fails again, saying the acceptance expired. Entries that matched
 nothing are warnings in the report.
@@ -41,9 +42,10 @@ class Acceptance:
         )
 
     def matches(self, check_id: str, message: str) -> bool:
-        if self.check:
-            return check_id == self.check or check_id.split("[")[0] == self.check
-        return message.startswith(f"[{self.fault}]")
+        """The check it names failed (with the fault it names, when it names both)."""
+        if self.check and self.check not in (check_id, check_id.split("[")[0]):
+            return False
+        return not self.fault or message.startswith(f"[{self.fault}]")
 
     def expired(self, today: date | None = None) -> bool:
         return (today or date.today()) > self.until

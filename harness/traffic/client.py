@@ -189,7 +189,8 @@ class VirtualUser:
             raise
         record.elapsed_ms = (time.perf_counter() - started) * 1000
         record.status = response.status_code
-        record.target = self.last_target = self.identity.of(response)
+        streamed = kwargs.get("stream") and self.identity.json  # a body read never ends
+        record.target = self.last_target = None if streamed else self.identity.of(response)
         record.set_cookies = [c.redacted() for c in set_cookies(response).values()]
         self.trace.append(record)
         if route and route.direct:

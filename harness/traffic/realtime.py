@@ -3,8 +3,8 @@ balancer, with the client's session and sticky cookies, read in a thread of thei
 
 A stream knows the target that serves it (the identity header of its upgrade, or a JSON
 pointer into its first message, the hello) and the session's user the hello names. Each
-message it delivers is kept with the time it arrived; a stream closes itself after
-`MAX_STREAM_SECONDS`, so no check leaves a socket open.
+message it delivers is kept with the time it arrived; a stream closes itself after its
+lifetime (`MAX_STREAM_SECONDS` unless the check needs longer), so no check leaves one open.
 """
 
 from __future__ import annotations
@@ -58,18 +58,31 @@ class Stream:
     user: str | None
     hello: Any
     arrivals: list[Arrival] = field(default_factory=list)
-    closed_at: float | None = None
-    close_code: int | None = None
+    closed_at: float | None = None  # time.monotonic() when it was seen closed
+    expired: bool = False  # closed by its own lifetime, not by the other end
     _socket: Any = None  # the WebSocket, or the event stream's response
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _by_text: dict[str, Arrival] = field(default_factory=dict)
 
     def add(self, text: str) -> None:
+        arrival = Arrival(text, time.monotonic())
         with self._lock:
-            self.arrivals.append(Arrival(text, time.monotonic()))
+            self.arrivals.append(arrival)
+            self._by_text.setdefault(text, arrival)
 
     def received(self, text: str) -> Arrival | None:
         with self._lock:
-            return next((a for a in self.arrivals if a.text == text), None)
+            return self._by_text.get(text)
+
+    def mark_closed(self) -> None:
+        if self.closed_at is None:
+            self.closed_at = time.monotonic()
+
+    def expire(self) -> None:
+        """Its lifetime is over: closed here (a check never leaves a stream open)."""
+        if self.closed_at is None:
+            self.expired = True
+            self.close()
 
     def send(self, frame: str, text: str) -> None:
         """Send `frame` (a WebSocket's, with {message} as `text`; Socket.IO: the event, with
@@ -127,20 +140,30 @@ def named(hello: Any, pointer: str | None) -> str | None:
 
 
 def open_stream(
-    user: VirtualUser, route: Route | None, spec: Realtime, identity: Identity
+    user: VirtualUser,
+    route: Route | None,
+    spec: Realtime,
+    identity: Identity,
+    lifetime: float = MAX_STREAM_SECONDS,
 ) -> Stream:
     """Open `spec`'s stream for `user` through `route` (None: the balancer chooses, with the
-    client's own cookies); StreamRefused when it is not opened."""
+    client's own cookies), to close itself after `lifetime` seconds (then `expired`);
+    StreamRefused when it is not opened."""
     if spec.protocol == "websocket":
-        return _open_websocket(user, route, spec, identity)
-    if spec.protocol == "socketio":
+        stream = _open_websocket(user, route, spec, identity, lifetime)
+    elif spec.protocol == "socketio":
         from harness.traffic.realtime_socketio import open_socketio  # its client, when used
 
-        return open_socketio(user, route, spec, identity)
-    return _open_sse(user, route, spec, identity)
+        stream = open_socketio(user, route, spec, identity)
+    else:
+        stream = _open_sse(user, route, spec, identity)
+    timer = threading.Timer(lifetime, stream.expire)
+    timer.daemon = True
+    timer.start()
+    return stream
 
 
-def _ssl_options(user: VirtualUser) -> dict[str, Any]:
+def ssl_options(user: VirtualUser) -> dict[str, Any]:
     if user.verify is False:
         return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
     options: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
@@ -159,14 +182,13 @@ def host_of(user: VirtualUser) -> str | None:
 
 
 def _open_websocket(
-    user: VirtualUser, route: Route | None, spec: Realtime, identity: Identity
+    user: VirtualUser, route: Route | None, spec: Realtime, identity: Identity, lifetime: float
 ) -> Stream:
     base = urlsplit(route.base_url if route else user.base_url)
     scheme = "wss" if base.scheme == "https" else "ws"
     url = f"{scheme}://{base.netloc}{spec.path}"
     host = host_of(user)
-    headers = [f"Host: {host}"] if host else []
-    ws = websocket.WebSocket(sslopt=_ssl_options(user))
+    ws = websocket.WebSocket(sslopt=ssl_options(user))
     started = time.perf_counter()
 
     def note(status: int | None, target: str | None, error: str | None = None) -> None:
@@ -175,7 +197,10 @@ def _open_websocket(
 
     try:
         ws.connect(  # type: ignore[no-untyped-call]
-            url, cookie=cookie_header(user, route), header=headers, timeout=OPEN_TIMEOUT_SECONDS
+            url,
+            cookie=cookie_header(user, route),
+            timeout=OPEN_TIMEOUT_SECONDS,
+            **({"host": host} if host else {}),  # its one Host header, the listener rule's
         )
     except websocket.WebSocketBadStatusException as exc:
         answered = _Headers(exc.resp_headers or {})
@@ -195,7 +220,9 @@ def _open_websocket(
     stream = Stream("websocket", target, named(hello, spec.user), hello, _socket=ws)
     if spec.subscribe:
         ws.send(spec.subscribe)
-    threading.Thread(target=_read_websocket, args=(ws, stream, spec), daemon=True).start()
+    reader = threading.Thread(target=_read_websocket, args=(ws, stream, spec, lifetime))
+    reader.daemon = True
+    reader.start()
     return stream
 
 
@@ -217,9 +244,11 @@ def _first_frame(ws: websocket.WebSocket) -> Any:
         return None
 
 
-def _read_websocket(ws: websocket.WebSocket, stream: Stream, spec: Realtime) -> None:
+def _read_websocket(
+    ws: websocket.WebSocket, stream: Stream, spec: Realtime, lifetime: float
+) -> None:
     ws.settimeout(READ_TICK_SECONDS)
-    ends = time.monotonic() + MAX_STREAM_SECONDS
+    ends = time.monotonic() + lifetime + 1  # its timer closes it first
     try:
         while time.monotonic() < ends:
             try:
@@ -232,8 +261,7 @@ def _read_websocket(ws: websocket.WebSocket, stream: Stream, spec: Realtime) -> 
     except (websocket.WebSocketException, OSError):
         pass
     finally:
-        stream.closed_at = time.monotonic()
-        stream.close_code = getattr(ws, "status", None)
+        stream.mark_closed()
         with contextlib.suppress(Exception):
             ws.close()
 
@@ -300,7 +328,7 @@ def _read_sse(events: Any, response: requests.Response, stream: Stream, spec: Re
     except (requests.RequestException, OSError, ValueError, AttributeError):
         pass
     finally:
-        stream.closed_at = time.monotonic()
+        stream.mark_closed()
         response.close()
 
 

@@ -20,7 +20,8 @@ from harness.traffic.realtime_verdicts import DrainSeen
 PUBLISH_EVERY_SECONDS = 0.2
 CLOSE_MARGIN_SECONDS = 5.0  # after the delay: a stream still open then is left open
 AFTER_RECONNECT_SECONDS = 1.0  # publishing goes on this long once the client is back
-DELIVERY_WAIT_SECONDS = 2.0
+DELIVERY_WAIT_SECONDS = 1.0
+LIFETIME_MARGIN_SECONDS = 60.0  # a stream lives the delay and this much more
 
 
 class _Publisher:
@@ -55,23 +56,29 @@ class _Publisher:
         self._thread.join(timeout=10)
 
 
-def _reconnect(reach: Reach, gone: Attempt, target: str) -> tuple[Stream | None, str | None]:
+def _reconnect(
+    reach: Reach, gone: Attempt, target: str
+) -> tuple[Stream | None, str | None, int | None]:
     """The drained client's stream again, through the balancer with the cookies it holds (its
-    sticky cookie still names the drained target, as a browser's would)."""
+    sticky cookie still names the drained target, as a browser's would): the stream, or why
+    not and the status it was refused with."""
     route = Route(target, reach.site.topology.entry_url, gone.user.sticky_cookies())
     try:
-        stream = open_stream(gone.user, route, reach.realtime, reach.site.identity)
+        stream = open_stream(gone.user, route, reach.realtime, reach.site.identity, 30)
     except StreamRefused as refused:
-        return None, f"answered {refused.status or 'nothing'} by {refused.target or '?'}"
+        status = refused.status or "nothing"
+        why = f"answered {status} by {refused.target or '?'} ({refused.detail})"
+        return None, why, refused.status
     reach.opened.append(stream)
     if reach.realtime.user and not stream.user:
-        return None, f"{stream.target} opened it, but its hello names no user"
-    return stream, None
+        return None, f"{stream.target or '?'} opened it, but its hello names no user", 401
+    return stream, None, None
 
 
 def drain_with_streams(
     reach: Reach, guard: Guard, target: str, delay: float, restore_after: float
 ) -> DrainSeen:
+    reach.lifetime = delay + CLOSE_MARGIN_SECONDS + LIFETIME_MARGIN_SECONDS
     subscribers = reach.subscribers()
     drained = subscribers[target]
     others = {t: a for t, a in subscribers.items() if t != target}
@@ -88,8 +95,11 @@ def drain_with_streams(
                 time.sleep(0.05)
             if drained.stream.closed_at is not None:
                 seen.closed_after = drained.stream.closed_at - began
-                again, seen.reconnect_error = _reconnect(reach, drained, target)
+                again, seen.reconnect_error, seen.reconnect_status = _reconnect(
+                    reach, drained, target
+                )
                 if again is not None:
+                    seen.reconnected = True
                     seen.reconnected_to = again.target
                     seen.gap_seconds = time.monotonic() - drained.stream.closed_at
                     streams.append(again)
@@ -97,7 +107,9 @@ def drain_with_streams(
             sent = list(publisher.sent)
         time.sleep(DELIVERY_WAIT_SECONDS if sent else 0)
         seen.others_closed = sorted(
-            t for t, a in others.items() if a.stream is not None and a.stream.closed_at is not None
+            t
+            for t, a in others.items()
+            if a.stream is not None and a.stream.closed_at is not None and not a.stream.expired
         )
     seen.published = len(sent)
     seen.received = sum(1 for text in sent if any(s.received(text) for s in streams))

@@ -18,7 +18,7 @@ from harness.profile.sections import Realtime
 from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import SessionDriver
 from harness.traffic.login_pool import LoginPool
-from harness.traffic.realtime import Stream, StreamRefused, open_stream
+from harness.traffic.realtime import MAX_STREAM_SECONDS, Stream, StreamRefused, open_stream
 from harness.traffic.site import Site, rotation
 
 
@@ -55,6 +55,7 @@ class Reach:
         self.site, self.routes, self.pool, self.driver = site, routes, pool, driver
         self.realtime = realtime
         self.opened: list[Stream] = []
+        self.lifetime = MAX_STREAM_SECONDS  # how long a stream opened here may live
         self._logins = 0
 
     @property
@@ -68,7 +69,7 @@ class Reach:
     def attempt(self, user: VirtualUser, made_on: str | None, route: Route | None) -> Attempt:
         """Open a stream for `user` (through `route`, or wherever the balancer sends it)."""
         try:
-            stream = open_stream(user, route, self.realtime, self.site.identity)
+            stream = open_stream(user, route, self.realtime, self.site.identity, self.lifetime)
         except StreamRefused as refused:  # who refused: its identity, or where it was pinned
             served = refused.target or (route.target if route else None)
             return Attempt(user, made_on, served, route, refused=refused)
@@ -93,6 +94,16 @@ class Reach:
             attempts.append(self.attempt(user, user.last_target, None))
             if done(attempts):
                 return attempts
+        refused = [a.describe() for a in attempts if a.refused is not None]
+        if refused and not any(a.stream for a in attempts):
+            raise DeploymentFinding(
+                message(
+                    "upgrade-refused",
+                    f"none of {len(attempts)} streams opened through the balancer: "
+                    + "; ".join(refused[:5]),
+                    self.site.trace_text(),
+                )
+            )
         missing = sorted(set(self.routes) - {a.served_by for a in attempts if a.served_by})
         raise NotApplicable(
             f"no stream of {tries} fresh clients landed on {', '.join(missing)} (the balancer "
@@ -128,6 +139,10 @@ class Reach:
             for a in drawn:
                 if a.stream is not None and a.served_by in targets:
                     found.setdefault(str(a.served_by), a)
+            kept = [a.stream for a in found.values()]
+            for a in drawn:  # the others are not needed: their server threads are freed now
+                if a.stream is not None and a.stream not in kept:
+                    a.stream.close()
         refused = [a.describe() for a in found.values() if a.stream is None]
         if refused:
             raise DeploymentFinding(

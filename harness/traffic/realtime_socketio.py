@@ -22,6 +22,7 @@ from harness.traffic.realtime import (
     cookie_header,
     host_of,
     named,
+    ssl_options,
     text_of,
 )
 
@@ -32,14 +33,15 @@ MESSAGE_EVENT = "message"
 class _Client:
     """What a Stream asks of its socket: emit and close."""
 
-    def __init__(self, client: socketio.Client) -> None:
-        self.client = client
+    def __init__(self, client: socketio.Client, http: requests.Session) -> None:
+        self.client, self.http = client, http
 
     def emit(self, event: str, data: str) -> None:
         self.client.emit(event, data)
 
     def close(self) -> None:
         self.client.disconnect()
+        self.http.close()
 
 
 def open_socketio(
@@ -48,13 +50,17 @@ def open_socketio(
     http = requests.Session()
     http.verify = user.verify
     host = host_of(user)
-    headers = {"Cookie": cookie_header(user, route), **({"Host": host} if host else {})}
+    headers = {"Cookie": cookie_header(user, route)}
+    upgrade: dict[str, Any] = {"sslopt": ssl_options(user), **({"host": host} if host else {})}
     client = socketio.Client(
-        http_session=http, reconnection=False, ssl_verify=user.verify is not False
+        http_session=http,
+        reconnection=False,
+        ssl_verify=user.verify is not False,
+        websocket_extra_options=upgrade,  # its one Host header, the listener rule's
     )
     hello: dict[str, Any] = {}
     said = threading.Event()
-    stream = Stream("socketio", None, None, None, _socket=_Client(client))
+    stream = Stream("socketio", None, None, None, _socket=_Client(client, http))
 
     def on_hello(data: Any = None) -> None:
         hello["data"] = data
@@ -68,6 +74,7 @@ def open_socketio(
 
     refusal: dict[str, Any] = {}
     client.on("connect_error", on_refused)
+    client.on("disconnect", lambda *_: stream.mark_closed())
     client.on(spec.hello_event or HELLO_EVENT, on_hello)
     client.on(spec.message_event or MESSAGE_EVENT, on_message)
 
@@ -85,6 +92,7 @@ def open_socketio(
         took = (time.perf_counter() - started) * 1000
         user.note("GET", spec.path, route, (None, None, took), step="upgrade", error="refused")
         client.disconnect()
+        http.close()
         said_why = refusal.get("data")
         why = said_why.get("message") if isinstance(said_why, dict) else said_why
         raise StreamRefused(None, None, f"Socket.IO: {why or exc}") from exc

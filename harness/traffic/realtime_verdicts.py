@@ -88,7 +88,7 @@ def polls_finding(handshake: str | None, polls: list[Poll]) -> tuple[str | None,
     return None
 
 
-def _line(publisher: str, seen: list[Delivery], bound: float) -> str:
+def _line(publisher: str, seen: list[Delivery]) -> str:
     parts = [
         f"{d.target} {d.seconds * 1000:.0f} ms" if d.seconds is not None else f"{d.target} never"
         for d in sorted(seen, key=lambda d: d.target)
@@ -102,7 +102,7 @@ def broadcast_finding(deliveries: list[Delivery], bound: float) -> tuple[str, st
     by_publisher: dict[str, list[Delivery]] = defaultdict(list)
     for d in deliveries:
         by_publisher[d.publisher].append(d)
-    lines = [_line(p, seen, bound) for p, seen in by_publisher.items()]
+    lines = [_line(p, seen) for p, seen in by_publisher.items()]
     missed = [d for d in deliveries if d.seconds is None]
     late = [d for d in deliveries if d.seconds is not None and d.seconds > bound]
     if not missed and not late:
@@ -145,8 +145,10 @@ class DrainSeen:
     delay: float
     closed_after: float | None
     others_closed: list[str]
-    reconnected_to: str | None = None
+    reconnected: bool = False
+    reconnected_to: str | None = None  # None when it came back and its hello named no target
     reconnect_error: str | None = None
+    reconnect_status: int | None = None  # the status the reconnect was refused with
     published: int = 0
     received: int = 0
     gap_seconds: float | None = None
@@ -162,9 +164,9 @@ class DrainSeen:
             else f"its stream was still open {self.delay:g} s and more after the deregistration"
         )
         back = (
-            f"; it came back on {self.reconnected_to} with its session"
+            f"; it came back on {self.reconnected_to or 'an unnamed target'} with its session"
             f"{f' {self.gap_seconds:.2f} s later' if self.gap_seconds is not None else ''}"
-            if self.reconnected_to
+            if self.reconnected
             else ""
         )
         return (
@@ -177,16 +179,20 @@ class DrainSeen:
 def drain_finding(seen: DrainSeen, max_lost: int | None) -> tuple[str, str] | None:
     """(fault, what was seen) when the drain cut streams early or elsewhere, the client did not
     come back with its session, or more messages were lost than the profile allows."""
-    if seen.closed_after is not None and seen.closed_after < seen.delay - EARLY_TOLERANCE_SECONDS:
-        return "abrupt-drain", f"closed before the delay ended: {seen.summary()}"
-    if seen.others_closed:
-        return (
-            "abrupt-drain",
-            f"the drain of {seen.target} also closed the streams on "
-            f"{', '.join(seen.others_closed)}: {seen.summary()}",
-        )
-    if seen.closed_after is not None and seen.reconnected_to is None:
-        fault = "session-not-shared" if "401" in (seen.reconnect_error or "") else "upgrade-refused"
+    early = (
+        seen.closed_after is not None and seen.closed_after < seen.delay - EARLY_TOLERANCE_SECONDS
+    )
+    if early or seen.others_closed:
+        said = ["closed before the delay ended"] if early else []
+        if seen.others_closed:
+            said.append(
+                f"the drain of {seen.target} also closed the streams on "
+                f"{', '.join(seen.others_closed)}"
+            )
+        return "abrupt-drain", f"{'; '.join(said)}: {seen.summary()}"
+    if seen.closed_after is not None and not seen.reconnected:
+        refused_session = seen.reconnect_status in (401, 403)
+        fault = "session-not-shared" if refused_session else "upgrade-refused"
         return fault, f"the client did not come back ({seen.reconnect_error}): {seen.summary()}"
     if max_lost is not None and seen.lost > max_lost:
         return (

@@ -75,7 +75,7 @@ def test_an_expired_acceptance_fails_again_saying_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "needle"),
     [
-        ('{check: "a::b", fault: uneven, reason: r, until: 2099-01-01}', "either check"),
+        ("{reason: r, until: 2099-01-01}", "give check (suite::test), fault, or both"),
         ("{fault: gremlins, reason: r, until: 2099-01-01}", "'gremlins' is not a fault"),
         ('{check: "a::b", reason: r, until: soon}', "accept.0.until: got 'soon'"),
         ('{check: "a::b", until: 2099-01-01}', "accept.0.reason: missing"),

@@ -96,7 +96,9 @@ def test_socket_io_with_its_redis_adapter_passes_the_realtime_checks(
 ) -> None:
     code, checks = _realtime(wheel_bin, tmp_path)
     assert code == 0, {n: c["message"][:300] for n, c in checks.items()}
-    assert {c["outcome"] for c in checks.values()} == {"passed"}, checks
+    assert {n for n, c in checks.items() if c["outcome"] == "passed"} == {STREAM, POLLING, MESSAGE}
+    drain = checks["test_drain_keeps_streams_for_its_delay_and_they_come_back_with_their_session"]
+    assert drain["outcome"] == "skipped", drain  # init's profile does not allow disruption
 
 
 def test_socket_io_without_its_redis_adapter_is_a_local_broadcast(

@@ -80,7 +80,8 @@ def test_streams_refused_only_elsewhere_are_a_session_not_shared() -> None:
 
 def _drain(**seen: Any) -> DrainSeen:
     base: dict[str, Any] = {"target": "a", "delay": 3.0, "closed_after": 3.05, "others_closed": []}
-    return DrainSeen(**{**base, "reconnected_to": "b", "published": 20, "received": 19, **seen})
+    more = {"reconnected": True, "reconnected_to": "b", "published": 20, "received": 19}
+    return DrainSeen(**{**base, **more, **seen})
 
 
 def test_a_stream_closed_at_the_delays_end_and_back_with_its_session_is_no_finding() -> None:
@@ -91,6 +92,8 @@ def test_a_stream_closed_at_the_delays_end_and_back_with_its_session_is_no_findi
 def test_a_stream_closed_before_the_delay_is_an_abrupt_drain() -> None:
     fault, what = drain_finding(_drain(closed_after=0.1), None) or ("", "")
     assert fault == "abrupt-drain" and "closed 0.10 s after" in what
+    both = drain_finding(_drain(closed_after=0.1, others_closed=["b"]), None) or ("", "")
+    assert "closed before the delay ended; the drain of a also closed the streams on b" in both[1]
 
 
 def test_streams_closed_on_other_targets_are_an_abrupt_drain_naming_them() -> None:
@@ -99,9 +102,9 @@ def test_streams_closed_on_other_targets_are_an_abrupt_drain_naming_them() -> No
 
 
 def test_a_client_that_does_not_come_back_names_why() -> None:
-    seen = _drain(reconnected_to=None, reconnect_error="answered 401 by b")
+    seen = _drain(reconnected=False, reconnect_error="answered 401 by b", reconnect_status=401)
     assert (drain_finding(seen, None) or ("",))[0] == "session-not-shared"
-    seen = _drain(reconnected_to=None, reconnect_error="answered 502 by ?")
+    seen = _drain(reconnected=False, reconnect_error="answered 502 by i-0401", reconnect_status=502)
     assert (drain_finding(seen, None) or ("",))[0] == "upgrade-refused"
 
 
@@ -110,4 +113,5 @@ def test_losses_are_measured_and_gated_only_when_the_profile_states_a_bound() ->
     assert drain_finding(lossy, None) is None
     assert drain_finding(lossy, 8) is None
     assert (drain_finding(lossy, 7) or ("",))[0] == "lost-message"
-    assert drain_finding(_drain(closed_after=None, reconnected_to=None, received=20), 0) is None
+    left_open = _drain(closed_after=None, reconnected=False, reconnected_to=None, received=20)
+    assert drain_finding(left_open, 0) is None
