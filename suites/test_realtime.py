@@ -181,7 +181,7 @@ def test_message_published_on_one_target_reaches_every_target(
 
 @pytest.mark.disruptive
 @pytest.mark.parity(
-    title="A drain keeps streams for its delay; they return with their session",
+    title="Drained streams last the delay and return with their session",
     why="Every deploy drains: streams cut early, or back without their user, break live pages.",
 )
 def test_drain_keeps_streams_for_its_delay_and_they_come_back_with_their_session(

@@ -52,6 +52,23 @@ def write_evidence(
     return path
 
 
+def _print_realtime(ev: dict[str, Any]) -> None:
+    """Messages delivered to each target's streams, their delivery latency, and losses."""
+    rows = (ev.get("realtime") or {}).get("targets") or {}
+    if not rows:
+        return
+    print(
+        f"{'streams on':<12} {'delivered':>9} {'lost':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'max ms':>8}  (real-time: publish to delivery)"
+    )
+    for target, row in sorted(rows.items()):
+        lat = row["latency_ms"] or {}
+        print(
+            f"{target:<12} {row['delivered']:>9,} {row['lost']:>7,} {lat.get('p50', 0):>8.1f} "
+            f"{lat.get('p95', 0):>8.1f} {lat.get('max', 0):>8.1f}"
+        )
+
+
 def print_summary(result: LoadResult) -> None:
     ev = result.evidence
     print(
@@ -69,6 +86,7 @@ def print_summary(result: LoadResult) -> None:
         f"sticky violations {ev['sticky_violations']}, session losses {ev['session_losses']}, "
         f"moves {ev['moves']}"
     )
+    _print_realtime(ev)
     made = ev.get("test_sessions") or {}
     if made.get("made"):
         print(

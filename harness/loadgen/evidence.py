@@ -71,6 +71,8 @@ class Evidence:
         self.counters: Counter[str] = Counter()  # sticky_violations, session_losses, moves
         self.examples: deque[dict[str, Any]] = deque(maxlen=EXAMPLES)
         self.failed: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)
+        self.deliveries: dict[str, Any] = {}  # real-time: delivery latency per target (HDR)
+        self.lost: Counter[str] = Counter()  # real-time: messages a target's stream never had
 
     # ---- recording ------------------------------------------------------------------------
     def record(self, target: str | None, ms: float, failed: bool, now: float | None = None) -> None:
@@ -110,6 +112,16 @@ class Evidence:
             }
         )
 
+    def record_delivery(self, target: str | None, ms: float) -> None:
+        """A real-time message reached the stream on `target`, `ms` after it was published."""
+        name = target or "unnamed"
+        if name not in self.deliveries:
+            self.deliveries[name] = histogram()
+        self.deliveries[name].record_value(max(1, round(ms * 1000)))  # in microseconds
+
+    def record_lost(self, target: str | None) -> None:
+        self.lost[target or "unnamed"] += 1
+
     def record_session(self, target: str | None) -> None:
         self.sessions[target or "unknown"] += 1
 
@@ -144,6 +156,8 @@ class Evidence:
             "examples": list(self.examples),
             "failed": list(self.failed),
             "histograms": {t: h.encode().decode() for t, h in self.histograms.items()},
+            "deliveries": {t: h.encode().decode() for t, h in self.deliveries.items()},
+            "lost": dict(self.lost),
             "seconds": {
                 str(s): {
                     "requests": dict(v.requests),
@@ -166,13 +180,15 @@ class Evidence:
         self.counters.update(delta.get("counters", {}))
         self.examples.extend(delta.get("examples", []))
         self.failed.extend(delta.get("failed", []))
-        for target, encoded in delta.get("histograms", {}).items():
-            other = histogram()
-            other.decode_and_add(encoded.encode())  # HDR's own base64 encoding
-            if target in self.histograms:
-                self.histograms[target].add(other)
-            else:
-                self.histograms[target] = other
+        self.lost.update(delta.get("lost", {}))
+        for kept, key in ((self.histograms, "histograms"), (self.deliveries, "deliveries")):
+            for target, encoded in delta.get(key, {}).items():
+                other = histogram()
+                other.decode_and_add(encoded.encode())  # HDR's own base64 encoding
+                if target in kept:
+                    kept[target].add(other)
+                else:
+                    kept[target] = other
         for sec, data in delta.get("seconds", {}).items():
             epoch = int(sec)
             if epoch in self.closed:  # a late report: count it, its latency sketch is gone
@@ -223,4 +239,24 @@ class Evidence:
             "examples": list(self.examples),
             "failed": sorted(self.failed, key=lambda f: float(f["at"])),
             "timeline": [{"second": s, "targets": self.closed[s]} for s in sorted(self.closed)],
+            **self._realtime(),
+        }
+
+    def _realtime(self) -> dict[str, Any]:
+        """Real-time deliveries and losses per target, when a run had any."""
+        targets = sorted(set(self.deliveries) | set(self.lost))
+        if not targets:
+            return {}
+        rows = {
+            t: {
+                "delivered": self.deliveries[t].get_total_count() if t in self.deliveries else 0,
+                "lost": self.lost.get(t, 0),
+                "latency_ms": percentiles_ms(self.deliveries[t]) if t in self.deliveries else {},
+            }
+            for t in targets
+        }
+        return {
+            "realtime": {"targets": rows},
+            "messages_delivered": sum(r["delivered"] for r in rows.values()),
+            "messages_lost": sum(r["lost"] for r in rows.values()),
         }

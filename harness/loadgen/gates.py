@@ -1,7 +1,8 @@
 """Load gates: `metric op number` thresholds checked against the evidence of a run.
 
 Metrics: p50_ms p90_ms p95_ms p99_ms max_ms (worst target), error_ratio, sticky_violations,
-session_losses, distribution_p (the spread test's p of new sessions per target against the
+session_losses, messages_lost and delivery_p95_ms (worst target; a realtime_users run),
+distribution_p (the spread test's p of new sessions per target against the
 weights, targets that got none counted), requests, rps. A metric with nothing to look at (no
 spread promised, one target, no session) is None, and its gate is "not measured", never passed.
 """
@@ -36,6 +37,8 @@ METRICS = (
     "error_ratio",
     "sticky_violations",
     "session_losses",
+    "messages_lost",
+    "delivery_p95_ms",
     "distribution_p",
     "requests",
     "rps",
@@ -140,10 +143,18 @@ def metrics(
         "error_ratio": totals["errors"] / totals["requests"] if totals["requests"] else 0.0,
         "sticky_violations": float(evidence["sticky_violations"]),
         "session_losses": float(evidence["session_losses"]),
+        "messages_lost": float(evidence["messages_lost"]) if "realtime" in evidence else None,
+        "delivery_p95_ms": max(
+            (r["latency_ms"].get("p95", 0.0) for r in _realtime_rows(evidence)), default=None
+        ),
         "distribution_p": distribution_p(sessions, shares, factors),
         "requests": float(totals["requests"]),
         "rps": totals["requests"] / seconds if seconds > 0 else 0.0,
     }
+
+
+def _realtime_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((evidence.get("realtime") or {}).get("targets", {}).values())
 
 
 def unmeasured(
@@ -153,7 +164,11 @@ def unmeasured(
 ) -> dict[str, str]:
     """Why each metric `metrics` gave as None measured nothing."""
     why = unmeasured_spread(*_sessions_and_shares(evidence, weights), factors)
-    return {"distribution_p": why} if why else {}
+    reasons = {"distribution_p": why} if why else {}
+    if "realtime" not in evidence:
+        held = "not measured: the run held no real-time stream (--profile realtime_users)"
+        reasons |= {"messages_lost": held, "delivery_p95_ms": held}
+    return reasons
 
 
 def _targets(evidence: dict[str, Any]) -> dict[str, Any]:

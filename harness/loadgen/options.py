@@ -9,7 +9,12 @@ from typing import Any
 
 from harness.loadgen.gates import GateResult
 
-PROFILES = ("sticky_users", "fresh_visitors", "drain_during_load")  # the files in load/
+PROFILES = (  # the files in load/
+    "sticky_users",
+    "fresh_visitors",
+    "drain_during_load",
+    "realtime_users",
+)
 
 
 @dataclass

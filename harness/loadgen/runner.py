@@ -43,6 +43,11 @@ def check_caps(
 ) -> None:
     """The run's users within the profile's safety caps; `flags` names them in errors."""
     users, rate = flags
+    if opts.profile == "realtime_users" and env.realtime is None:
+        raise UsageError(
+            f"--profile realtime_users: {env.source} has no realtime: section (the stream to "
+            "hold open and how to publish)"
+        )
     if opts.profile != "fresh_visitors" and not env.session:
         raise UsageError(
             f"--profile {opts.profile}: {env.source} has no session: section "
@@ -168,7 +173,7 @@ def run_load(
     weights = target_weights(topology, topology.healthy_targets())
     promise = spread_semantics(topology, weights)
     measured = metrics(evidence, opts.run_time, weights, promise.factors)
-    if not measured["requests"]:
+    if not measured["requests"] and not evidence.get("realtime"):
         raise EnvironmentUnavailable(
             f"no request was made: the {opts.profile} run of {opts.run_time:g} s with "
             f"{opts.users} users completed no request to {topology.entry_url}"

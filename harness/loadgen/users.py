@@ -28,6 +28,7 @@ from harness.traffic.client import Identity, Route, identity_from
 from harness.traffic.contract import StepFailed, load_driver
 
 CHECK = "CHECK"  # request type of the pseudo-requests that carry check failures
+REALTIME = "REALTIME"  # request type of real-time publishes and deliveries (their own evidence)
 _numbers = itertools.count(1)
 
 
@@ -256,7 +257,7 @@ def _on_request(
     context: dict[str, Any] | None = None,
     **_: Any,
 ) -> None:
-    if request_type == CHECK:
+    if request_type in (CHECK, REALTIME):
         return
     try:
         target = IDENTITY.of(response) if response is not None else None

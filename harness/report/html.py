@@ -131,6 +131,22 @@ def _load_charts(load: LoadSection) -> list[str]:
                 markers=markers,
             )
         )
+    realtime = (ev.get("realtime") or {}).get("targets") or {}
+    if realtime:
+        streams_on = sorted(realtime)
+        out.append(
+            charts.bars(
+                "Load: real-time messages delivered and lost per target",
+                streams_on,
+                {
+                    "delivered / 100": [realtime[t]["delivered"] / 100 for t in streams_on],
+                    "lost": [realtime[t]["lost"] for t in streams_on],
+                    "p95 delivery ms": [
+                        (realtime[t]["latency_ms"] or {}).get("p95", 0) for t in streams_on
+                    ],
+                },
+            )
+        )
     phases = ev.get("phases") or {}
     if load.get("drain_events") or ev["sticky_violations"] or ev["session_losses"]:
         names = [p for p in ("before", "during", "after") if phases.get(p, {}).get("requests")]

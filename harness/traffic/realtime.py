@@ -49,7 +49,7 @@ class Arrival:
     at: float  # time.monotonic() when it arrived
 
 
-@dataclass
+@dataclass(eq=False)  # each stream is itself: compared and hashed by identity
 class Stream:
     """One open stream and what it has delivered so far."""
 

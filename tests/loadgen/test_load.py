@@ -14,7 +14,7 @@ import pytest
 from harness.cli.durations import parse_duration
 from harness.errors import UsageError
 from harness.loadgen.evidence import Evidence
-from harness.loadgen.gates import Gate, check
+from harness.loadgen.gates import Gate, check, metrics, unmeasured
 from harness.stats import percentiles_ms
 from tests.helpers import parity
 
@@ -280,3 +280,59 @@ def test_a_recipe_without_its_write_and_read_is_refused_before_any_user_starts(
     assert result.stderr.strip() == (
         "parity: error: session.write: the recipe needs login, write and read steps"
     )
+
+
+def test_real_time_deliveries_and_losses_merge_exactly_and_gate_only_when_measured() -> None:
+    workers, single, master = [Evidence(), Evidence()], Evidence(), Evidence()
+    for i in range(300):
+        target = "app-1" if i % 2 else "app-2"
+        for evidence in (workers[i % 2], single):
+            if i % 50 == 0:
+                evidence.record_lost(target)
+            else:
+                evidence.record_delivery(target, 2 + i % 17)
+    for worker in workers:
+        master.merge(json.loads(json.dumps(worker.take_delta())))
+    merged, expected = master.to_json(), single.to_json()
+    assert merged["realtime"] == expected["realtime"]
+    assert merged["messages_lost"] == 6 and merged["messages_delivered"] == 294
+    measured = metrics(merged, 10.0)
+    assert measured["messages_lost"] == 6.0 and measured["delivery_p95_ms"] > 0
+    plain = Evidence().to_json()
+    assert "realtime" not in plain
+    nothing = metrics(plain, 10.0)
+    assert nothing["messages_lost"] is None
+    (result,) = check([Gate.parse("messages_lost == 0")], nothing, unmeasured(plain))
+    assert result.passed is None and "held no real-time stream" in result.line()
+
+
+@pytest.mark.servers
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", [None, "local-broadcast"])
+def test_realtime_users_count_deliveries_and_losses_per_target(
+    tmp_path: Path, fault: str | None
+) -> None:
+    """Users hold the replica's WebSocket open and publish: every message reaches every
+    stream (healthy), or only the streams on its own instance (`local-broadcast`)."""
+    flags = ("--fault", fault) if fault else ()
+    assert parity(tmp_path, "up", *flags).returncode == 0
+    try:
+        result = parity(
+            tmp_path, "load", "--profile", "realtime_users", "--users", "6", "--run-time", "5s",
+            "--gate", "messages_lost == 0", "--report-dir", str(tmp_path / "r"),
+        )  # fmt: skip
+    finally:
+        parity(tmp_path, "down")
+    ev = _evidence(tmp_path / "r")["evidence"]
+    rows = ev["realtime"]["targets"]
+    assert set(rows) == {"app-1", "app-2"}, rows
+    assert all(r["delivered"] > 0 and r["latency_ms"]["p95"] > 0 for r in rows.values()), rows
+    assert "streams on" in result.stdout and "delivered" in result.stdout
+    assert ev["test_sessions"]["left"] == 0, ev["test_sessions"]
+    if fault is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "PASS  messages_lost == 0" in result.stdout
+    else:  # half the streams are on the other instance: about half the deliveries are lost
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert all(r["lost"] > 0 for r in rows.values()), rows
+        assert "FAIL  messages_lost == 0" in result.stdout
