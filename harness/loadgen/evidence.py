@@ -19,6 +19,14 @@ from harness.stats import histogram, percentiles_ms
 SKETCH_RESOLUTION = 50  # buckets per e-fold of latency: about 2 % wide
 OPEN_SECONDS = 15  # seconds kept as sketches (workers report every 3 s)
 EXAMPLES = 200  # violations and losses kept as examples
+REALTIME_COUNTERS = (  # a realtime_users run's streams and publishes, as counted
+    "realtime_opened",
+    "realtime_refused",
+    "realtime_dropped",
+    "realtime_published",
+    "realtime_publish_failed",
+    "realtime_login_failed",
+)
 ERRORS_KEPT = 5000  # failed requests kept one by one (time, target, status), the latest
 
 
@@ -245,7 +253,8 @@ class Evidence:
     def _realtime(self) -> dict[str, Any]:
         """Real-time deliveries and losses per target, when a run had any."""
         targets = sorted(set(self.deliveries) | set(self.lost))
-        if not targets:
+        streams = {k.removeprefix("realtime_"): self.counters.get(k, 0) for k in REALTIME_COUNTERS}
+        if not targets and not any(streams.values()):
             return {}
         rows = {
             t: {
@@ -256,7 +265,7 @@ class Evidence:
             for t in targets
         }
         return {
-            "realtime": {"targets": rows},
+            "realtime": {"targets": rows, **streams},
             "messages_delivered": sum(r["delivered"] for r in rows.values()),
             "messages_lost": sum(r["lost"] for r in rows.values()),
         }

@@ -43,6 +43,10 @@ METRICS = (
     "requests",
     "rps",
 )
+REQUEST_METRICS = (  # what only requests through Locust's client show
+    "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "error_ratio", "sticky_violations",
+    "session_losses",
+)  # fmt: skip
 _GATE = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|==|!=|<|>)\s*([0-9.eE+-]+)\s*$")
 
 
@@ -138,14 +142,16 @@ def metrics(
         for p in ("p50", "p90", "p95", "p99", "max")
     }
     sessions, shares = _sessions_and_shares(evidence, weights)
+    asked = bool(totals["requests"])  # else (a realtime_users run) nothing of these was seen
     return {
-        **{f"{p}_ms": v for p, v in worst.items()},
-        "error_ratio": totals["errors"] / totals["requests"] if totals["requests"] else 0.0,
-        "sticky_violations": float(evidence["sticky_violations"]),
-        "session_losses": float(evidence["session_losses"]),
-        "messages_lost": float(evidence["messages_lost"]) if "realtime" in evidence else None,
+        **{f"{p}_ms": v if asked else None for p, v in worst.items()},
+        "error_ratio": totals["errors"] / totals["requests"] if asked else None,
+        "sticky_violations": float(evidence["sticky_violations"]) if asked else None,
+        "session_losses": float(evidence["session_losses"]) if asked else None,
+        "messages_lost": float(evidence["messages_lost"]) if _settled(evidence) else None,
         "delivery_p95_ms": max(
-            (r["latency_ms"].get("p95", 0.0) for r in _realtime_rows(evidence)), default=None
+            (r["latency_ms"].get("p95", 0.0) for r in _realtime_rows(evidence) if r["delivered"]),
+            default=None,
         ),
         "distribution_p": distribution_p(sessions, shares, factors),
         "requests": float(totals["requests"]),
@@ -157,6 +163,11 @@ def _realtime_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
     return list((evidence.get("realtime") or {}).get("targets", {}).values())
 
 
+def _settled(evidence: dict[str, Any]) -> bool:
+    """Some published message was counted delivered or lost (else losses say nothing)."""
+    return any(r["delivered"] or r["lost"] for r in _realtime_rows(evidence))
+
+
 def unmeasured(
     evidence: dict[str, Any],
     weights: dict[str, float] | None = None,
@@ -165,9 +176,17 @@ def unmeasured(
     """Why each metric `metrics` gave as None measured nothing."""
     why = unmeasured_spread(*_sessions_and_shares(evidence, weights), factors)
     reasons = {"distribution_p": why} if why else {}
-    if "realtime" not in evidence:
-        held = "not measured: the run held no real-time stream (--profile realtime_users)"
+    if not evidence["totals"]["requests"]:
+        none = "not measured: no HTTP request went through Locust (realtime_users counts messages)"
+        reasons |= dict.fromkeys(REQUEST_METRICS, none)
+    if not _settled(evidence):
+        held = (
+            "not measured: no real-time message was delivered or lost (--profile "
+            "realtime_users; streams opened and publishes are in the evidence)"
+        )
         reasons |= {"messages_lost": held, "delivery_p95_ms": held}
+    elif not any(r["delivered"] for r in _realtime_rows(evidence)):
+        reasons["delivery_p95_ms"] = "not measured: no real-time message was delivered"
     return reasons
 
 

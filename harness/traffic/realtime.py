@@ -15,7 +15,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,22 +57,29 @@ class Stream:
     target: str | None
     user: str | None
     hello: Any
-    arrivals: list[Arrival] = field(default_factory=list)
     closed_at: float | None = None  # time.monotonic() when it was seen closed
     expired: bool = False  # closed by its own lifetime, not by the other end
+    keep: Callable[[str], bool] | None = None  # which messages to keep (None: all)
     _socket: Any = None  # the WebSocket, or the event stream's response
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _by_text: dict[str, Arrival] = field(default_factory=dict)
+    _timer: threading.Timer | None = None
 
     def add(self, text: str) -> None:
+        if self.keep is not None and not self.keep(text):
+            return
         arrival = Arrival(text, time.monotonic())
         with self._lock:
-            self.arrivals.append(arrival)
             self._by_text.setdefault(text, arrival)
 
     def received(self, text: str) -> Arrival | None:
         with self._lock:
             return self._by_text.get(text)
+
+    def forget(self, text: str) -> None:
+        """Drop what is known of `text` (counted already: a long run keeps no history)."""
+        with self._lock:
+            self._by_text.pop(text, None)
 
     def mark_closed(self) -> None:
         if self.closed_at is None:
@@ -103,6 +110,8 @@ class Stream:
                 connection.sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(Exception):
             self._socket.close()
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def cookie_header(user: VirtualUser, route: Route | None) -> str:
@@ -145,10 +154,11 @@ def open_stream(
     spec: Realtime,
     identity: Identity,
     lifetime: float = MAX_STREAM_SECONDS,
+    keep: Callable[[str], bool] | None = None,
 ) -> Stream:
     """Open `spec`'s stream for `user` through `route` (None: the balancer chooses, with the
-    client's own cookies), to close itself after `lifetime` seconds (then `expired`);
-    StreamRefused when it is not opened."""
+    client's own cookies), to close itself after `lifetime` seconds (then `expired`), keeping
+    the messages `keep` takes (None: all); StreamRefused when it is not opened."""
     if spec.protocol == "websocket":
         stream = _open_websocket(user, route, spec, identity, lifetime)
     elif spec.protocol == "socketio":
@@ -157,9 +167,10 @@ def open_stream(
         stream = open_socketio(user, route, spec, identity)
     else:
         stream = _open_sse(user, route, spec, identity)
-    timer = threading.Timer(lifetime, stream.expire)
-    timer.daemon = True
-    timer.start()
+    stream.keep = keep
+    stream._timer = threading.Timer(lifetime, stream.expire)
+    stream._timer.daemon = True
+    stream._timer.start()
     return stream
 
 

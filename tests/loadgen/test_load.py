@@ -298,12 +298,18 @@ def test_real_time_deliveries_and_losses_merge_exactly_and_gate_only_when_measur
     assert merged["messages_lost"] == 6 and merged["messages_delivered"] == 294
     measured = metrics(merged, 10.0)
     assert measured["messages_lost"] == 6.0 and measured["delivery_p95_ms"] > 0
+    assert merged["totals"]["requests"] == 0
+    assert measured["error_ratio"] is None and measured["p95_ms"] is None  # no request was seen
     plain = Evidence().to_json()
     assert "realtime" not in plain
     nothing = metrics(plain, 10.0)
     assert nothing["messages_lost"] is None
     (result,) = check([Gate.parse("messages_lost == 0")], nothing, unmeasured(plain))
-    assert result.passed is None and "held no real-time stream" in result.line()
+    assert result.passed is None and "no real-time message was delivered or lost" in result.line()
+    refused = Evidence()
+    refused.count("realtime_refused")
+    body = refused.to_json()
+    assert body["realtime"]["refused"] == 1 and metrics(body, 10.0)["messages_lost"] is None
 
 
 @pytest.mark.servers
@@ -329,6 +335,8 @@ def test_realtime_users_count_deliveries_and_losses_per_target(
     assert all(r["delivered"] > 0 and r["latency_ms"]["p95"] > 0 for r in rows.values()), rows
     assert "streams on" in result.stdout and "delivered" in result.stdout
     assert ev["test_sessions"]["left"] == 0, ev["test_sessions"]
+    assert ev["realtime"]["opened"] == 6 and ev["realtime"]["refused"] == 0, ev["realtime"]
+    assert ev["realtime"]["published"] > 0 and ev["realtime"]["publish_failed"] == 0
     if fault is None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "PASS  messages_lost == 0" in result.stdout
