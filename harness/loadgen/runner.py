@@ -120,8 +120,10 @@ def locust_argv(opts: LoadOptions, entry_url: str) -> list[str]:
 
 
 def _progress(work: Path, started: float, opts: LoadOptions) -> str:
-    path = work / "progress.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
+    try:  # Locust replaces it whole, but a reader may still meet it missing
+        data = json.loads((work / "progress.json").read_text())
+    except (OSError, ValueError):
+        data = {}
     return (
         f"\r  {time.monotonic() - started:5.0f}/{opts.run_time:.0f} s  users "
         f"{data.get('users', 0):>4}  requests {data.get('requests', 0):>8,}  failures "

@@ -286,8 +286,9 @@ def _watch(environment: Any) -> None:
     seen = ""
     while True:
         stats = environment.stats.total
-        if progress:
-            Path(progress).write_text(
+        if progress:  # written aside, then moved in: a reader never sees half of it
+            written = Path(f"{progress}.new")
+            written.write_text(
                 json.dumps(
                     {
                         "at": time.time(),
@@ -297,6 +298,7 @@ def _watch(environment: Any) -> None:
                     }
                 )
             )
+            written.replace(progress)
         text = Path(notices).read_text() if notices and Path(notices).exists() else ""
         if text and text != seen:
             seen = text
