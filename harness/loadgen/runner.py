@@ -30,6 +30,7 @@ from harness.traffic.contract import RecipeDriver, driver_class
 from harness.traffic.site import verify_of
 
 MARGIN_SECONDS = 60.0
+END_WAIT_SECONDS = 30.0  # Locust's stop: its users' --stop-timeout, a stream's last messages
 
 
 def profile_path(name: str) -> Path:
@@ -184,6 +185,17 @@ def run_load(
     return LoadResult(evidence, check(gates, measured, reasons), measured, drain_events)
 
 
+def _end(proc: subprocess.Popen[str]) -> None:
+    """Stop Locust: SIGTERM lets its users stop (and log out) and its evidence be written; one
+    that has not ended in END_WAIT_SECONDS is killed."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=END_WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
 def _wait(
     proc: subprocess.Popen[str], opts: LoadOptions, work: Path, started: float, show: bool
 ) -> str:
@@ -197,8 +209,7 @@ def _wait(
                 opts.running.set()
             ended = opts.stop is not None and opts.stop.is_set()
             if (ended or time.monotonic() > deadline) and not opts.worker:
-                proc.terminate()
-                proc.wait(timeout=15)
+                _end(proc)
                 break
             if show and not opts.worker:
                 tty = sys.stderr.isatty()  # in place on a terminal, a line every 5 s in CI logs
@@ -213,8 +224,7 @@ def _wait(
             (opts.stop.wait(0.25) if opts.stop is not None else time.sleep(1))
     finally:
         if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=15)
+            _end(proc)
         if show and not opts.worker:
             print(file=sys.stderr)
     reader.join(timeout=5)

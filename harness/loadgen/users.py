@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import gevent
 import gevent.ssl
 from locust import FastHttpUser, between, constant, constant_throughput, events, task
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
 from requests.cookies import create_cookie
 
 from harness.handoff import read_handoff, write_results
@@ -323,8 +323,15 @@ def _on_init(environment: Any, **_: Any) -> None:
 
 
 def _on_quitting(environment: Any, **_: Any) -> None:
-    if EVIDENCE_PATH and not isinstance(environment.runner, WorkerRunner):
-        write_results(EVIDENCE_PATH, EVIDENCE.to_json())
+    """Write the evidence once every user has stopped: on SIGTERM (the watch ending its load)
+    Locust fires `quitting` before it stops the users, so they are stopped here first and their
+    logouts are counted (a run that reached its --run-time has stopped them already)."""
+    runner = environment.runner
+    if not EVIDENCE_PATH or isinstance(runner, WorkerRunner):
+        return
+    if runner is not None and runner.state != STATE_STOPPED:
+        runner.stop()
+    write_results(EVIDENCE_PATH, EVIDENCE.to_json())
 
 
 def install() -> None:

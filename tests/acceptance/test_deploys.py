@@ -248,6 +248,13 @@ def test_watch_attributes_a_healthy_rollout(tmp_path: Path) -> None:
         assert drain["replaced"] == "build-1 -> build-2", drain
     assert doc["load"]["requests"] > 20 and doc["load"]["session_losses"] == 0
     assert doc["load"]["errors"] == 0 and doc["load"]["sticky_violations"] == 0
+    # the load's users logged out when the watch ended it (a regression: its evidence was once
+    # written before they stopped, and every test session stayed in the store)
+    made = doc["load"]["test_sessions"]
+    assert made["made"] >= 4 and made["left"] == 0, made
+    assert f"test sessions: {made['made']} made by the load: {made['made']} logged out, 0 left" in (
+        done.stdout
+    )
     windows = doc["mixed_windows"]
     assert windows and all(w["verdict"] != "incompatible" for w in windows), windows
     assert any(w["verdict"] == "compatible" for w in windows), windows
