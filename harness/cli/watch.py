@@ -31,6 +31,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         settle=args.settle,
         report_dir=Path(args.report_dir),
         allow_mixed_end=args.allow_mixed_end,
+        streams=args.streams,
     )
     env = load_environment(args.env, args.env_file)
     document, folder = run_watch(env, opts, print)
@@ -49,6 +50,26 @@ def _where(event: dict[str, Any]) -> str:
     return "on ?"
 
 
+def _streams_of(row: dict[str, Any]) -> str:
+    """A departure's streams, when any met anything: `; streams: 1 closed, 0 refused, ...`."""
+    met = (row.get("streams_closed", 0), row.get("streams_refused", 0), row.get("messages_lost", 0))
+    if not any(met):
+        return ""
+    return f"; streams: {met[0]} closed, {met[1]} refused, {met[2]} messages lost"
+
+
+def _print_streams(document: dict[str, Any]) -> None:
+    rt = document.get("realtime")
+    if not rt:
+        return
+    print(
+        f"streams: {rt['streams']} held ({rt['opened']} opened, {rt['unplaced']} not on their "
+        f"target, {rt['refused']} refused, {rt['closed']} closed by the other end); "
+        f"{rt['published']} messages published: {rt['delivered']} deliveries, "
+        f"{rt['lost_while_open']} lost on open streams, {rt['lost_on_close']} with a closing one"
+    )
+
+
 def _print_departures(document: dict[str, Any]) -> None:
     for r in document["restarts"]:
         back = f"back at +{r['ended_at']:.1f} s" if r["back"] else "not back"
@@ -57,6 +78,7 @@ def _print_departures(document: dict[str, Any]) -> None:
             f"  {r['target']} {r['how']} (after +{r['left_after']:.1f} s, seen "
             f"+{r['seen_at']:.1f} s; {back}{replaced}): {r['errors_5xx']} 5xx, "
             f"{r['no_response']} without response, {r['cut_in_flight']} cut in flight"
+            f"{_streams_of(r)}"
         )
     for d in document["drains"]:
         last = d["last_request_after_seconds"]
@@ -64,8 +86,8 @@ def _print_departures(document: dict[str, Any]) -> None:
             f"  drain of {d['target']} ({d['seen_as']} between +{d['deregistered_at']:.1f} and "
             f"+{d['seen_leaving_at']:.1f} s): last request served "
             f"{'-' if last is None else f'{last:.1f} s'} after it, {d['errors_5xx']} "
-            f"5xx, {d['no_response']} without response, {d['cut_in_flight']} cut in flight; "
-            f"{d['grace_rule']}"
+            f"5xx, {d['no_response']} without response, {d['cut_in_flight']} cut in flight"
+            f"{_streams_of(d)}; {d['grace_rule']}"
         )
 
 
@@ -101,6 +123,7 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
             f"test sessions: {made['made']} made by the load: {made['logged_out']} logged out, "
             f"{made['left']} left"
         )
+    _print_streams(document)
     for t in document["transitions"]:
         print(f"  +{t['at']:6.1f} s  {t['label']}")
     _print_departures(document)
@@ -148,6 +171,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--allow-mixed-end",
         action="store_true",
         help="a deploy that leaves targets on two builds (a canary) is not [incomplete-rollout]",
+    )
+    watch.add_argument(
+        "--streams",
+        type=int,
+        default=None,
+        metavar="N",
+        help="real-time streams to hold open through the deploy, each pinned to a target "
+        "(default with a realtime: section: one per healthy target, at most 8; 0 for none)",
     )
     watch.add_argument("--report-dir", default="reports", metavar="DIR")
     watch.add_argument(

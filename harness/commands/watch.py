@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.deploywatch.conclude import conclude
-from harness.deploywatch.deploy import LoadThread, WatchOptions, run_deploy
+from harness.deploywatch.deploy import (
+    LoadThread,
+    WatchOptions,
+    pin_streams,
+    plan_streams,
+    run_deploy,
+)
 from harness.deploywatch.document import Outcome, document
 from harness.deploywatch.report import write_watch_report
 from harness.deploywatch.watchers import start_watchers
@@ -27,6 +33,8 @@ __all__ = ["WatchOptions", "run_watch"]
 def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str, Any], Path]:
     """Watch one deploy; the result document and the report folder."""
     check_caps(env, opts.load_options)
+    if opts.streams and env.realtime is None:
+        plan_streams(env, opts, [])  # refused before anything starts
     out = Outcome(opts.command, opts.users, opts.rate, opts.allow_mixed_end)
     with (
         open_environment(env, for_children=True) as provider,
@@ -34,6 +42,14 @@ def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str,
     ):
         topology = provider.resolve()
         site = Site(env, topology)
+        targets = [  # a group weighted 0 takes no fresh client: no stream is meant for it
+            t.id
+            for t in topology.healthy_targets()
+            if (group := topology.group_of(t.id)) is None or group.weight != 0
+        ]
+        out.streams = plan_streams(env, opts, targets)
+        check_caps(env, opts.load_options, ("--users and --streams", "--users"))
+        opts.load_options.stream_routes = pin_streams(site, opts.load_options.stream_targets)
         notices = Path(tmp) / "notices.json"
         opts.load_options.notices = notices
         watchers = start_watchers(env, provider, site, notices, opts.poll, opts.rate, say)

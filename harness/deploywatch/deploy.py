@@ -1,6 +1,7 @@
 """The deploy a watch looks at: the team's own command, run in the foreground once the watch's
 load runs, bounded by `--max-time` (then the watch stops looking; the command is never killed
-for it), and the load and the watchers stopped after it."""
+for it), and the load and the watchers stopped after it. With the profile's `realtime:` the
+load also holds streams open, one per target by default, each pinned to its target."""
 
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ from typing import Any
 
 from harness.deploywatch.document import Outcome
 from harness.deploywatch.watchers import Watchers
-from harness.errors import EnvironmentUnavailable, UsageError
-from harness.loadgen.options import LoadOptions, LoadResult
+from harness.errors import EnvironmentUnavailable, NotApplicable, UsageError
+from harness.loadgen.options import WATCH_PROFILE, LoadOptions, LoadResult
 from harness.loadgen.runner import run_load
 from harness.profile.environment import Environment
+from harness.traffic.balancers import cookie_rule
+from harness.traffic.site import Site
 
 START_TIMEOUT = 60.0  # the load's first request, before the deploy command starts
+DEFAULT_STREAMS_AT_MOST = 8  # the default: one stream per healthy target, at most this many
+STREAMS_AT_MOST = 64
 
 
 @dataclass
@@ -34,6 +39,7 @@ class WatchOptions:
     settle: float = 3.0
     report_dir: Path = Path("reports")
     allow_mixed_end: bool = False
+    streams: int | None = None  # None: one per healthy target (at most 8) with a realtime:
     load_options: LoadOptions = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,6 +56,8 @@ class WatchOptions:
             raise UsageError(f"--poll {self.poll:g}: allowed 0.1 to 60 s")
         if not 0 <= self.settle <= 600:
             raise UsageError(f"--settle {self.settle:g}: allowed 0 to 600 s")
+        if self.streams is not None and not 0 <= self.streams <= STREAMS_AT_MOST:
+            raise UsageError(f"--streams {self.streams}: allowed 0 to {STREAMS_AT_MOST}")
         self.load_options = LoadOptions(
             "sticky_users",
             users=self.users,
@@ -59,6 +67,45 @@ class WatchOptions:
             stop=threading.Event(),
             running=threading.Event(),
         )
+
+
+def plan_streams(env: Environment, opts: WatchOptions, targets: list[str]) -> int:
+    """How many streams the watch holds open (`--streams`, else one per healthy target, at
+    most DEFAULT_STREAMS_AT_MOST, when the profile has `realtime:` and `session:`), the k-th
+    meant for the k-th target; the load is told (the watch_users profile, users + streams)."""
+    asked = opts.streams
+    if asked and env.realtime is None:
+        raise UsageError(
+            f"--streams {asked}: {env.source} has no realtime: section (the stream to hold "
+            "open and how to publish)"
+        )
+    if asked is None:
+        wanted = bool(env.realtime and env.session)
+        asked = min(len(targets), DEFAULT_STREAMS_AT_MOST) if wanted else 0
+    load = opts.load_options
+    if asked and targets:
+        load.profile = WATCH_PROFILE
+        load.users = load.spawn_rate = opts.users + asked
+        load.streams = asked
+        load.stream_targets = [targets[k % len(targets)] for k in range(asked)]
+    return load.streams
+
+
+def pin_streams(site: Site, targets: list[str]) -> dict[str, dict[str, str]]:
+    """Each target's sticky cookies, for the streams meant for it (a balancer that issues its
+    cookie on the app's, or a target no fresh client reaches, gets none: its streams are
+    drawn, and placed by logging in again)."""
+    if cookie_rule(site.env.expect).issued == "on_app_cookie":
+        return {}
+    routes: dict[str, dict[str, str]] = {}
+    for target in dict.fromkeys(targets):
+        try:
+            route = site.pin(target)
+        except NotApplicable:
+            continue
+        if route.cookies:
+            routes[target] = dict(route.cookies)
+    return routes
 
 
 class LoadThread(threading.Thread):
@@ -137,7 +184,11 @@ def run_deploy(
 
     try:
         _wait_for_load(load, opts, out.started)
-        say(f"watch: load running ({opts.users} users, {opts.rate:g} rps); running the deploy")
+        streams = f", {out.streams} streams" if out.streams else ""
+        say(
+            f"watch: load running ({opts.users} users{streams}, {opts.rate:g} rps); running "
+            "the deploy"
+        )
         out.command_started = time.time()
         out.code, out.cut_short, out.interrupted = _run_command(
             opts.command, opts.max_time, say, stop_watching

@@ -26,8 +26,12 @@ REALTIME_COUNTERS = (  # a realtime_users run's streams and publishes, as counte
     "realtime_published",
     "realtime_publish_failed",
     "realtime_login_failed",
+    "realtime_unplaced",  # a watch's stream that never landed on the target it was meant for
+    "realtime_lost_while_open",  # lost on a stream still open when the message was due
+    "realtime_lost_on_close",  # lost on a stream the other end closed before it was due
 )
 ERRORS_KEPT = 5000  # failed requests kept one by one (time, target, status), the latest
+DELIVERY_GRACE_SECONDS = 2.0  # after the profile's bound: a message not there by then is lost
 
 
 def _bucket(ms: float) -> int:
@@ -81,6 +85,7 @@ class Evidence:
         self.failed: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)
         self.deliveries: dict[str, Any] = {}  # real-time: delivery latency per target (HDR)
         self.lost: Counter[str] = Counter()  # real-time: messages a target's stream never had
+        self.streamed: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)  # closes, refusals, losses
 
     # ---- recording ------------------------------------------------------------------------
     def record(self, target: str | None, ms: float, failed: bool, now: float | None = None) -> None:
@@ -130,6 +135,13 @@ class Evidence:
     def record_lost(self, target: str | None) -> None:
         self.lost[target or "unnamed"] += 1
 
+    def record_stream_event(
+        self, kind: str, at: float, target: str | None, **details: Any
+    ) -> None:
+        """A stream closed by the other end, refused, or a message lost on it (`at`: epoch
+        seconds; a loss is dated when its message was published)."""
+        self.streamed.append({"kind": kind, "at": round(at, 3), "target": target, **details})
+
     def record_session(self, target: str | None) -> None:
         self.sessions[target or "unknown"] += 1
 
@@ -166,6 +178,7 @@ class Evidence:
             "histograms": {t: h.encode().decode() for t, h in self.histograms.items()},
             "deliveries": {t: h.encode().decode() for t, h in self.deliveries.items()},
             "lost": dict(self.lost),
+            "streamed": list(self.streamed),
             "seconds": {
                 str(s): {
                     "requests": dict(v.requests),
@@ -189,6 +202,7 @@ class Evidence:
         self.examples.extend(delta.get("examples", []))
         self.failed.extend(delta.get("failed", []))
         self.lost.update(delta.get("lost", {}))
+        self.streamed.extend(delta.get("streamed", []))
         for kept, key in ((self.histograms, "histograms"), (self.deliveries, "deliveries")):
             for target, encoded in delta.get(key, {}).items():
                 other = histogram()
@@ -254,7 +268,7 @@ class Evidence:
         """Real-time deliveries and losses per target, when a run had any."""
         targets = sorted(set(self.deliveries) | set(self.lost))
         streams = {k.removeprefix("realtime_"): self.counters.get(k, 0) for k in REALTIME_COUNTERS}
-        if not targets and not any(streams.values()):
+        if not targets and not any(streams.values()) and not self.streamed:
             return {}
         rows = {
             t: {
@@ -265,7 +279,11 @@ class Evidence:
             for t in targets
         }
         return {
-            "realtime": {"targets": rows, **streams},
+            "realtime": {
+                "targets": rows,
+                **streams,
+                "events": sorted(self.streamed, key=lambda e: float(e["at"])),
+            },
             "messages_delivered": sum(r["delivered"] for r in rows.values()),
             "messages_lost": sum(r["lost"] for r in rows.values()),
         }

@@ -15,6 +15,7 @@ PROFILES = (  # the files in load/
     "drain_during_load",
     "realtime_users",
 )
+WATCH_PROFILE = "watch_users"  # parity watch's own: sticky users and streams held on targets
 
 
 @dataclass
@@ -38,6 +39,9 @@ class LoadOptions:
     notices: Path | None = None  # drain notices written by someone else (parity watch)
     stop: threading.Event | None = field(default=None, repr=False)  # end the run early
     running: threading.Event | None = field(default=None, repr=False)  # set at the first request
+    streams: int = 0  # watch_users: stream users beside the sticky ones
+    stream_targets: list[str] = field(default_factory=list)  # the k-th stream's target
+    stream_routes: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # cookies
 
 
 @dataclass

@@ -21,17 +21,21 @@ from typing import Any
 import gevent
 from locust import events, task
 
+from harness.loadgen.evidence import DELIVERY_GRACE_SECONDS
 from harness.loadgen.users import CONTEXT, ENVIRONMENT, EVIDENCE, IDENTITY, REALTIME, ParityUser
-from harness.traffic.client import VirtualUser
+from harness.traffic.balancers import cookie_rule
+from harness.traffic.client import Route, VirtualUser
 from harness.traffic.contract import load_driver
-from harness.traffic.realtime import Stream, open_stream, publish
+from harness.traffic.realtime import Stream, StreamRefused, open_stream, publish
 
 SETTLE_EVERY_SECONDS = 1.0
-GRACE_SECONDS = 2.0  # after the profile's bound: a message not there by then is lost
+GRACE_SECONDS = DELIVERY_GRACE_SECONDS  # after the profile's bound: not there by then, lost
+PLACE_TRIES = 32  # logins, at most, to land a stream on its target (in a 20 % group: 0.08 % miss)
 STOP_WAIT_SECONDS = 10.0  # what the run's end waits, at most, for its last messages
 STREAM_LIFETIME_SECONDS = 4 * 3600.0  # a run's stream lives as long as the run (bounded)
 PREFIX = f"load-{uuid.uuid4().hex[:12]}-"  # this process's messages (others' are not kept)
 _numbers = itertools.count(1)
+_placed = itertools.count(1)  # the k-th stream user is meant for the k-th target
 _sequence = itertools.count(1)
 _OPEN: set[Stream] = set()  # this process's open streams
 _SENT: dict[str, tuple[float, list[Stream]]] = {}  # message -> (sent at, streams open then)
@@ -64,6 +68,15 @@ def _excused(stream: Stream, sent: float, bound: float) -> bool:
     return stream.expired or bool(_STOPPING and closed >= _STOPPING[0])
 
 
+def _lost(stream: Stream, sent: float, bound: float) -> None:
+    """Keep a lost message as an event: on a stream still open when it was due, or on one the
+    other end closed before then (its loss is the close's)."""
+    closed = stream.closed_at
+    was = "open" if closed is None or closed >= sent + bound else "closing"
+    EVIDENCE.count("realtime_lost_while_open" if was == "open" else "realtime_lost_on_close")
+    EVIDENCE.record_stream_event("message_lost", _epoch(sent), stream.target, stream_was=was)
+
+
 def settle(older_than: float) -> None:
     """Count each message published before `older_than` (time.monotonic()): delivered or lost
     on each stream that was open when it was published; then forget it."""
@@ -83,42 +96,86 @@ def settle(older_than: float) -> None:
             elif not _excused(stream, sent, bound):
                 EVIDENCE.record_lost(stream.target)
                 _fire("delivery", 0, f"a message never reached the stream on {stream.target}")
+                _lost(stream, sent, bound)
+
+
+def _epoch(monotonic: float) -> float:
+    """A time.monotonic() reading as epoch seconds (the watch's events are in epoch time)."""
+    return time.time() - (time.monotonic() - monotonic)
+
+
+def _stream_targets() -> list[str]:
+    return [str(t) for t in CONTEXT.get("stream_targets") or []]
 
 
 class RealtimeUser(ParityUser):
     """Logs in, opens its stream through the balancer, publishes a message per task; a stream
-    the other end closed is opened again."""
+    the other end closed is opened again, as a page does, with the session. Under a watch
+    (`stream_targets`) the k-th user's stream is meant for the k-th target: it logs in with that
+    target's sticky cookies and, a stream that lands elsewhere, logs in again (PLACE_TRIES)."""
 
     abstract = False
 
     def on_start(self) -> None:
         self.stream: Stream | None = None
         self.logged_in = False
+        self.meant: str | None = None
         if ENVIRONMENT is None or ENVIRONMENT.realtime is None or ENVIRONMENT.session is None:
             return
         self.realtime = ENVIRONMENT.realtime
+        self.driver = load_driver(ENVIRONMENT.session, CONTEXT.get("secrets", {}))
+        targets = _stream_targets()
+        if targets:
+            self.meant = targets[(next(_placed) - 1) % len(targets)]
+        pinned = (CONTEXT.get("stream_routes") or {}).get(self.meant) or {}
+        for attempt in range(PLACE_TRIES if self.meant else 1):
+            if not self._log_in(pinned):
+                return
+            self._open()
+            landed = self.stream.target if self.stream is not None else None
+            if self.meant is None or landed == self.meant or self.stream is None:
+                return
+            if attempt + 1 < PLACE_TRIES:
+                self._end()  # on another target: a new login, a new draw
+        EVIDENCE.count("realtime_unplaced")  # held where it landed, not where it was meant
+
+    def _log_in(self, pinned: dict[str, str]) -> bool:
+        """A new client (with `pinned`: a target's sticky cookies) logged in; False when the
+        login failed (counted)."""
+        names = cookie_rule(ENVIRONMENT.expect).names if ENVIRONMENT else ()
         self.vu = VirtualUser(
             str(CONTEXT.get("entry_url")), IDENTITY, verify=CONTEXT.get("verify", True),
             name=f"load-realtime-{next(_numbers)}", host=CONTEXT.get("host"),
+            sticky_names=tuple(dict.fromkeys((*names, *pinned))),
         )  # fmt: skip
-        self.driver = load_driver(ENVIRONMENT.session, CONTEXT.get("secrets", {}))
+        self.vu.adopt(pinned)
         try:
             self.driver.login(self.vu, next(_numbers))
         except Exception as exc:  # a refused login or no answer: counted, the user waits
             EVIDENCE.count("realtime_login_failed")
             _fire("login", 0, type(exc).__name__)
-            return
+            return False
         EVIDENCE.count("login")
         self.logged_in = True
-        self._open()
+        return True
 
-    def _open(self) -> None:
+    def _open(self, was: str | None = None) -> None:
+        """The stream, with the client's session and the sticky cookies it holds now; a refusal
+        is counted and kept as an event (`was`: the target of the stream it replaces)."""
+        route = Route(self.meant or "", str(CONTEXT.get("entry_url")), self.vu.sticky_cookies())
         try:
             stream = open_stream(
-                self.vu, None, self.realtime, IDENTITY, STREAM_LIFETIME_SECONDS, keep=_ours
+                self.vu, route, self.realtime, IDENTITY, STREAM_LIFETIME_SECONDS, keep=_ours
             )
         except Exception as exc:  # StreamRefused, or the subscribe frame failing
             EVIDENCE.count("realtime_refused")
+            refused = exc if isinstance(exc, StreamRefused) else None
+            EVIDENCE.record_stream_event(
+                "stream_refused", time.time(), refused.target if refused else None,
+                status=refused.status if refused else None,
+                detail=(refused.detail if refused else type(exc).__name__)[:120],
+                intended=was or self.meant,
+            )  # fmt: skip
             _fire("open", 0, f"stream not opened: {type(exc).__name__}")
             self.stream = None
             return
@@ -128,17 +185,37 @@ class RealtimeUser(ParityUser):
         with _LOCK:
             _OPEN.add(stream)
 
+    def _end(self) -> None:
+        """Close the stream (this side's own close, as its lifetime's end: no event, and what
+        it misses after is no loss) and log the session out."""
+        if self.stream is not None:
+            with _LOCK:
+                _OPEN.discard(self.stream)
+            self.stream.expire()
+            self.stream.close()
+            self.stream = None
+        if self.logged_in:
+            self.logged_in = False
+            try:
+                self.driver.logout(self.vu)
+            except Exception:
+                return
+            EVIDENCE.count("logout")
+
     @task
     def say(self) -> None:
-        stream = self.stream
+        stream, was = self.stream, None
         if stream is not None and stream.closed_at is not None:
             with _LOCK:
                 _OPEN.discard(stream)
             EVIDENCE.count("realtime_dropped")
-            stream = None
+            if not stream.expired:
+                closed = _epoch(stream.closed_at)
+                EVIDENCE.record_stream_event("stream_closed", closed, stream.target)
+            was, stream = stream.target, None
         if stream is None:
             if self.logged_in and not _STOPPING:
-                self._open()  # as a page does: the stream again, with the session
+                self._open(was)  # as a page does: the stream again, with the session
             return
         text = f"{PREFIX}{next(_sequence)}"
         with _LOCK:
@@ -156,17 +233,7 @@ class RealtimeUser(ParityUser):
             _SENT[text] = (sent, open_now)
 
     def on_stop(self) -> None:
-        if self.stream is not None:
-            with _LOCK:
-                _OPEN.discard(self.stream)
-            self.stream.close()
-        if self.logged_in:
-            self.logged_in = False
-            try:
-                self.driver.logout(self.vu)
-            except Exception:
-                return
-            EVIDENCE.count("logout")
+        self._end()
 
 
 def _settling() -> None:

@@ -14,12 +14,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from harness.errors import EnvironmentUnavailable, UsageError
 from harness.handoff import HandOff, read_results, write_handoff
 from harness.loadgen.drainer import start_drainer
 from harness.loadgen.gates import Gate, check, metrics, unmeasured
-from harness.loadgen.options import PROFILES, LoadOptions, LoadResult
+from harness.loadgen.options import PROFILES, WATCH_PROFILE, LoadOptions, LoadResult
 from harness.loadgen.phases import phases
 from harness.packaged import package_dir
 from harness.profile.environment import Environment
@@ -34,7 +35,7 @@ END_WAIT_SECONDS = 30.0  # Locust's stop: its users' --stop-timeout, a stream's 
 
 
 def profile_path(name: str) -> Path:
-    if name not in PROFILES:
+    if name not in PROFILES and name != WATCH_PROFILE:
         raise UsageError(f"--profile {name!r}: known profiles: {', '.join(PROFILES)}")
     return package_dir("harness.load") / f"{name}.py"
 
@@ -77,6 +78,9 @@ def _handoff(env: Environment, topology: Topology, opts: LoadOptions, work: Path
         "per_user_rps": rps / opts.users,
         "progress_path": str(work / "progress.json"),
         "events_path": str(opts.notices or work / "events.json"),
+        "streams": opts.streams,
+        "stream_targets": opts.stream_targets,
+        "stream_routes": opts.stream_routes,  # sticky cookies: secrets, kept out of the output
     }
     return HandOff(env, run=run, results=str(work / "evidence.json"))
 
@@ -120,11 +124,17 @@ def locust_argv(opts: LoadOptions, entry_url: str) -> list[str]:
     return argv
 
 
-def _progress(work: Path, started: float, opts: LoadOptions) -> str:
-    try:  # Locust replaces it whole, but a reader may still meet it missing
+def _read_progress(work: Path) -> dict[str, Any]:
+    """The progress file Locust writes (replaced whole; a reader may still meet it missing)."""
+    try:
         data = json.loads((work / "progress.json").read_text())
     except (OSError, ValueError):
-        data = {}
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _progress(work: Path, started: float, opts: LoadOptions) -> str:
+    data = _read_progress(work)
     return (
         f"\r  {time.monotonic() - started:5.0f}/{opts.run_time:.0f} s  users "
         f"{data.get('users', 0):>4}  requests {data.get('requests', 0):>8,}  failures "
@@ -134,10 +144,7 @@ def _progress(work: Path, started: float, opts: LoadOptions) -> str:
 
 def _requests(work: Path) -> int:
     """Requests made so far, from the progress file Locust writes."""
-    try:
-        return int(json.loads((work / "progress.json").read_text()).get("requests", 0))
-    except (OSError, ValueError):
-        return 0
+    return int(_read_progress(work).get("requests", 0))
 
 
 def run_load(
