@@ -13,12 +13,14 @@ from harness.deploywatch.poller import Transition, left_service
 
 LOOKBACK_SECONDS = 60.0  # an event is attributed to a transition at most this long before it
 RANK = {"build": 0, "state": 1, "answers": 2}  # same distance: the build change first
+BALANCER_CLOSES = ("stream-closed",)  # events the balancer itself may cause on any target
 
 
 @dataclass
 class Event:
     at: float
-    kind: str  # 5xx, no-response, move, session-loss, sticky-violation, cut-in-flight
+    kind: str  # 5xx, no-response, move, session-loss, sticky-violation, cut-in-flight, and
+    # for the load's streams: stream-closed, stream-refused, message-lost, message-cut
     target: str | None  # the target that answered (None: no answer named one)
     detail: str
     cause: str | None = None
@@ -60,7 +62,33 @@ def events_of(evidence: dict[str, Any], flights: list[Flight]) -> list[Event]:
         )
         out.append(Event(float(example["at"]), name, target, detail, intended=target))
     out += [_flight_event(f) for f in flights if not f.completed]
+    out += stream_events(evidence)
     return sorted(out, key=lambda e: e.at)
+
+
+def stream_events(evidence: dict[str, Any]) -> list[Event]:
+    """The load's streams: each closed by the other end (`stream-closed`), refused when opened
+    again (`stream-refused`, meant for the target of the stream it replaced), and each message
+    lost on a stream open when it was due (`message-lost`) or on one closed before then
+    (`message-cut`), dated when the message was published."""
+    out: list[Event] = []
+    for e in (evidence.get("realtime") or {}).get("events", []):
+        at, target = float(e["at"]), e.get("target")
+        if e["kind"] == "stream_closed":
+            out.append(Event(at, "stream-closed", target, f"a stream held on {target} closed"))
+        elif e["kind"] == "stream_refused":
+            status = e.get("status")
+            said = f"HTTP {status}" if status else "no answer"
+            detail = f"a stream opened again was refused: {said}: {e.get('detail') or '-'}"
+            out.append(Event(at, "stream-refused", target, detail, intended=e.get("intended")))
+        elif e["kind"] == "message_lost":
+            cut = e.get("stream_was") == "closing"
+            detail = (
+                f"a message published never reached the stream on {target}"
+                + (" (the stream closed before it was due)" if cut else " (open)")
+            )
+            out.append(Event(at, "message-cut" if cut else "message-lost", target, detail))
+    return out
 
 
 def _flight_event(flight: Flight) -> Event:
@@ -123,7 +151,17 @@ def attribute(
             <= event.at + slack + (late.get(t.target, 0.0) if t.new == "unhealthy" else 0.0)
         ]
         chosen = _nearest(event, near)
+        if chosen and event.kind in BALANCER_CLOSES and chosen.at > event.at + slack:
+            chosen = _coinciding(event, near, slack) or chosen
         event.cause = chosen.label() if chosen else None
+
+
+def _coinciding(event: Event, near: list[Transition], slack: float) -> Transition | None:
+    """A change of any target within `slack` s of a stream's close: a balancer that closes
+    every stream when one target changes (Caddy 2.6 on each admin-API change, caddyserver/caddy
+    3143) closes it then, before its own target's failed health is seen."""
+    now = [t for t in near if _causal(t) and abs(t.at - event.at) <= slack]
+    return min(now, key=lambda t: (abs(t.at - event.at), RANK.get(t.kind, 3))) if now else None
 
 
 def _nearest(event: Event, near: list[Transition]) -> Transition | None:

@@ -14,6 +14,7 @@ from harness.deploywatch.mixed import end_finding, window_findings
 from harness.deploywatch.poller import Poller
 from harness.deploywatch.timeline import spans
 from harness.findings import message
+from harness.loadgen.evidence import DELIVERY_GRACE_SECONDS
 from harness.profile.environment import Environment
 
 ERRORS = ("5xx", "no-response", "cut-in-flight")
@@ -27,6 +28,7 @@ class Outcome:
     users: int
     rate: float
     allow_mixed_end: bool = False
+    streams: int = 0  # real-time streams the load held open beside its users
     code: int | None = None
     cut_short: float | None = None  # when --max-time stopped the watch, if it did
     interrupted: bool = False
@@ -99,8 +101,66 @@ def _departure_reasons(w: Watched) -> list[str]:
     ]
 
 
-def _reasons(w: Watched, errors: int, losses: int, budget: int) -> list[str]:
+def realtime_of(w: Watched) -> dict[str, Any] | None:
+    """What the load's streams met through the deploy (None: the watch held none)."""
+    if not w.out.streams:
+        return None
+    seen = w.evidence.get("realtime") or {}
+    spec = w.env.realtime
+    return {
+        "streams": w.out.streams,
+        **{
+            k: int(seen.get(k, 0))
+            for k in ("opened", "refused", "unplaced", "published", "publish_failed")
+        },
+        "closed": sum(1 for e in w.events if e.kind == "stream-closed"),
+        "delivered": int(w.evidence.get("messages_delivered", 0)),
+        "lost_while_open": int(seen.get("lost_while_open", 0)),
+        "lost_on_close": int(seen.get("lost_on_close", 0)),
+        "delivery_within_seconds": spec.delivery_within_seconds if spec else None,
+        "max_lost_messages": spec.max_lost_messages if spec else None,
+        "targets": seen.get("targets", {}),
+    }
+
+
+def _stream_reasons(streams: dict[str, Any] | None, budget: int) -> list[str]:
+    """Streams that never opened, were refused when opened again, or lost messages while open
+    (over the error budget); messages lost with a closing stream, over
+    `realtime.max_lost_messages` when the profile sets it (else measured, not gated)."""
+    if streams is None:
+        return []
+    if not streams["opened"]:
+        return [
+            f"no real-time stream opened ({streams['streams']} asked, {streams['refused']} "
+            "refused): the deploy's effect on streams was not observed"
+        ]
+    reasons = []
+    if streams["refused"] > budget:
+        reasons.append(
+            f"{streams['refused']} streams refused when opened again, over expect.error_budget "
+            f"{budget}"
+        )
+    if streams["lost_while_open"] > budget:
+        bound = streams["delivery_within_seconds"]
+        reasons.append(
+            f"{streams['lost_while_open']} messages never reached a stream open for "
+            f"{bound:g} s + {DELIVERY_GRACE_SECONDS:g} s after they were published, over "
+            f"expect.error_budget {budget}"
+        )
+    most = streams["max_lost_messages"]
+    if most is not None and streams["lost_on_close"] > most:
+        reasons.append(
+            f"{streams['lost_on_close']} messages lost with streams that closed, over "
+            f"realtime.max_lost_messages {most}"
+        )
+    return reasons
+
+
+def _reasons(
+    w: Watched, errors: int, losses: int, budget: int, streams: dict[str, Any] | None
+) -> list[str]:
     reasons = _run_reasons(w.out, errors, losses, budget) + _departure_reasons(w)
+    reasons += _stream_reasons(streams, budget)
     reasons += window_findings(w.windows, w.rel)
     mixed_end = end_finding(w.end, w.out.command_finished, w.out.allow_mixed_end)
     return [*reasons, *([mixed_end] if mixed_end else [])]
@@ -120,7 +180,8 @@ def document(w: Watched) -> dict[str, Any]:
     ev = w.evidence
     errors = sum(1 for e in w.events if e.kind in ERRORS)
     losses = int(ev.get("session_losses", 0))
-    reasons = _reasons(w, errors, losses, budget)
+    streams = realtime_of(w)
+    reasons = _reasons(w, errors, losses, budget, streams)
     verdict = _verdict(out, reasons)
     stamp = ("deregistered_at", "seen_leaving_at", "ended_at", "left_after", "seen_at")
     return {
@@ -139,8 +200,9 @@ def document(w: Watched) -> dict[str, Any]:
         "error_budget": budget,
         "registrations_visible": w.visible,
         "load": {
-            "profile": "sticky_users",
+            "profile": "watch_users" if out.streams else "sticky_users",
             "users": out.users,
+            "streams": out.streams,
             "rate": out.rate,
             "requests": ev["totals"]["requests"],
             "errors": errors,
@@ -158,6 +220,7 @@ def document(w: Watched) -> dict[str, Any]:
         "mixed_windows": [_window(x, w.rel) for x in w.windows],
         "end_state": {**w.end, "allowed": out.allow_mixed_end},
         "poll_errors": w.poller.poll_errors[:20],
+        "realtime": streams,
     }
 
 

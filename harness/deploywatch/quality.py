@@ -17,7 +17,8 @@ UNSEEN_REGISTRATION = (
 
 
 def _counts(events: list[Event], episode: Episode) -> dict[str, Any]:
-    """The failed requests of an episode's target while it was out (a second either side)."""
+    """The failed requests of an episode's target while it was out (a second either side), and
+    what its streams met: closed, refused, messages lost."""
     mine = [
         e
         for e in events
@@ -27,6 +28,9 @@ def _counts(events: list[Event], episode: Episode) -> dict[str, Any]:
         "errors_5xx": sum(1 for e in mine if e.kind == "5xx"),
         "no_response": sum(1 for e in mine if e.kind == "no-response"),
         "cut_in_flight": sum(1 for e in mine if e.kind == "cut-in-flight"),
+        "streams_closed": sum(1 for e in mine if e.kind == "stream-closed"),
+        "streams_refused": sum(1 for e in mine if e.kind == "stream-refused"),
+        "messages_lost": sum(1 for e in mine if e.kind in ("message-lost", "message-cut")),
     }
 
 

@@ -12,7 +12,18 @@ from markupsafe import Markup, escape
 
 from harness.report import charts
 
-TICKED = ("5xx", "no-response", "cut-in-flight", "session-loss", "sticky-violation")
+TICKED = (
+    "5xx",
+    "no-response",
+    "cut-in-flight",
+    "session-loss",
+    "sticky-violation",
+    "stream-closed",
+    "stream-refused",
+    "message-lost",
+    "message-cut",
+)
+STREAM_COLUMNS = ["streams closed", "refused", "messages lost"]
 
 
 def _whose(event: dict[str, Any]) -> str | None:
@@ -60,10 +71,43 @@ def _table(title: str, head: list[str], rows: list[list[Any]], none: str) -> str
     return "".join([*out, "</table>"])
 
 
-def _restart_row(r: dict[str, Any]) -> list[Any]:
+def _stream_cells(row: dict[str, Any]) -> list[Any]:
+    return [row.get(k, 0) for k in ("streams_closed", "streams_refused", "messages_lost")]
+
+
+def _restart_row(r: dict[str, Any], streams: bool) -> list[Any]:
     back = "yes" if r["back"] else "no"
     where = [r["target"], r["how"], f"+{r['left_after']} s", back, r["replaced"] or "-"]
-    return [*where, r["errors_5xx"], r["no_response"], r["cut_in_flight"], r["fault"]]
+    cut = [r["errors_5xx"], r["no_response"], r["cut_in_flight"]]
+    return [*where, *cut, *(_stream_cells(r) if streams else []), r["fault"]]
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _streams_table(rt: dict[str, Any] | None) -> str:
+    """Per target: what the streams on it delivered and lost, with the totals said above."""
+    if not rt:
+        return ""
+    rows = [
+        [t, r["delivered"], r["lost"], _ms((r.get("latency_ms") or {}).get("p95"))]
+        for t, r in sorted((rt.get("targets") or {}).items())
+    ]
+    said = (
+        f"{rt['streams']} streams held ({rt['opened']} opened, {rt['unplaced']} not on the "
+        f"target meant, {rt['refused']} refused, {rt['closed']} closed by the other end); "
+        f"{rt['published']} messages published ({rt['publish_failed']} failed): "
+        f"{rt['delivered']} deliveries, {rt['lost_while_open']} lost on open streams, "
+        f"{rt['lost_on_close']} with a stream that closed before they were due."
+    )
+    table = _table(
+        "Real-time streams",
+        ["target", "delivered", "lost", "delivery p95 (ms)"],
+        rows,
+        "No message was delivered or lost.",
+    )
+    return table.replace("</h2>", f"</h2><p>{escape(said)}</p>", 1)
 
 
 def _window_row(w: dict[str, Any]) -> list[Any]:
@@ -74,13 +118,16 @@ def _window_row(w: dict[str, Any]) -> list[Any]:
 
 def sections(document: dict[str, Any]) -> str:
     """The departures while registered, the mixed-build windows and the end state, as HTML."""
-    restarts = [_restart_row(r) for r in document.get("restarts", [])]
+    streams = bool(document.get("realtime"))
+    restarts = [_restart_row(r, streams) for r in document.get("restarts", [])]
     windows = [_window_row(w) for w in document.get("mixed_windows", [])]
     end = document.get("end_state") or {}
     ends = [[t, r["state"], r["build"] or "?"] for t, r in (end.get("targets") or {}).items()]
     head = ["target", "how", "left after", "back", "replaced", "5xx", "no response", "cut"]
+    head += STREAM_COLUMNS if streams else []
     return "".join(
         [
+            _streams_table(document.get("realtime")),
             _table(
                 "Stopped while registered",
                 [*head, "finding"],
