@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from harness.deploywatch.document import Outcome
 from harness.deploywatch.watchers import Watchers
-from harness.errors import EnvironmentUnavailable, NotApplicable, UsageError
+from harness.errors import DeploymentFinding, EnvironmentUnavailable, NotApplicable, UsageError
 from harness.loadgen.options import WATCH_PROFILE, LoadOptions, LoadResult
 from harness.loadgen.runner import run_load
 from harness.profile.environment import Environment
 from harness.traffic.balancers import cookie_rule
 from harness.traffic.site import Site
 
-START_TIMEOUT = 60.0  # the load's first request, before the deploy command starts
+START_TIMEOUT = 60.0  # the load's first request (and streams), before the deploy command starts
 DEFAULT_STREAMS_AT_MOST = 8  # the default: one stream per healthy target, at most this many
 STREAMS_AT_MOST = 64
 
@@ -83,26 +85,26 @@ def plan_streams(env: Environment, opts: WatchOptions, targets: list[str]) -> in
         wanted = bool(env.realtime and env.session)
         asked = min(len(targets), DEFAULT_STREAMS_AT_MOST) if wanted else 0
     load = opts.load_options
-    if asked and targets:
+    if asked:  # no healthy target to mean them for: held where they land
         load.profile = WATCH_PROFILE
         load.users = load.spawn_rate = opts.users + asked
         load.streams = asked
-        load.stream_targets = [targets[k % len(targets)] for k in range(asked)]
+        load.stream_targets = [targets[k % len(targets)] for k in range(asked)] if targets else []
     return load.streams
 
 
 def pin_streams(site: Site, targets: list[str]) -> dict[str, dict[str, str]]:
-    """Each target's sticky cookies, for the streams meant for it (a balancer that issues its
-    cookie on the app's, or a target no fresh client reaches, gets none: its streams are
-    drawn, and placed by logging in again)."""
+    """Each target's sticky cookies, for the streams meant for it. A balancer that issues its
+    cookie on the app's, one that sets none or does not answer, and a target no fresh client
+    reaches get none: their streams are drawn, and placed by logging in again."""
     if cookie_rule(site.env.expect).issued == "on_app_cookie":
         return {}
     routes: dict[str, dict[str, str]] = {}
     for target in dict.fromkeys(targets):
         try:
             route = site.pin(target)
-        except NotApplicable:
-            continue
+        except (NotApplicable, DeploymentFinding, requests.RequestException):
+            continue  # no fresh client landed there with a cookie: its streams are drawn
         if route.cookies:
             routes[target] = dict(route.cookies)
     return routes
@@ -166,8 +168,9 @@ def _wait_for_load(load: LoadThread, opts: WatchOptions, started: float) -> None
             raise load.error or EnvironmentUnavailable("the load ended before it began")
         if time.time() - started > START_TIMEOUT:
             raise EnvironmentUnavailable(
-                f"the load made no request in {START_TIMEOUT:.0f} s: the deploy command was "
-                "not started"
+                f"the load made no request in {START_TIMEOUT:.0f} s"
+                + (" or did not open its streams" if opts.load_options.streams else "")
+                + ": the deploy command was not started"
             )
 
 

@@ -85,7 +85,8 @@ class Evidence:
         self.failed: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)
         self.deliveries: dict[str, Any] = {}  # real-time: delivery latency per target (HDR)
         self.lost: Counter[str] = Counter()  # real-time: messages a target's stream never had
-        self.streamed: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)  # closes, refusals, losses
+        self.streamed: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)  # closes, refusals
+        self.losses: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)  # messages lost, dated
 
     # ---- recording ------------------------------------------------------------------------
     def record(self, target: str | None, ms: float, failed: bool, now: float | None = None) -> None:
@@ -139,8 +140,10 @@ class Evidence:
         self, kind: str, at: float, target: str | None, **details: Any
     ) -> None:
         """A stream closed by the other end, refused, or a message lost on it (`at`: epoch
-        seconds; a loss is dated when its message was published)."""
-        self.streamed.append({"kind": kind, "at": round(at, 3), "target": target, **details})
+        seconds; a loss is dated when its message was published). Losses are kept apart, so a
+        broadcast that loses every message never pushes the closes out."""
+        kept = self.losses if kind == "message_lost" else self.streamed
+        kept.append({"kind": kind, "at": round(at, 3), "target": target, **details})
 
     def record_session(self, target: str | None) -> None:
         self.sessions[target or "unknown"] += 1
@@ -179,6 +182,7 @@ class Evidence:
             "deliveries": {t: h.encode().decode() for t, h in self.deliveries.items()},
             "lost": dict(self.lost),
             "streamed": list(self.streamed),
+            "losses": list(self.losses),
             "seconds": {
                 str(s): {
                     "requests": dict(v.requests),
@@ -203,6 +207,7 @@ class Evidence:
         self.failed.extend(delta.get("failed", []))
         self.lost.update(delta.get("lost", {}))
         self.streamed.extend(delta.get("streamed", []))
+        self.losses.extend(delta.get("losses", []))
         for kept, key in ((self.histograms, "histograms"), (self.deliveries, "deliveries")):
             for target, encoded in delta.get(key, {}).items():
                 other = histogram()
@@ -268,7 +273,7 @@ class Evidence:
         """Real-time deliveries and losses per target, when a run had any."""
         targets = sorted(set(self.deliveries) | set(self.lost))
         streams = {k.removeprefix("realtime_"): self.counters.get(k, 0) for k in REALTIME_COUNTERS}
-        if not targets and not any(streams.values()) and not self.streamed:
+        if not targets and not any(streams.values()) and not self.streamed and not self.losses:
             return {}
         rows = {
             t: {
@@ -282,7 +287,7 @@ class Evidence:
             "realtime": {
                 "targets": rows,
                 **streams,
-                "events": sorted(self.streamed, key=lambda e: float(e["at"])),
+                "events": sorted([*self.streamed, *self.losses], key=lambda e: float(e["at"])),
             },
             "messages_delivered": sum(r["delivered"] for r in rows.values()),
             "messages_lost": sum(r["lost"] for r in rows.values()),

@@ -31,14 +31,18 @@ from harness.traffic.realtime import Stream, StreamRefused, open_stream, publish
 SETTLE_EVERY_SECONDS = 1.0
 GRACE_SECONDS = DELIVERY_GRACE_SECONDS  # after the profile's bound: not there by then, lost
 PLACE_TRIES = 32  # logins, at most, to land a stream on its target (in a 20 % group: 0.08 % miss)
+PLACE_SECONDS = 30.0  # and for no longer than this
+SUBSCRIBE_SECONDS = 0.5  # a stream follows messages published this long after it opened (a
+# server may subscribe it after its hello: Redis SUBSCRIBE, a Socket.IO room, a channel)
 STOP_WAIT_SECONDS = 10.0  # what the run's end waits, at most, for its last messages
 STREAM_LIFETIME_SECONDS = 4 * 3600.0  # a run's stream lives as long as the run (bounded)
 PREFIX = f"load-{uuid.uuid4().hex[:12]}-"  # this process's messages (others' are not kept)
 _numbers = itertools.count(1)
 _placed = itertools.count(1)  # the k-th stream user is meant for the k-th target
 _sequence = itertools.count(1)
-_OPEN: set[Stream] = set()  # this process's open streams
-_SENT: dict[str, tuple[float, list[Stream]]] = {}  # message -> (sent at, streams open then)
+_OPEN: dict[Stream, float] = {}  # this process's open streams -> when they follow messages from
+# message -> (sent at, the streams open then, the stream it was sent on as a frame)
+_SENT: dict[str, tuple[float, list[Stream], Stream | None]] = {}
 _LOCK = threading.Lock()
 _STOPPING: list[float] = []  # when the run began to stop (time.monotonic())
 
@@ -59,33 +63,37 @@ def _ours(text: str) -> bool:
     return text.startswith(PREFIX)
 
 
-def _excused(stream: Stream, sent: float, bound: float) -> bool:
+def _excused(stream: Stream, due: float) -> bool:
     """A missing message is not the stream's loss when the stream closed before it was due
-    because its lifetime ended or the run was stopping."""
+    because its lifetime ended, this side closed it, or the run was stopping."""
     closed = stream.closed_at
-    if closed is None or closed >= sent + bound:
+    if closed is None or closed >= due:
         return False
     return stream.expired or bool(_STOPPING and closed >= _STOPPING[0])
 
 
-def _lost(stream: Stream, sent: float, bound: float) -> None:
+def _lost(stream: Stream, sent: float, due: float) -> None:
     """Keep a lost message as an event: on a stream still open when it was due, or on one the
     other end closed before then (its loss is the close's)."""
     closed = stream.closed_at
-    was = "open" if closed is None or closed >= sent + bound else "closing"
+    was = "open" if closed is None or closed >= due else "closing"
     EVIDENCE.count("realtime_lost_while_open" if was == "open" else "realtime_lost_on_close")
     EVIDENCE.record_stream_event("message_lost", _epoch(sent), stream.target, stream_was=was)
 
 
 def settle(older_than: float) -> None:
     """Count each message published before `older_than` (time.monotonic()): delivered or lost
-    on each stream that was open when it was published; then forget it."""
+    on each stream that was open when it was published; then forget it. A message is due its
+    bound and GRACE_SECONDS after it was published; one sent as a frame on a stream that
+    closed before then may never have been taken: what did not arrive is not counted lost."""
     with _LOCK:
-        due = [(t, v) for t, v in _SENT.items() if v[0] < older_than]
-        for text, _ in due:
+        settled = [(t, v) for t, v in _SENT.items() if v[0] < older_than]
+        for text, _ in settled:
             del _SENT[text]
     bound = _bound()
-    for text, (sent, streams) in due:
+    for text, (sent, streams, via) in settled:
+        due = sent + bound + GRACE_SECONDS
+        untaken = via is not None and via.closed_at is not None and via.closed_at < due
         for stream in streams:
             got = stream.received(text)
             stream.forget(text)
@@ -93,10 +101,10 @@ def settle(older_than: float) -> None:
                 ms = (got.at - sent) * 1000
                 EVIDENCE.record_delivery(stream.target, ms)
                 _fire("delivery", ms)
-            elif not _excused(stream, sent, bound):
+            elif not untaken and not _excused(stream, due):
                 EVIDENCE.record_lost(stream.target)
                 _fire("delivery", 0, f"a message never reached the stream on {stream.target}")
-                _lost(stream, sent, bound)
+                _lost(stream, sent, due)
 
 
 def _epoch(monotonic: float) -> float:
@@ -127,16 +135,25 @@ class RealtimeUser(ParityUser):
         targets = _stream_targets()
         if targets:
             self.meant = targets[(next(_placed) - 1) % len(targets)]
-        pinned = (CONTEXT.get("stream_routes") or {}).get(self.meant) or {}
-        for attempt in range(PLACE_TRIES if self.meant else 1):
+        try:
+            self._place((CONTEXT.get("stream_routes") or {}).get(self.meant) or {})
+        finally:
+            EVIDENCE.count("realtime_started")  # the watch starts the deploy once all are
+
+    def _place(self, pinned: dict[str, str]) -> None:
+        """Log in and open the stream; one meant for a target that lands elsewhere is opened
+        again on a new login (PLACE_TRIES times within PLACE_SECONDS), then held where it
+        landed (`unplaced`), as is one whose stream names no target."""
+        ends = time.monotonic() + PLACE_SECONDS
+        for attempt in range(1, PLACE_TRIES + 1):
             if not self._log_in(pinned):
                 return
             self._open()
-            landed = self.stream.target if self.stream is not None else None
-            if self.meant is None or landed == self.meant or self.stream is None:
+            if self.meant is None or self.stream is None or self.stream.target == self.meant:
                 return
-            if attempt + 1 < PLACE_TRIES:
-                self._end()  # on another target: a new login, a new draw
+            if self.stream.target is None or attempt == PLACE_TRIES or time.monotonic() > ends:
+                break
+            self._end()  # on another target: a new login, a new draw
         EVIDENCE.count("realtime_unplaced")  # held where it landed, not where it was meant
 
     def _log_in(self, pinned: dict[str, str]) -> bool:
@@ -170,11 +187,10 @@ class RealtimeUser(ParityUser):
         except Exception as exc:  # StreamRefused, or the subscribe frame failing
             EVIDENCE.count("realtime_refused")
             refused = exc if isinstance(exc, StreamRefused) else None
-            EVIDENCE.record_stream_event(
+            EVIDENCE.record_stream_event(  # the status only: a body may echo the cookies
                 "stream_refused", time.time(), refused.target if refused else None,
                 status=refused.status if refused else None,
-                detail=(refused.detail if refused else type(exc).__name__)[:120],
-                intended=was or self.meant,
+                detail="refused" if refused else type(exc).__name__, intended=was or self.meant,
             )  # fmt: skip
             _fire("open", 0, f"stream not opened: {type(exc).__name__}")
             self.stream = None
@@ -183,14 +199,14 @@ class RealtimeUser(ParityUser):
         EVIDENCE.record_session(stream.target)
         self.stream = stream
         with _LOCK:
-            _OPEN.add(stream)
+            _OPEN[stream] = time.monotonic() + SUBSCRIBE_SECONDS
 
     def _end(self) -> None:
         """Close the stream (this side's own close, as its lifetime's end: no event, and what
         it misses after is no loss) and log the session out."""
         if self.stream is not None:
             with _LOCK:
-                _OPEN.discard(self.stream)
+                _OPEN.pop(self.stream, None)
             self.stream.expire()
             self.stream.close()
             self.stream = None
@@ -199,15 +215,19 @@ class RealtimeUser(ParityUser):
             try:
                 self.driver.logout(self.vu)
             except Exception:
-                return
-            EVIDENCE.count("logout")
+                pass
+            else:
+                EVIDENCE.count("logout")
+        if getattr(self, "vu", None) is not None:
+            self.vu.http.close()
 
     @task
     def say(self) -> None:
         stream, was = self.stream, None
         if stream is not None and stream.closed_at is not None:
             with _LOCK:
-                _OPEN.discard(stream)
+                _OPEN.pop(stream, None)
+            stream.close()  # its socket and lifetime timer
             EVIDENCE.count("realtime_dropped")
             if not stream.expired:
                 closed = _epoch(stream.closed_at)
@@ -218,8 +238,14 @@ class RealtimeUser(ParityUser):
                 self._open(was)  # as a page does: the stream again, with the session
             return
         text = f"{PREFIX}{next(_sequence)}"
+        frame = bool(self.realtime.publish_frame)  # an app may not echo a frame to its sender
+        now = time.monotonic()
         with _LOCK:
-            open_now = [s for s in _OPEN if s.closed_at is None]
+            open_now = [
+                s
+                for s, since in _OPEN.items()
+                if s.closed_at is None and since <= now and not (frame and s is stream)
+            ]
         started = time.perf_counter()
         try:
             sent = publish(self.vu, None, self.realtime, text, on=stream)
@@ -230,7 +256,7 @@ class RealtimeUser(ParityUser):
         EVIDENCE.count("realtime_published")
         _fire("publish", (time.perf_counter() - started) * 1000)
         with _LOCK:
-            _SENT[text] = (sent, open_now)
+            _SENT[text] = (sent, open_now, stream if frame else None)
 
     def on_stop(self) -> None:
         self._end()

@@ -142,9 +142,12 @@ def _progress(work: Path, started: float, opts: LoadOptions) -> str:
     )
 
 
-def _requests(work: Path) -> int:
-    """Requests made so far, from the progress file Locust writes."""
-    return int(_read_progress(work).get("requests", 0))
+def _started(work: Path, opts: LoadOptions) -> bool:
+    """The load has made its first request and every stream user has placed its stream (or
+    given up), from the progress file Locust writes."""
+    progress = _read_progress(work)
+    placed = int(progress.get("streams_started", 0)) >= opts.streams
+    return bool(progress.get("requests")) and placed
 
 
 def run_load(
@@ -212,7 +215,7 @@ def _wait(
     reader.start()
     try:
         while proc.poll() is None:
-            if opts.running is not None and not opts.running.is_set() and _requests(work):
+            if opts.running is not None and not opts.running.is_set() and _started(work, opts):
                 opts.running.set()
             ended = opts.stop is not None and opts.stop.is_set()
             if (ended or time.monotonic() > deadline) and not opts.worker:

@@ -295,6 +295,7 @@ def _watch(environment: Any) -> None:
                         "users": environment.runner.user_count,
                         "requests": stats.num_requests,
                         "failures": stats.num_failures,
+                        "streams_started": EVIDENCE.counters.get("realtime_started", 0),
                     }
                 )
             )
