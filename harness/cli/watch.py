@@ -63,8 +63,9 @@ def _print_streams(document: dict[str, Any]) -> None:
     if not rt:
         return
     print(
-        f"streams: {rt['streams']} held ({rt['opened']} opened, {rt['unplaced']} not on their "
-        f"target, {rt['refused']} refused, {rt['closed']} closed by the other end); "
+        f"streams: {rt['streams']} asked ({rt['opened']} opened, {rt['unplaced']} not on their "
+        f"target, {rt.get('login_failed', 0)} logins failed, {rt['refused']} refused, "
+        f"{rt['closed']} closed by the other end); "
         f"{rt['published']} messages published: {rt['delivered']} deliveries, "
         f"{rt['lost_while_open']} lost on open streams, {rt['lost_on_close']} with a closing one"
     )

@@ -141,6 +141,7 @@ def attribute(
     target it was meant for, else their recoveries, else any target's changes; none in the
     lookback leaves it unattributed."""
     late = detection or {}
+    together = _closed_together(events, slack)
     for event in events:
         near = [
             t
@@ -151,17 +152,33 @@ def attribute(
             <= event.at + slack + (late.get(t.target, 0.0) if t.new == "unhealthy" else 0.0)
         ]
         chosen = _nearest(event, near)
-        if chosen and event.kind in BALANCER_CLOSES and chosen.at > event.at + slack:
+        if id(event) in together:
             chosen = _coinciding(event, near, slack) or chosen
         event.cause = chosen.label() if chosen else None
 
 
+def _closed_together(events: list[Event], slack: float) -> set[int]:
+    """The stream closes (by id) that came with a close on another target within `slack` s: the
+    balancer closing every stream at once, as Caddy 2.6 does at each admin-API change
+    (caddyserver/caddy 3143), not each target's own departure."""
+    closes = sorted((e for e in events if e.kind in BALANCER_CLOSES), key=lambda e: e.at)
+    together: set[int] = set()
+    start = 0
+    for k, event in enumerate(closes):
+        while closes[start].at < event.at - slack:
+            start += 1
+        for other in closes[start:k]:  # the earlier ones within slack
+            if other.target != event.target:
+                together |= {id(event), id(other)}
+    return together
+
+
 def _coinciding(event: Event, near: list[Transition], slack: float) -> Transition | None:
-    """A change of any target within `slack` s of a stream's close: a balancer that closes
-    every stream when one target changes (Caddy 2.6 on each admin-API change, caddyserver/caddy
-    3143) closes it then, before its own target's failed health is seen."""
+    """The change within `slack` s of a stream close that came with others: its own target's,
+    else any target's (the one that made the balancer close them all); None without one."""
     now = [t for t in near if _causal(t) and abs(t.at - event.at) <= slack]
-    return min(now, key=lambda t: (abs(t.at - event.at), RANK.get(t.kind, 3))) if now else None
+    pool = [t for t in now if t.target == event.whose] or now
+    return min(pool, key=lambda t: (abs(t.at - event.at), RANK.get(t.kind, 3))) if pool else None
 
 
 def _nearest(event: Event, near: list[Transition]) -> Transition | None:

@@ -111,7 +111,14 @@ def realtime_of(w: Watched) -> dict[str, Any] | None:
         "streams": w.out.streams,
         **{
             k: int(seen.get(k, 0))
-            for k in ("opened", "refused", "unplaced", "published", "publish_failed")
+            for k in (
+                "opened",
+                "refused",
+                "unplaced",
+                "login_failed",
+                "published",
+                "publish_failed",
+            )
         },
         "closed": sum(1 for e in w.events if e.kind == "stream-closed"),
         "delivered": int(w.evidence.get("messages_delivered", 0)),
@@ -132,13 +139,14 @@ def _stream_reasons(streams: dict[str, Any] | None, budget: int) -> list[str]:
     if not streams["opened"]:
         return [
             f"no real-time stream opened ({streams['streams']} asked, {streams['refused']} "
-            "refused): the deploy's effect on streams was not observed"
+            f"refused, {streams['login_failed']} logins failed): the deploy's effect on streams "
+            "was not observed"
         ]
     reasons = []
     if streams["refused"] > budget:
         reasons.append(
-            f"{streams['refused']} streams refused when opened again, over expect.error_budget "
-            f"{budget}"
+            f"{streams['refused']} streams refused (opened through the balancer with their "
+            f"session), over expect.error_budget {budget}"
         )
     if streams["lost_while_open"] > budget:
         bound = streams["delivery_within_seconds"]

@@ -95,8 +95,9 @@ def _streams_table(rt: dict[str, Any] | None) -> str:
         for t, r in sorted((rt.get("targets") or {}).items())
     ]
     said = (
-        f"{rt['streams']} streams held ({rt['opened']} opened, {rt['unplaced']} not on the "
-        f"target meant, {rt['refused']} refused, {rt['closed']} closed by the other end); "
+        f"{rt['streams']} streams asked ({rt['opened']} opened, {rt['unplaced']} not on the "
+        f"target meant, {rt.get('login_failed', 0)} logins failed, {rt['refused']} refused, "
+        f"{rt['closed']} closed by the other end); "
         f"{rt['published']} messages published ({rt['publish_failed']} failed): "
         f"{rt['delivered']} deliveries, {rt['lost_while_open']} lost on open streams, "
         f"{rt['lost_on_close']} with a stream that closed before they were due."
