@@ -67,17 +67,49 @@ def test_a_close_at_its_targets_drain_is_blamed_on_that_drain() -> None:
     assert close.cause == drain.label()
 
 
-def test_a_close_when_another_target_changes_is_blamed_on_that_change() -> None:
+def _closed(at: float, target: str) -> Event:
+    return Event(T0 + at, "stream-closed", target, f"a stream held on {target} closed")
+
+
+def test_closes_on_every_target_at_once_are_blamed_on_the_change_then() -> None:
     """Caddy 2.6 closes every WebSocket when one upstream is removed: the stream on app-2
-    closes with app-1's change, seconds before app-2's own failed health (which the detection
-    allowance would otherwise reach back to) is seen."""
+    closes with app-1's, at app-1's change, seconds before app-2's own failed health (which
+    the detection allowance would otherwise reach forward to) is seen."""
     app_1 = _t(4.7, "app-1", "state", "healthy", "unhealthy")
     app_2 = _t(7.2, "app-2", "state", "healthy", "unhealthy")
-    close = Event(T0 + 4.8, "stream-closed", "app-2", "a stream held on app-2 closed")
+    closes = [_closed(4.8, "app-1"), _closed(4.8, "app-2")]
     refused = Event(T0 + 4.8, "no-response", None, "GET /", intended="app-2")
-    attribute([close, refused], [app_1, app_2], slack=1.0, detection={"app-2": 3.0})
-    assert close.cause == app_1.label()
+    attribute([*closes, refused], [app_1, app_2], slack=1.0, detection={"app-2": 3.0})
+    assert [c.cause for c in closes] == [app_1.label(), app_1.label()]
     assert refused.cause == app_2.label()  # a request keeps the detection allowance
+
+
+def test_a_mass_close_is_not_blamed_on_an_older_change_of_its_target() -> None:
+    """app-1 was replaced 20 s before; app-2's removal closes the streams on both at once."""
+    replaced = _t(20.0, "app-1", "build", "build-1", "build-2")
+    removed = _t(40.0, "app-2", "state", "healthy", "unhealthy")
+    closes = [_closed(40.1, "app-1"), _closed(40.1, "app-2")]
+    attribute(closes, [replaced, removed], slack=1.0)
+    assert [c.cause for c in closes] == [removed.label(), removed.label()]
+
+
+def test_a_lone_close_keeps_its_own_targets_failed_health() -> None:
+    """A restart-style deploy: app-2 is back at +30, then app-1 is stopped; its stream closes
+    at +30.5 and app-1's failed health is seen at +33. One target's close is its own."""
+    back = _t(30.0, "app-2", "build", "build-1", "build-2")
+    failed = _t(33.0, "app-1", "state", "healthy", "unhealthy")
+    close = _closed(30.5, "app-1")
+    attribute([close], [back, failed], slack=1.0, detection={"app-1": 3.0})
+    assert close.cause == failed.label()
+
+
+def test_losses_never_push_the_closes_out_of_the_evidence() -> None:
+    worker = Evidence()
+    worker.record_stream_event("stream_closed", T0, "app-1")
+    for k in range(6000):  # more than are kept
+        worker.record_stream_event("message_lost", T0 + 1 + k / 1000, "app-2", stream_was="open")
+    kept = worker.to_json()["realtime"]["events"]
+    assert kept[0]["kind"] == "stream_closed" and len(kept) == 5001
 
 
 def test_each_departure_counts_what_its_streams_met() -> None:
@@ -100,7 +132,7 @@ def test_each_departure_counts_what_its_streams_met() -> None:
 
 def _streams(**given: Any) -> dict[str, Any]:
     seen = {
-        "streams": 2, "opened": 4, "refused": 0, "unplaced": 0, "published": 90,
+        "streams": 2, "opened": 4, "refused": 0, "unplaced": 0, "login_failed": 0, "published": 90,
         "publish_failed": 0, "closed": 2, "delivered": 170, "lost_while_open": 0,
         "lost_on_close": 3, "delivery_within_seconds": 2.0, "max_lost_messages": None,
         "targets": {},
@@ -123,9 +155,10 @@ def test_streams_refused_or_losing_messages_while_open_fail_over_the_budget() ->
     assert lost.startswith("69 messages never reached a stream open for 2 s + 2 s after")
     assert _stream_reasons(_streams(lost_while_open=1), 1) == []
     (refused,) = _stream_reasons(_streams(refused=3), 2)
-    assert refused == "3 streams refused when opened again, over expect.error_budget 2"
-    (none,) = _stream_reasons(_streams(opened=0, refused=2), 0)
-    assert none.startswith("no real-time stream opened (2 asked, 2 refused)")
+    assert refused.startswith("3 streams refused (opened through the balancer with their")
+    assert refused.endswith("over expect.error_budget 2")
+    (none,) = _stream_reasons(_streams(opened=0, refused=1, login_failed=1), 0)
+    assert none.startswith("no real-time stream opened (2 asked, 1 refused, 1 logins failed)")
 
 
 def _watch(streams: int | None = None, users: int = 4) -> WatchOptions:
@@ -145,6 +178,9 @@ def test_the_default_is_a_stream_per_healthy_target_at_most_eight() -> None:
     opts = _watch(streams=3)
     assert plan_streams(env, opts, ["app-1", "app-2"]) == 3
     assert opts.load_options.stream_targets == ["app-1", "app-2", "app-1"]
+    opts = _watch(streams=2)  # asked for, with no healthy target: held where they land
+    assert plan_streams(env, opts, []) == 2 and opts.load_options.stream_targets == []
+    assert plan_streams(env, _watch(), []) == 0  # the default: one per healthy target
 
 
 def test_no_streams_leaves_the_sticky_load_alone() -> None:
