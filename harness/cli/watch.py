@@ -62,13 +62,9 @@ def _print_streams(document: dict[str, Any]) -> None:
     rt = document.get("realtime")
     if not rt:
         return
-    print(
-        f"streams: {rt['streams']} asked ({rt['opened']} opened, {rt['unplaced']} not on their "
-        f"target, {rt.get('login_failed', 0)} logins failed, {rt['refused']} refused, "
-        f"{rt['closed']} closed by the other end); "
-        f"{rt['published']} messages published: {rt['delivered']} deliveries, "
-        f"{rt['lost_while_open']} lost on open streams, {rt['lost_on_close']} with a closing one"
-    )
+    from harness.deploywatch.document import streams_said
+
+    print(f"streams: {streams_said(rt)}")
 
 
 def _print_departures(document: dict[str, Any]) -> None:

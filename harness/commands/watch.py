@@ -15,6 +15,7 @@ from harness.deploywatch.deploy import (
     WatchOptions,
     pin_streams,
     plan_streams,
+    refuse_streams_without_realtime,
     run_deploy,
 )
 from harness.deploywatch.document import Outcome, document
@@ -33,8 +34,7 @@ __all__ = ["WatchOptions", "run_watch"]
 def run_watch(env: Environment, opts: WatchOptions, say: Any) -> tuple[dict[str, Any], Path]:
     """Watch one deploy; the result document and the report folder."""
     check_caps(env, opts.load_options)
-    if opts.streams and env.realtime is None:
-        plan_streams(env, opts, [])  # refused before anything starts
+    refuse_streams_without_realtime(env, opts)  # before anything starts
     out = Outcome(opts.command, opts.users, opts.rate, opts.allow_mixed_end)
     with (
         open_environment(env, for_children=True) as provider,

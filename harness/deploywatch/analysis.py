@@ -67,8 +67,8 @@ def events_of(evidence: dict[str, Any], flights: list[Flight]) -> list[Event]:
 
 
 def stream_events(evidence: dict[str, Any]) -> list[Event]:
-    """The load's streams: each closed by the other end (`stream-closed`), refused when opened
-    again (`stream-refused`, meant for the target of the stream it replaced), and each message
+    """The load's streams: each closed by the other end (`stream-closed`), refused (`stream-
+    refused`, meant for its target, or for the target of the stream it replaced), and each message
     lost on a stream open when it was due (`message-lost`) or on one closed before then
     (`message-cut`), dated when the message was published."""
     out: list[Event] = []
@@ -77,9 +77,9 @@ def stream_events(evidence: dict[str, Any]) -> list[Event]:
         if e["kind"] == "stream_closed":
             out.append(Event(at, "stream-closed", target, f"a stream held on {target} closed"))
         elif e["kind"] == "stream_refused":
-            status = e.get("status")
+            status, why = e.get("status"), e.get("detail")
             said = f"HTTP {status}" if status else "no answer"
-            detail = f"a stream opened again was refused: {said}: {e.get('detail') or '-'}"
+            detail = f"a stream was refused: {said}" + (f": {why}" if why else "")
             out.append(Event(at, "stream-refused", target, detail, intended=e.get("intended")))
         elif e["kind"] == "message_lost":
             cut = e.get("stream_was") == "closing"

@@ -71,16 +71,20 @@ class WatchOptions:
         )
 
 
+def refuse_streams_without_realtime(env: Environment, opts: WatchOptions) -> None:
+    if opts.streams and env.realtime is None:
+        raise UsageError(
+            f"--streams {opts.streams}: {env.source} has no realtime: section (the stream to "
+            "hold open and how to publish)"
+        )
+
+
 def plan_streams(env: Environment, opts: WatchOptions, targets: list[str]) -> int:
     """How many streams the watch holds open (`--streams`, else one per healthy target, at
     most DEFAULT_STREAMS_AT_MOST, when the profile has `realtime:` and `session:`), the k-th
     meant for the k-th target; the load is told (the watch_users profile, users + streams)."""
+    refuse_streams_without_realtime(env, opts)
     asked = opts.streams
-    if asked and env.realtime is None:
-        raise UsageError(
-            f"--streams {asked}: {env.source} has no realtime: section (the stream to hold "
-            "open and how to publish)"
-        )
     if asked is None:
         wanted = bool(env.realtime and env.session)
         asked = min(len(targets), DEFAULT_STREAMS_AT_MOST) if wanted else 0

@@ -130,6 +130,18 @@ def realtime_of(w: Watched) -> dict[str, Any] | None:
     }
 
 
+def streams_said(rt: dict[str, Any]) -> str:
+    """The streams' totals in one sentence (the console's line, the report's table)."""
+    return (
+        f"{rt['streams']} asked ({rt['opened']} opened, {rt['unplaced']} not on the target "
+        f"meant, {rt.get('login_failed', 0)} logins failed, {rt['refused']} refused, "
+        f"{rt['closed']} closed by the other end); {rt['published']} messages published "
+        f"({rt['publish_failed']} failed): {rt['delivered']} deliveries, "
+        f"{rt['lost_while_open']} lost on open streams, {rt['lost_on_close']} with a stream "
+        "that closed before they were due"
+    )
+
+
 def _stream_reasons(streams: dict[str, Any] | None, budget: int) -> list[str]:
     """Streams that never opened, were refused when opened again, or lost messages while open
     (over the error budget); messages lost with a closing stream, over

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from harness.deploywatch.document import streams_said
 from harness.report import charts
 
 TICKED = (
@@ -60,9 +61,11 @@ def timeline_chart(document: dict[str, Any]) -> str:
     )
 
 
-def _table(title: str, head: list[str], rows: list[list[Any]], none: str) -> str:
-    """A titled table, every cell escaped."""
-    out = [f"<h2>{escape(title)}</h2>"]
+def _table(
+    title: str, head: list[str], rows: list[list[Any]], none: str, intro: str = ""
+) -> str:
+    """A titled table (after `intro`, when given), every cell escaped."""
+    out = [f"<h2>{escape(title)}</h2>", f"<p>{escape(intro)}</p>" if intro else ""]
     if not rows:
         return "".join([*out, f"<p>{escape(none)}</p>"])
     out.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>")
@@ -94,21 +97,13 @@ def _streams_table(rt: dict[str, Any] | None) -> str:
         [t, r["delivered"], r["lost"], _ms((r.get("latency_ms") or {}).get("p95"))]
         for t, r in sorted((rt.get("targets") or {}).items())
     ]
-    said = (
-        f"{rt['streams']} streams asked ({rt['opened']} opened, {rt['unplaced']} not on the "
-        f"target meant, {rt.get('login_failed', 0)} logins failed, {rt['refused']} refused, "
-        f"{rt['closed']} closed by the other end); "
-        f"{rt['published']} messages published ({rt['publish_failed']} failed): "
-        f"{rt['delivered']} deliveries, {rt['lost_while_open']} lost on open streams, "
-        f"{rt['lost_on_close']} with a stream that closed before they were due."
-    )
-    table = _table(
+    return _table(
         "Real-time streams",
         ["target", "delivered", "lost", "delivery p95 (ms)"],
         rows,
         "No message was delivered or lost.",
+        intro=f"Streams: {streams_said(rt)}.",
     )
-    return table.replace("</h2>", f"</h2><p>{escape(said)}</p>", 1)
 
 
 def _window_row(w: dict[str, Any]) -> list[Any]:

@@ -190,7 +190,7 @@ class RealtimeUser(ParityUser):
             EVIDENCE.record_stream_event(  # the status only: a body may echo the cookies
                 "stream_refused", time.time(), refused.target if refused else None,
                 status=refused.status if refused else None,
-                detail="refused" if refused else type(exc).__name__, intended=was or self.meant,
+                detail=None if refused else type(exc).__name__, intended=was or self.meant,
             )  # fmt: skip
             _fire("open", 0, f"stream not opened: {type(exc).__name__}")
             self.stream = None
